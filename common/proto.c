@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+static int bad(const char **ret_why, const char *why)
+{
+	if (ret_why)
+		*ret_why = why;
+	return -EBADMSG;
+}
+
+void ph__msg_close_fds(struct ph_msg *msg)
+{
+	for (unsigned int i = 0; i < msg->nfds; i++) {
+		if (msg->fds[i] >= 0)
+			close(msg->fds[i]);
+		msg->fds[i] = -1;
+	}
+	msg->nfds = 0;
+}
+
+int ph__msg_send2(int sock, uint16_t type, uint64_t call_id, const void *p1, size_t l1,
+		  const void *p2, size_t l2, const int *fds, unsigned int nfds)
+{
+	struct ph_msg_hdr hdr = {
+	    .magic = PH_WIRE_MAGIC,
+	    .abi = PH_WIRE_ABI,
+	    .type = type,
+	    .len = (uint32_t)(l1 + l2),
+	    .nfds = nfds,
+	    .call_id = call_id,
+	};
+	struct iovec iov[3] = {
+	    {.iov_base = &hdr, .iov_len = sizeof(hdr)},
+	    {.iov_base = (void *)p1, .iov_len = l1},
+	    {.iov_base = (void *)p2, .iov_len = l2},
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * PH_MSG_MAX_FDS)];
+		struct cmsghdr align;
+	} control;
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
+	ssize_t n;
+
+	if (nfds > PH_MSG_MAX_FDS || l1 > PH_MSG_MAX || l2 > PH_MSG_MAX ||
+	    sizeof(hdr) + l1 + l2 > PH_MSG_MAX)
+		return -EMSGSIZE;
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* SEQPACKET sends whole records or fails; anything else is a bug. */
+	if ((size_t)n != sizeof(hdr) + l1 + l2)
+		return -EIO;
+	return 0;
+}
+
+int ph__msg_send(int sock, uint16_t type, uint64_t call_id, const void *payload, size_t len,
+		 const int *fds, unsigned int nfds)
+{
+	return ph__msg_send2(sock, type, call_id, payload, len, NULL, 0, fds, nfds);
+}
+
+/* How many fds each message type may carry: [min, max]. */
+static const struct {
+	uint8_t min, max;
+} fd_allowance[PH_MSG_TYPE_MAX + 1] = {
+    [PH_MSG_SETUP] = {1, 2},	    [PH_MSG_SANDBOXED] = {0, 1},	[PH_MSG_LOADED] = {0, 0},
+    [PH_MSG_SETUP_FAILED] = {0, 0}, [PH_MSG_CALL] = {0, PH_INPUTS_MAX}, [PH_MSG_DONE] = {0, 0},
+    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},		[PH_MSG_SHUTDOWN] = {0, 0},
+};
+
+int ph__msg_validate(const struct ph_msg_hdr *hdr, size_t received, unsigned int nfds_received,
+		     const char **ret_why)
+{
+	if (received < sizeof(*hdr))
+		return bad(ret_why, "message shorter than its header");
+	if (hdr->magic != PH_WIRE_MAGIC)
+		return bad(ret_why, "bad magic in message header");
+	if (hdr->abi != PH_WIRE_ABI)
+		return bad(ret_why, "message is for another wire ABI version");
+	if (hdr->type == 0 || hdr->type > PH_MSG_TYPE_MAX)
+		return bad(ret_why, "unknown message type");
+	if (hdr->len != received - sizeof(*hdr))
+		return bad(ret_why, "message length field differs from the bytes received");
+	if (hdr->nfds != nfds_received)
+		return bad(ret_why, "fd count field differs from the fds received");
+	if (nfds_received < fd_allowance[hdr->type].min ||
+	    nfds_received > fd_allowance[hdr->type].max)
+		return bad(ret_why, "wrong number of fds for this message type");
+	return 0;
+}
+
+int ph__msg_recv(int sock, struct ph_msg *msg, int flags, const char **ret_why)
+{
+	union {
+		/* Room for one more than allowed, so excess is seen, not cut. */
+		char buf[CMSG_SPACE(sizeof(int) * (PH_MSG_MAX_FDS + 1))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov[2] = {
+	    {.iov_base = &msg->hdr, .iov_len = sizeof(msg->hdr)},
+	    {.iov_base = msg->payload, .iov_len = sizeof(msg->payload)},
+	};
+	struct msghdr mh = {
+	    .msg_iov = iov,
+	    .msg_iovlen = 2,
+	    .msg_control = control.buf,
+	    .msg_controllen = sizeof(control.buf),
+	};
+	ssize_t n;
+	int r;
+
+	msg->nfds = 0;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+
+	/* Take every fd that arrived first, whatever else is wrong, so that
+	 * every error path below closes them all. */
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k;
+		int tmp[PH_MSG_MAX_FDS + 1];
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (k > PH_MSG_MAX_FDS + 1)
+			k = PH_MSG_MAX_FDS + 1;
+		memcpy(tmp, CMSG_DATA(cm), k * sizeof(int));
+		for (size_t i = 0; i < k; i++) {
+			if (msg->nfds < PH_MSG_MAX_FDS)
+				msg->fds[msg->nfds++] = tmp[i];
+			else {
+				close(tmp[i]);
+				mh.msg_flags |= MSG_CTRUNC; /* too many: treat as truncation */
+			}
+		}
+	}
+
+	if (n == 0 && msg->nfds == 0)
+		return 0; /* orderly shutdown (SEQPACKET has no empty records) */
+
+	if (mh.msg_flags & MSG_CTRUNC) {
+		r = bad(ret_why, "fds were truncated (too many fds, or out of fds)");
+		goto fail;
+	}
+	if (mh.msg_flags & MSG_TRUNC) {
+		r = bad(ret_why, "message larger than the protocol maximum");
+		goto fail;
+	}
+	r = ph__msg_validate(&msg->hdr, (size_t)n, msg->nfds, ret_why);
+	if (r < 0)
+		goto fail;
+	return 1;
+fail:
+	ph__msg_close_fds(msg);
+	return r;
+}
+
+/* A tiny bounds-checked reader over a payload. */
+struct cursor {
+	const uint8_t *p;
+	size_t left;
+};
+
+static int take(struct cursor *c, void *out, size_t n)
+{
+	if (n > c->left)
+		return -1;
+	memcpy(out, c->p, n);
+	c->p += n;
+	c->left -= n;
+	return 0;
+}
+
+static int take_str(struct cursor *c, size_t n, struct ph_str *out)
+{
+	if (n > c->left)
+		return -1;
+	out->p = (const char *)c->p;
+	out->len = n;
+	c->p += n;
+	c->left -= n;
+	return 0;
+}
+
+static struct cursor cursor_of(const struct ph_msg *msg)
+{
+	return (struct cursor){.p = msg->payload, .left = msg->hdr.len};
+}
+
+/* Names and text must be non-empty where required and free of NULs. */
+static int str_clean(struct ph_str s)
+{
+	return memchr(s.p, '\0', s.len) == NULL;
+}
+
+int ph__parse_call(const struct ph_msg *msg, struct ph_call_view *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+	struct ph_msg_call fixed;
+
+	if (msg->hdr.type != PH_MSG_CALL || take(&c, &fixed, sizeof(fixed)) < 0)
+		return bad(ret_why, "CALL message too short");
+	if (fixed.n_inputs > PH_INPUTS_MAX)
+		return bad(ret_why, "CALL has too many inputs");
+	if (fixed.n_inputs != msg->nfds)
+		return bad(ret_why, "CALL input count differs from the fds attached");
+	if (fixed.method_len == 0 || fixed.method_len > PH_NAME_MAX)
+		return bad(ret_why, "CALL method name empty or too long");
+	out->n_inputs = fixed.n_inputs;
+	if (take(&c, out->sizes, sizeof(uint64_t) * fixed.n_inputs) < 0 ||
+	    take_str(&c, fixed.method_len, &out->method) < 0)
+		return bad(ret_why, "CALL message shorter than its fields say");
+	if (c.left != 0)
+		return bad(ret_why, "CALL message has trailing bytes");
+	if (!str_clean(out->method))
+		return bad(ret_why, "CALL method name contains NUL");
+	return 0;
+}
+
+int ph__parse_loaded(const struct ph_msg *msg, struct ph_loaded_view *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+	struct ph_msg_loaded fixed;
+
+	if (msg->hdr.type != PH_MSG_LOADED || take(&c, &fixed, sizeof(fixed)) < 0)
+		return bad(ret_why, "LOADED message too short");
+	if (fixed.n_methods > PH_METHODS_MAX)
+		return bad(ret_why, "LOADED lists too many methods");
+	if (fixed.name_len == 0 || fixed.name_len > PH_NAME_MAX || fixed.version_len > PH_NAME_MAX)
+		return bad(ret_why, "LOADED name empty or name/version too long");
+	if (take_str(&c, fixed.name_len, &out->name) < 0 ||
+	    take_str(&c, fixed.version_len, &out->version) < 0)
+		return bad(ret_why, "LOADED message shorter than its fields say");
+	out->n_methods = fixed.n_methods;
+	for (uint32_t i = 0; i < fixed.n_methods; i++) {
+		uint16_t l;
+
+		if (take(&c, &l, sizeof(l)) < 0 || take_str(&c, l, &out->methods[i]) < 0)
+			return bad(ret_why, "LOADED method list shorter than its count says");
+		if (l == 0 || l > PH_NAME_MAX || !str_clean(out->methods[i]))
+			return bad(ret_why, "LOADED method name empty, too long or has NUL");
+	}
+	if (c.left != 0)
+		return bad(ret_why, "LOADED message has trailing bytes");
+	if (!str_clean(out->name) || !str_clean(out->version))
+		return bad(ret_why, "LOADED name or version contains NUL");
+	return 0;
+}
+
+int ph__parse_done(const struct ph_msg *msg, struct ph_done_view *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+
+	if (msg->hdr.type != PH_MSG_DONE || take(&c, &out->fixed, sizeof(out->fixed)) < 0)
+		return bad(ret_why, "DONE message too short");
+	if (out->fixed.status > PH_DONE_BAD_INPUT)
+		return bad(ret_why, "DONE has an unknown status");
+	if (out->fixed.msg_len > PH_TEXT_MAX)
+		return bad(ret_why, "DONE error text too long");
+	if (take_str(&c, out->fixed.msg_len, &out->msg) < 0)
+		return bad(ret_why, "DONE message shorter than its text length says");
+	if (c.left != 0)
+		return bad(ret_why, "DONE message has trailing bytes");
+	return 0;
+}
+
+int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+	uint64_t cap;
+
+	if (msg->hdr.type != PH_MSG_SETUP || take(&c, &out->fixed, sizeof(out->fixed)) < 0)
+		return bad(ret_why, "SETUP message too short");
+	cap = out->fixed.ring_capacity;
+	if (cap < PH_RING_MIN_CAPACITY || cap > PH_RING_MAX_CAPACITY || (cap & (cap - 1)))
+		return bad(ret_why, "SETUP ring capacity not a power of two in range");
+	if (out->fixed.path_len == 0 || out->fixed.path_len > 4096)
+		return bad(ret_why, "SETUP plugin path empty or too long");
+	if (take_str(&c, out->fixed.path_len, &out->path) < 0)
+		return bad(ret_why, "SETUP message shorter than its path length says");
+	if (c.left != 0)
+		return bad(ret_why, "SETUP message has trailing bytes");
+	if (!str_clean(out->path))
+		return bad(ret_why, "SETUP path contains NUL");
+	if (((out->fixed.flags & PH_SETUP_SECCOMP) ? 2u : 1u) != msg->nfds)
+		return bad(ret_why, "SETUP fd count does not match its flags");
+	return 0;
+}
+
+int ph__parse_failed(const struct ph_msg *msg, struct ph_failed_view *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+
+	if (msg->hdr.type != PH_MSG_SETUP_FAILED || take(&c, &out->fixed, sizeof(out->fixed)) < 0)
+		return bad(ret_why, "SETUP_FAILED message too short");
+	if (out->fixed.step == 0 || out->fixed.step > PH_STEP_MAX)
+		return bad(ret_why, "SETUP_FAILED names an unknown step");
+	if (out->fixed.err < 0 || out->fixed.err > 4095)
+		return bad(ret_why, "SETUP_FAILED errno out of range");
+	if (out->fixed.msg_len > PH_TEXT_MAX || take_str(&c, out->fixed.msg_len, &out->msg) < 0)
+		return bad(ret_why, "SETUP_FAILED text too long or shorter than it says");
+	if (c.left != 0)
+		return bad(ret_why, "SETUP_FAILED message has trailing bytes");
+	return 0;
+}
+
+int ph__parse_log(const struct ph_msg *msg, struct ph_log_view *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+	struct ph_msg_log fixed;
+
+	if (msg->hdr.type != PH_MSG_LOG || take(&c, &fixed, sizeof(fixed)) < 0)
+		return bad(ret_why, "LOG message too short");
+	if (fixed.level > PH_LOG_DEBUG)
+		return bad(ret_why, "LOG has an unknown level");
+	if (fixed.len > PH_TEXT_MAX || take_str(&c, fixed.len, &out->text) < 0)
+		return bad(ret_why, "LOG text too long or shorter than it says");
+	if (c.left != 0)
+		return bad(ret_why, "LOG message has trailing bytes");
+	out->level = fixed.level;
+	return 0;
+}
+
+int ph__parse_sandboxed(const struct ph_msg *msg, struct ph_msg_sandboxed *out,
+			const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+
+	if (msg->hdr.type != PH_MSG_SANDBOXED || take(&c, out, sizeof(*out)) < 0)
+		return bad(ret_why, "SANDBOXED message too short");
+	if (c.left != 0)
+		return bad(ret_why, "SANDBOXED message has trailing bytes");
+	if (((out->layers & PH_LAYER_NOTIFY) ? 1u : 0u) != msg->nfds)
+		return bad(ret_why, "SANDBOXED fd count does not match its layers");
+	return 0;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sending and receiving control messages, and parsing their payloads. The
+ * receive side is written for a hostile peer: every field of the header is
+ * range-checked against what actually arrived, fds arrive CLOEXEC, and a
+ * message whose fds were truncated or miscounted is rejected with every fd
+ * it brought already closed.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+/* A received message. Owns its fds until taken (set the slot to -1). */
+struct ph_msg {
+	struct ph_msg_hdr hdr;
+	uint8_t payload[PH_MSG_MAX - sizeof(struct ph_msg_hdr)];
+	int fds[PH_MSG_MAX_FDS];
+	unsigned int nfds;
+};
+
+/* Close every fd msg still owns. */
+void ph__msg_close_fds(struct ph_msg *msg);
+
+/*
+ * Send one message of the given type with len payload bytes and nfds fds
+ * (nfds <= PH_MSG_MAX_FDS). MSG_NOSIGNAL: a dead peer gives -EPIPE, not
+ * SIGPIPE. Returns 0 or a negative errno (-EMSGSIZE when too big).
+ */
+int ph__msg_send(int sock, uint16_t type, uint64_t call_id, const void *payload, size_t len,
+		 const int *fds, unsigned int nfds);
+
+/*
+ * Like ph__msg_send() with the payload given as iovecs-worth of two parts
+ * (head then tail), so callers need not assemble a buffer.
+ */
+int ph__msg_send2(int sock, uint16_t type, uint64_t call_id, const void *p1, size_t l1,
+		  const void *p2, size_t l2, const int *fds, unsigned int nfds);
+
+/*
+ * Receive one message into *msg. flags: 0 to block, MSG_DONTWAIT to poll.
+ * Returns 1 on a message, 0 on orderly EOF, -EAGAIN when nothing is
+ * waiting (MSG_DONTWAIT), or -EBADMSG when the message broke a rule, with a
+ * static string naming the rule in *ret_why. On every error no fd is left
+ * open.
+ */
+int ph__msg_recv(int sock, struct ph_msg *msg, int flags, const char **ret_why);
+
+/*
+ * Check a message already received against the header rules: magic, ABI,
+ * type range, len equal to the bytes received, nfds equal to the fds
+ * received and within the type's allowance. Exposed for tests; recv calls it.
+ * Returns 0 or -EBADMSG with *ret_why.
+ */
+int ph__msg_validate(const struct ph_msg_hdr *hdr, size_t received, unsigned int nfds_received,
+		     const char **ret_why);
+
+/* Parsed views. Strings point into msg->payload and are NOT NUL-terminated. */
+struct ph_str {
+	const char *p;
+	size_t len;
+};
+
+struct ph_call_view {
+	uint32_t n_inputs;
+	uint64_t sizes[PH_INPUTS_MAX];
+	struct ph_str method;
+};
+
+struct ph_loaded_view {
+	struct ph_str name, version;
+	uint32_t n_methods;
+	struct ph_str methods[PH_METHODS_MAX];
+};
+
+struct ph_done_view {
+	struct ph_msg_done fixed;
+	struct ph_str msg;
+};
+
+struct ph_setup_view {
+	struct ph_msg_setup fixed;
+	struct ph_str path;
+};
+
+struct ph_failed_view {
+	struct ph_msg_setup_failed fixed;
+	struct ph_str msg;
+};
+
+struct ph_log_view {
+	uint32_t level;
+	struct ph_str text;
+};
+
+/*
+ * Payload parsers. Each checks every length against the end of the payload
+ * and every count against its limit, and needs the header already
+ * validated. Return 0, or -EBADMSG with *ret_why naming the rule.
+ */
+int ph__parse_call(const struct ph_msg *msg, struct ph_call_view *out, const char **ret_why);
+int ph__parse_loaded(const struct ph_msg *msg, struct ph_loaded_view *out, const char **ret_why);
+int ph__parse_done(const struct ph_msg *msg, struct ph_done_view *out, const char **ret_why);
+int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const char **ret_why);
+int ph__parse_failed(const struct ph_msg *msg, struct ph_failed_view *out, const char **ret_why);
+int ph__parse_log(const struct ph_msg *msg, struct ph_log_view *out, const char **ret_why);
+int ph__parse_sandboxed(const struct ph_msg *msg, struct ph_msg_sandboxed *out,
+			const char **ret_why);

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract between the host, the runner and the plugin SDK: the control
+ * message format and the output ring layout. Both sides include this one
+ * header, so they can never disagree. docs/protocol.md describes it for
+ * people; keep the two in step.
+ *
+ * Everything here crosses a trust boundary. The host treats every byte the
+ * plugin can write (messages it sends, the ring) as hostile; the SDK treats
+ * the host as trusted but still checks what it maps.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- kernel constants newer than Debian 12's headers (probed at run time) ---- */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
+/* ---- control messages (AF_UNIX SOCK_SEQPACKET) ---- */
+
+#define PH_WIRE_MAGIC  0x31474850u /* "PHG1" in little-endian byte order */
+#define PH_WIRE_ABI    1u
+#define PH_MSG_MAX     65536u /* largest message, header included */
+#define PH_MSG_MAX_FDS 16u    /* most fds one message may carry */
+#define PH_NAME_MAX    128u   /* method, plugin name and version strings */
+#define PH_TEXT_MAX    1024u  /* error and log text */
+#define PH_METHODS_MAX 64u    /* methods one plugin may export */
+#define PH_INPUTS_MAX  PH_MSG_MAX_FDS
+
+enum ph_msg_type {
+	/* host -> runner, once: ring fd [+ seccomp program fd]. */
+	PH_MSG_SETUP = 1,
+	/* runner -> host, once, before plugin code runs: [seccomp listener fd]. */
+	PH_MSG_SANDBOXED = 2,
+	/* runner -> host, once: the plugin loaded and its descriptor is sound. */
+	PH_MSG_LOADED = 3,
+	/* runner -> host, once, instead of SANDBOXED or LOADED: setup failed. */
+	PH_MSG_SETUP_FAILED = 4,
+	/* host -> plugin: run a method; one fd per input blob. */
+	PH_MSG_CALL = 5,
+	/* plugin -> host: the call ended; all its output is in the ring. */
+	PH_MSG_DONE = 6,
+	/* plugin -> host: one log line. */
+	PH_MSG_LOG = 7,
+	/* plugin -> host: new ring data while the host said it was sleeping. */
+	PH_MSG_DOORBELL = 8,
+	/* host -> plugin: leave the request loop and exit 0. */
+	PH_MSG_SHUTDOWN = 9,
+	PH_MSG_TYPE_MAX = 9,
+};
+
+/* Every message starts with this header; len counts the payload after it. */
+struct ph_msg_hdr {
+	uint32_t magic;
+	uint16_t abi;
+	uint16_t type;
+	uint32_t len;
+	uint32_t nfds; /* how many fds the sender attached (SCM_RIGHTS) */
+	uint64_t call_id;
+};
+_Static_assert(sizeof(struct ph_msg_hdr) == 24, "wire header is 24 bytes");
+
+/* PH_MSG_SETUP payload, followed by path_len bytes of plugin path (no NUL). */
+struct ph_msg_setup {
+	uint64_t ring_capacity; /* data bytes, a power of two */
+	uint32_t flags;		/* PH_SETUP_* */
+	uint32_t path_len;
+	/* Sandbox parameters the runner applies (see sandbox/sandbox.h). */
+	uint32_t ns_flags;   /* namespaces the host created (CLONE_NEW*) */
+	uint32_t require;    /* PH_LAYER_* the caller requires */
+	uint64_t rlimit_as;  /* bytes, 0 = leave */
+	uint64_t rlimit_cpu; /* seconds, 0 = leave */
+	uint32_t rlimit_nofile;
+	uint32_t rlimit_nproc;
+	uint64_t reserved[4];
+};
+
+#define PH_SETUP_SECCOMP	0x1u /* fd[1] holds a seccomp program */
+#define PH_SETUP_SECCOMP_LISTEN 0x2u /* load it with a user-notify listener */
+#define PH_SETUP_SANDBOX	0x4u /* apply the sandbox layers at all */
+
+/* Sandbox layers: which are active is reported in PH_MSG_SANDBOXED. */
+#define PH_LAYER_USERNS	      0x0001u
+#define PH_LAYER_PIDNS	      0x0002u
+#define PH_LAYER_NETNS	      0x0004u
+#define PH_LAYER_IPCNS	      0x0008u
+#define PH_LAYER_MNTNS	      0x0010u
+#define PH_LAYER_UTSNS	      0x0020u
+#define PH_LAYER_CGROUPNS     0x0040u
+#define PH_LAYER_CAPS	      0x0080u
+#define PH_LAYER_NNP	      0x0100u
+#define PH_LAYER_LANDLOCK     0x0200u
+#define PH_LAYER_RLIMITS      0x0400u
+#define PH_LAYER_SECCOMP      0x0800u
+#define PH_LAYER_NOTIFY	      0x1000u
+#define PH_LAYER_LANDLOCK_NET 0x2000u
+
+/* PH_MSG_SANDBOXED payload. */
+struct ph_msg_sandboxed {
+	uint32_t layers; /* PH_LAYER_* actually active */
+	uint32_t landlock_abi;
+	uint64_t reserved[2];
+};
+
+/* PH_MSG_SETUP_FAILED payload, followed by msg_len bytes of text. */
+struct ph_msg_setup_failed {
+	uint32_t step; /* PH_STEP_* */
+	int32_t err;   /* positive errno, 0 if none */
+	uint32_t msg_len;
+	uint32_t reserved;
+};
+
+enum ph_setup_step {
+	PH_STEP_PROTOCOL = 1, /* the SETUP message itself */
+	PH_STEP_RING,	      /* verifying or mapping the ring */
+	PH_STEP_USERNS,
+	PH_STEP_MOUNTS,
+	PH_STEP_CAPS,
+	PH_STEP_NNP,
+	PH_STEP_LANDLOCK,
+	PH_STEP_RLIMITS,
+	PH_STEP_SECCOMP,
+	PH_STEP_LOAD,	    /* dlopen of the plugin */
+	PH_STEP_DESCRIPTOR, /* finding or checking the descriptor */
+	PH_STEP_SPAWN,	    /* host side: clone/exec */
+	PH_STEP_HANDSHAKE,  /* host side: the runner never answered */
+	PH_STEP_MAX = PH_STEP_HANDSHAKE,
+};
+
+/*
+ * PH_MSG_LOADED payload: the fixed part, then name_len bytes of name,
+ * version_len bytes of version, then n_methods entries each made of a
+ * uint16_t length and that many bytes. No NULs anywhere.
+ */
+struct ph_msg_loaded {
+	uint32_t n_methods;
+	uint16_t name_len;
+	uint16_t version_len;
+};
+
+/*
+ * PH_MSG_CALL payload: the fixed part, then n_inputs uint64_t sizes, then
+ * method_len bytes of method name. The message carries n_inputs fds, the
+ * i-th being a sealed memfd of exactly sizes[i] bytes.
+ */
+struct ph_msg_call {
+	uint32_t n_inputs;
+	uint16_t method_len;
+	uint16_t reserved;
+};
+
+enum ph_done_status {
+	PH_DONE_OK = 0,
+	PH_DONE_ERROR = 1,     /* the handler returned an error code */
+	PH_DONE_NO_METHOD = 2, /* no method of that name */
+	PH_DONE_BAD_INPUT = 3, /* an input failed the SDK's seal checks */
+};
+
+/* PH_MSG_DONE payload, followed by msg_len bytes of error text. */
+struct ph_msg_done {
+	uint32_t status;       /* enum ph_done_status */
+	int32_t code;	       /* handler's error code when status is ERROR */
+	uint64_t output_bytes; /* payload bytes this call put in the ring */
+	uint32_t msg_len;
+	uint32_t reserved;
+};
+
+enum ph_log_level { PH_LOG_ERROR = 0, PH_LOG_WARN, PH_LOG_INFO, PH_LOG_DEBUG };
+
+/* PH_MSG_LOG payload, followed by len bytes of text. */
+struct ph_msg_log {
+	uint32_t level;
+	uint32_t len;
+};
+
+/* ---- output ring (a memfd sealed SHRINK|GROW|SEAL, mapped by both) ---- */
+
+/*
+ * Layout: one page of header, then `capacity` data bytes (a power of two).
+ * head and tail are free-running byte counters; the data offset of an index
+ * is index & (capacity - 1), with the capacity the host keeps privately.
+ * Producer-written and consumer-written words sit on separate cache lines.
+ *
+ * Records are PH_RING_ALIGN-aligned and never straddle the end of the data
+ * area: a producer that cannot fit a record before the end writes a PAD
+ * record covering exactly the rest and starts again at offset 0.
+ */
+#define PH_RING_HDR_SIZE	 4096u
+#define PH_RING_ALIGN		 16u
+#define PH_RING_MIN_CAPACITY	 4096u
+#define PH_RING_MAX_CAPACITY	 (1u << 30)
+#define PH_RING_DEFAULT_CAPACITY (1u << 20)
+#define PH_CACHELINE		 64u
+
+struct ph_ring_shared {
+	/* Written by the producer (the plugin). The host only reads head,
+	 * once per batch, and treats it as a hint. */
+	_Alignas(PH_CACHELINE) uint64_t head;
+	uint32_t producer_sleeping; /* producer waits on tail_seq */
+	/* Written by the consumer (the host). The host never reads these
+	 * back: its own copy of tail is authoritative. */
+	_Alignas(PH_CACHELINE) uint64_t tail;
+	uint32_t tail_seq;	    /* futex word, bumped at every tail publish */
+	uint32_t consumer_sleeping; /* host wants a DOORBELL on new data */
+};
+_Static_assert(sizeof(struct ph_ring_shared) <= PH_RING_HDR_SIZE, "ring header fits a page");
+
+enum ph_rec_type { PH_REC_DATA = 1, PH_REC_PAD = 2 };
+
+struct ph_ring_rec {
+	uint32_t len;  /* payload bytes that follow this header */
+	uint16_t type; /* enum ph_rec_type */
+	uint16_t flags;
+	uint64_t call_id;
+};
+_Static_assert(sizeof(struct ph_ring_rec) == PH_RING_ALIGN, "record header is one alignment unit");
+
+static inline uint64_t ph_ring_rec_total(uint64_t payload)
+{
+	return (sizeof(struct ph_ring_rec) + payload + PH_RING_ALIGN - 1) &
+	       ~(uint64_t)(PH_RING_ALIGN - 1);
+}
+
+/* The largest payload one record may carry in a ring of this capacity. */
+static inline uint64_t ph_ring_max_payload(uint64_t capacity)
+{
+	return capacity / 4 - sizeof(struct ph_ring_rec);
+}
+
+/* ---- what the runner hands the SDK's request loop ---- */
+
+/*
+ * The runner, after loading the plugin, calls the descriptor's serve entry
+ * with this. It is plain data so the SDK needs none of the runner's code.
+ */
+struct ph__runner_env {
+	uint32_t abi; /* PH_WIRE_ABI */
+	uint32_t size;
+	int ctl_fd;
+	int reserved_fd;
+	void *ring_base; /* PH_RING_HDR_SIZE + ring_capacity bytes, read-write */
+	uint64_t ring_capacity;
+	uint64_t reserved[4];
+};
