@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The plugin's filesystem view: an empty tmpfs root holding read-only
+ * binds of what the dynamic loader needs and the plugin file itself.
+ * Nothing else exists in it: no /proc, /dev, /tmp, /home or /etc beyond
+ * ld.so.cache. Runs in the runner as root of its own user and mount
+ * namespaces, before capabilities are dropped.
+ *
+ * The approach is bubblewrap's: mount the tmpfs over an existing
+ * directory, pivot_root() into it with the old root parked beneath, bind
+ * from the parked old root (where the directory we mounted over shows its
+ * original content again, so a plugin under /tmp is still reachable),
+ * then detach the old root for good.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+#include "sb-internal.h"
+
+#define OLDROOT "/.oldroot"
+
+/* Directories the tmpfs may be mounted over: any will do, since pivot_root
+ * moves the tmpfs away from it again. */
+static const char *const base_dirs[] = {"/tmp", "/mnt", "/var/tmp"};
+
+/* The loader's directories; merged-/usr systems have /lib* as symlinks. */
+static const char *const lib_dirs[] = {"/lib", "/lib64", "/lib32", "/libx32"};
+
+static int join(char *buf, size_t len, const char *a, const char *b)
+{
+	int n = snprintf(buf, len, "%s%s", a, b);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Make the mount at dst read-only, nosuid and nodev, with every mount
+ * beneath it. mount_setattr(AT_RECURSIVE) (5.12) covers submounts; the
+ * older remount covers only the top one, which is all a plain /usr has.
+ * Locked flags the mount inherited from a more privileged namespace
+ * (noexec, atime) must be kept or the kernel refuses the remount.
+ */
+static int make_readonly(const char *dst)
+{
+	struct mount_attr attr = {
+	    .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	};
+	struct statvfs sv;
+	unsigned long keep = 0;
+
+	if (syscall(SYS_mount_setattr, AT_FDCWD, dst, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+
+	if (statvfs(dst, &sv) < 0)
+		return -errno;
+	if (sv.f_flag & ST_NOEXEC)
+		keep |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		keep |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		keep |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		keep |= MS_RELATIME;
+	if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | keep,
+		  NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Bind src (a path in the parked old root) read-only onto dst. */
+static int bind_readonly(const char *src, const char *dst)
+{
+	/* MS_REC: a bind without it would expose what lies under submounts
+	 * and hide what is mounted on them. */
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	return make_readonly(dst);
+}
+
+/* An empty regular file to bind a file onto. */
+static int make_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Recreate one of /lib* in the new root: the same symlink, or a bind. */
+static int add_lib_dir(const char *dir)
+{
+	char old[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	r = join(old, sizeof(old), OLDROOT, dir);
+	if (r < 0)
+		return r;
+	if (lstat(old, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(old, target, sizeof(target));
+		if (n < 0)
+			return -errno;
+		if ((size_t)n >= sizeof(target))
+			return -ENAMETOOLONG;
+		target[n] = '\0';
+		return symlink(target, dir) < 0 ? -errno : 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	if (mkdir(dir, 0755) < 0)
+		return -errno;
+	return bind_readonly(old, dir);
+}
+
+static int build_root(const char *plugin_real, const char *cache_real, const char *inside)
+{
+	char src[PATH_MAX];
+	struct stat st;
+	int r;
+
+	/* /usr: libc, the loader's search directories, and on merged-/usr
+	 * systems everything /lib* points to. */
+	if (stat(OLDROOT "/usr", &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (mkdir("/usr", 0755) < 0)
+			return -errno;
+		r = bind_readonly(OLDROOT "/usr", "/usr");
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < PH_ELEMENTSOF(lib_dirs); i++) {
+		r = add_lib_dir(lib_dirs[i]);
+		if (r < 0)
+			return r;
+	}
+
+	/* ld.so.cache alone of /etc: the loader finds dependencies through it,
+	 * and nothing else in /etc (passwd, hosts, keys) is the plugin's. */
+	if (mkdir("/etc", 0755) < 0)
+		return -errno;
+	if (cache_real) {
+		r = join(src, sizeof(src), OLDROOT, cache_real);
+		if (r < 0)
+			return r;
+		r = make_file("/etc/ld.so.cache");
+		if (r < 0)
+			return r;
+		r = bind_readonly(src, "/etc/ld.so.cache");
+		if (r < 0)
+			return r;
+	}
+
+	if (mkdir("/plugin", 0755) < 0)
+		return -errno;
+	r = join(src, sizeof(src), OLDROOT, plugin_real);
+	if (r < 0)
+		return r;
+	r = make_file(inside);
+	if (r < 0)
+		return r;
+	/* Read-only but not noexec: the plugin must be mapped executable. */
+	return bind_readonly(src, inside);
+}
+
+int ph__sb_mounts(const char *plugin_path, const char **ret_path)
+{
+	static char inside[PATH_MAX];
+	char want[PATH_MAX], path[PATH_MAX];
+	_cleanup_free_ char *plugin_real = NULL, *cache_real = NULL;
+	const char *name, *base = NULL;
+	struct stat st;
+	int r;
+
+	if (!plugin_path || !*plugin_path || !ret_path)
+		return -EINVAL;
+	name = strrchr(plugin_path, '/');
+	name = name ? name + 1 : plugin_path;
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	r = join(want, sizeof(want), "/plugin/", name);
+	if (r < 0)
+		return r;
+
+	/* Resolve relative paths and symlinks now, against the host's view:
+	 * after pivot_root an absolute symlink would resolve in the new root. */
+	plugin_real = realpath(plugin_path, NULL);
+	if (!plugin_real)
+		return -errno;
+	if (stat(plugin_real, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	cache_real = realpath("/etc/ld.so.cache", NULL);
+	if (!cache_real && errno != ENOENT)
+		return -errno;
+
+	/* Before anything else: make every mount private, so that nothing we
+	 * mount or unmount from here on propagates back to the host's
+	 * namespace (a shared / would carry our tmpfs over to the host). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
+
+	for (size_t i = 0; i < PH_ELEMENTSOF(base_dirs) && !base; i++)
+		if (stat(base_dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
+			base = base_dirs[i];
+	if (!base)
+		return -ENOENT;
+
+	/* The new root. nosuid, nodev, noexec: it only ever holds directories,
+	 * symlinks and the mount points of the binds, which carry their own
+	 * flags. Small limits: nothing is ever written to it but those. */
+	if (mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0755,size=64k,nr_inodes=64") < 0)
+		return -errno;
+	r = join(path, sizeof(path), base, OLDROOT);
+	if (r < 0)
+		return r;
+	if (mkdir(path, 0700) < 0)
+		return -errno;
+	if (syscall(SYS_pivot_root, base, path) < 0)
+		return -errno;
+	/* Our cwd may still point into the old root; nothing may. */
+	if (chdir("/") < 0)
+		return -errno;
+
+	r = build_root(plugin_real, cache_real, want);
+	if (r < 0)
+		return r;
+
+	/* Detach the whole old root: afterwards no path leads back to the
+	 * host's filesystem. MNT_DETACH is needed since mounts under it are
+	 * busy (or locked, from a more privileged namespace) and can only
+	 * leave together with their parent. */
+	if (umount2(OLDROOT, MNT_DETACH) < 0)
+		return -errno;
+	if (rmdir(OLDROOT) < 0)
+		return -errno;
+
+	/* Finally the root itself becomes read-only: the plugin cannot create
+	 * files, sockets or fifos anywhere. */
+	if (mount(NULL, "/", NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -errno;
+
+	memcpy(inside, want, sizeof(inside));
+	*ret_path = inside;
+	return 0;
+}

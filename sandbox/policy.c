@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seccomp policy: which syscalls a plugin may make, compiled once in
+ * the host into a classic BPF program that the runner loads from a sealed
+ * memfd. x86_64 only; every other arch (i386 through int 0x80, x32) gets
+ * the bad-arch action, which is the default action.
+ *
+ * Three classes of syscall:
+ *  - always allowed (both stages): what the SDK and a plain C plugin need,
+ *    most with argument conditions;
+ *  - loader-only (open, openat, path stat, PROT_EXEC mmap/mprotect): in
+ *    notify mode they go to the host, which answers CONTINUE while the
+ *    plugin loads and kills afterwards (ph__policy_loader_allows); in
+ *    kill mode this program allows them and ph__policy_compile_stage2()
+ *    stacks a filter that kills them once loading is done;
+ *  - everything else: the default action, notify (the host names the
+ *    syscall and kills) or kill-process. No explicit rule ever allows
+ *    socket, ioctl, connect, bind, execve, or the never-allowed list.
+ *
+ * Argument conditions and 64-bit registers: libseccomp compares all 64
+ * bits, the kernel often only the low 32 (int arguments). Every condition
+ * here is shaped so that stray high bits can only make an ALLOW fail to
+ * match (falling to the default action), never make a refusal miss:
+ * equality for allows, masks within the low 32 bits for flag tests.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <plughost/host.h>
+
+#include "sandbox.h"
+#include "sb-internal.h"
+#include "seal.h"
+
+/* A user's ph_policy_allow() rules: enough for any sane policy, and the
+ * program must stay under BPF_MAXINSNS. */
+#define PH_POLICY_MAX_RULES 256u
+#define PH_ARGS_MAX	    6u
+
+struct ph_policy_rule {
+	int nr;
+	unsigned int n;
+	struct ph_arg_cond conds[PH_ARGS_MAX];
+};
+
+struct ph_policy {
+	enum ph_policy_preset preset;
+	size_t n_rules;
+	struct ph_policy_rule *rules;
+};
+
+/* -------------------------------------------------------- the rule tables */
+
+struct rule {
+	const char *name;
+	unsigned int n;
+	struct scmp_arg_cmp cmp[2];
+	bool hot;      /* checked first: the per-call and per-record path */
+	bool optional; /* newer than some libseccomp: skip when unknown */
+};
+
+/* clang-format off */
+#define CMP(a, o, x, y)  { .arg = (a), .op = (o), .datum_a = (x), .datum_b = (y) }
+#define EQ(a, v)         CMP(a, SCMP_CMP_EQ, v, 0)
+#define MASKED(a, m, v)  CMP(a, SCMP_CMP_MASKED_EQ, m, v)
+#define R0(name)         { name, 0, { { 0 } }, false, false }
+#define R0_HOT(name)     { name, 0, { { 0 } }, true, false }
+#define R1(name, c)      { name, 1, { c }, false, false }
+#define R1_HOT(name, c)  { name, 1, { c }, true, false }
+#define R2(name, c1, c2) { name, 2, { c1, c2 }, false, false }
+/* clang-format on */
+
+/* The futex command without its PRIVATE and CLOCK_REALTIME modifiers. */
+#define FUTEX_CMD_BITS 0xfffffe7fULL
+/* Open flags that write, create or make something other than a plain
+ * read-only open. O_TMPFILE includes O_DIRECTORY, which alone is fine. */
+#define OPEN_WRITE_BITS                                                                            \
+	((unsigned long long)(O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_PATH |                  \
+			      (O_TMPFILE & ~O_DIRECTORY)))
+#define NS_CLONE_FLAGS                                                                             \
+	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
+	 CLONE_NEWPID | CLONE_NEWNET)
+#define THREAD_CLONE_FLAGS (CLONE_THREAD | CLONE_VM | CLONE_SIGHAND)
+
+/* Allowed in both stages, in both modes. */
+static const struct rule base_rules[] = {
+    /* The request loop and ring: syscalls per call or per record. */
+    R0_HOT("read"),
+    R0_HOT("write"),
+    R0_HOT("recvmsg"),
+    R0_HOT("sendmsg"),
+    R0_HOT("ppoll"),
+    R0_HOT("poll"),
+    R0_HOT("clock_gettime"),
+    R0_HOT("getpid"),
+    R0_HOT("gettid"),
+    /* Only the plain wait/wake family: the PI operations have been the
+     * road to root more than once (CVE-2014-3153), and nothing we run
+     * uses them. The ring's futex is shared, so PRIVATE is optional. */
+    R1_HOT("futex", MASKED(1, FUTEX_CMD_BITS, FUTEX_WAIT)),
+    R1_HOT("futex", MASKED(1, FUTEX_CMD_BITS, FUTEX_WAKE)),
+    R1_HOT("futex", MASKED(1, FUTEX_CMD_BITS, FUTEX_WAIT_BITSET)),
+    R1_HOT("futex", MASKED(1, FUTEX_CMD_BITS, FUTEX_WAKE_BITSET)),
+    R1("futex", MASKED(1, FUTEX_CMD_BITS, FUTEX_REQUEUE)),
+    R1("futex", MASKED(1, FUTEX_CMD_BITS, FUTEX_CMP_REQUEUE)),
+    R1("futex", MASKED(1, FUTEX_CMD_BITS, FUTEX_WAKE_OP)),
+    {"futex_waitv", 0, {{0}}, false, true},
+
+    /* I/O on fds the plugin was given; it can create none of its own. */
+    R0("readv"),
+    R0("writev"),
+    R0("pread64"),
+    R0("pwrite64"),
+    R0("lseek"),
+    R0("sendto"),
+    R0("recvfrom"),
+    R0("close"),
+    R0("close_range"),
+    R0("dup"),
+    R0("dup2"),
+    R0("dup3"),
+    /* Metadata of an fd it holds (the SDK's seal checks need all three).
+     * glibc's fstat() is newfstatat(fd, "", AT_EMPTY_PATH). The residual:
+     * AT_EMPTY_PATH with a non-empty path still stats that path, so a
+     * plugin can learn whether a file exists and its size and times,
+     * within its mount namespace (the loader's files only) where there is
+     * one; Landlock does not cover stat. Contents stay out of reach. */
+    R0("fstat"),
+    R1("newfstatat", MASKED(3, AT_EMPTY_PATH, AT_EMPTY_PATH)),
+    R0("fstatfs"),
+    /* fcntl: read flags and seals, set close-on-exec, duplicate. Not
+     * F_SETFL (O_ASYNC would send signals), locks, leases or F_SETOWN. */
+    R1("fcntl", EQ(1, F_GETFD)),
+    R1("fcntl", EQ(1, F_SETFD)),
+    R1("fcntl", EQ(1, F_GETFL)),
+    R1("fcntl", EQ(1, F_GET_SEALS)),
+    R1("fcntl", EQ(1, F_DUPFD_CLOEXEC)),
+
+    /* Memory. Never executable: a plugin cannot make new code after it
+     * loaded (the loader's PROT_EXEC maps are loader-only, below). */
+    R1("mmap", MASKED(2, PROT_EXEC, 0)),
+    R1("mprotect", MASKED(2, PROT_EXEC, 0)),
+    R0("munmap"),
+    R0("mremap"),
+    R0("madvise"),
+    R0("brk"),
+
+    /* Signals to itself only (kill/tgkill rules are added with the pid). */
+    R0("rt_sigreturn"),
+    R0("rt_sigprocmask"),
+    R0("rt_sigaction"),
+    R0("sigaltstack"),
+    R0("restart_syscall"),
+
+    /* Time, randomness, scheduling, identity: read-only or self-only. */
+    R0("clock_getres"),
+    R0("clock_nanosleep"),
+    R0("nanosleep"),
+    R0("gettimeofday"),
+    R0("time"),
+    R0("getrandom"),
+    R0("sched_yield"),
+    /* How many CPUs it may use: thread pools size themselves by it (glibc
+     * get_nprocs, std::thread::hardware_concurrency, sanitizers). Any
+     * pid's mask is readable, but a mask says nothing worth hiding. */
+    R0("sched_getaffinity"),
+    R0("getuid"),
+    R0("geteuid"),
+    R0("getgid"),
+    R0("getegid"),
+    R0("uname"),
+    R0("getrlimit"),
+    /* prlimit64 on itself, reading only: limits cannot be raised anyway
+     * (hard == soft), but other processes' limits are not its business. */
+    R2("prlimit64", EQ(0, 0), EQ(2, 0)),
+    /* Thread bookkeeping glibc does in every thread (and at exit). */
+    R0("set_robust_list"),
+    R0("rseq"),
+    R0("exit"),
+    R0("exit_group"),
+    /* prctl: naming itself and asking whether it is dumpable, nothing
+     * that changes its security state. */
+    R1("prctl", EQ(0, PR_SET_NAME)),
+    R1("prctl", EQ(0, PR_GET_NAME)),
+    R1("prctl", EQ(0, PR_GET_DUMPABLE)),
+};
+
+/*
+ * Kill mode only, stage 1: what dlopen() needs, allowed while the plugin
+ * loads; stage 2 kills each of them. Read-only opens (Landlock and the
+ * mount namespace confine where), path stat for the search path walk,
+ * W^X executable maps of files for the segments.
+ */
+static const struct rule loader_rules[] = {
+    R1("open", MASKED(1, OPEN_WRITE_BITS, 0)),
+    R1("openat", MASKED(2, OPEN_WRITE_BITS, 0)),
+    R0("newfstatat"),
+    R2("mmap", MASKED(2, PROT_WRITE, 0), MASKED(3, MAP_ANONYMOUS | MAP_TYPE, MAP_PRIVATE)),
+    R1("mprotect", MASKED(2, PROT_WRITE, 0)),
+    /* The runner loading stage 2 itself. Another filter can only ever
+     * take rights away, whoever installs it. */
+    R2("seccomp", EQ(0, SECCOMP_SET_MODE_FILTER), EQ(1, 0)),
+};
+
+/* Stage 2, kill mode: default allow (stage 1 still applies), kill these. */
+static const struct rule stage2_kill_rules[] = {
+    R0("open"),
+    R0("openat"),
+    R0("openat2"),
+    R0("creat"),
+    R0("execve"),
+    R0("execveat"),
+    R0("seccomp"),
+    R1("newfstatat", MASKED(3, AT_EMPTY_PATH, 0)),
+    R1("mmap", MASKED(2, PROT_EXEC, PROT_EXEC)),
+    R1("mprotect", MASKED(2, PROT_EXEC, PROT_EXEC)),
+};
+
+/*
+ * ph_policy_allow() refuses these: the sandbox's own walls (namespaces,
+ * mounts, seccomp, kernel attack surface it never needs), other processes
+ * (ptrace, process_vm_*, pidfds, signals beyond the self-only rules), and
+ * what the base policy handles with conditions a user rule would undo
+ * (clone flags, exec, PROT_EXEC, opens and path stat after loading).
+ */
+/* clang-format off */
+static const char *const never_allowed[] = {
+	/* other processes */
+	"ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",
+	"process_mrelease", "pidfd_open", "pidfd_getfd", "pidfd_send_signal", "kcmp",
+	"kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+	"migrate_pages", "move_pages",
+	/* new processes, namespaces, programs */
+	"clone", "clone3", "fork", "vfork", "execve", "execveat", "unshare", "setns",
+	"uselib", "personality",
+	/* mounts and the filesystem view */
+	"mount", "umount2", "pivot_root", "chroot", "fsopen", "fsmount", "fsconfig",
+	"move_mount", "open_tree", "fspick", "mount_setattr", "open_by_handle_at",
+	"name_to_handle_at",
+	/* loader-only after stage 2, or conditions a rule would undo */
+	"open", "openat", "openat2", "creat", "newfstatat", "mmap", "mprotect",
+	"pkey_mprotect", "remap_file_pages", "seccomp",
+	/* kernel attack surface no plugin needs */
+	"bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
+	"io_uring_setup", "io_uring_enter", "io_uring_register", "modify_ldt",
+	"iopl", "ioperm", "vhangup", "lookup_dcookie",
+	/* the machine */
+	"kexec_load", "kexec_file_load", "init_module", "finit_module",
+	"delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl",
+	"quotactl_fd",
+};
+/* clang-format on */
+
+static bool is_never_allowed(int nr)
+{
+	for (size_t i = 0; i < PH_ELEMENTSOF(never_allowed); i++)
+		if (seccomp_syscall_resolve_name(never_allowed[i]) == nr)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------ public API */
+
+PH_EXPORT int ph_policy_new(enum ph_policy_preset preset, struct ph_policy **ret_policy)
+{
+	struct ph_policy *p;
+
+	if (!ret_policy || (preset != PH_POLICY_STRICT && preset != PH_POLICY_THREADS))
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->preset = preset;
+	*ret_policy = p;
+	return 0;
+}
+
+PH_EXPORT int ph_policy_allow(struct ph_policy *policy, const char *name,
+			      const struct ph_arg_cond *conds, unsigned int n)
+{
+	struct ph_policy_rule *rules, *rule;
+	unsigned int seen = 0;
+	int nr;
+
+	if (!policy || !name || !*name || n > PH_ARGS_MAX || (n > 0 && !conds))
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		/* libseccomp takes one comparison per argument in a rule. */
+		if (conds[i].arg >= PH_ARGS_MAX || (seen & (1u << conds[i].arg)) ||
+		    conds[i].op < PH_ARG_EQ || conds[i].op > PH_ARG_MASKED_EQ)
+			return -EINVAL;
+		seen |= 1u << conds[i].arg;
+	}
+
+	/* Native (x86_64) names only; pseudo-syscalls of other arches, such
+	 * as socketcall, resolve to negative numbers. */
+	nr = seccomp_syscall_resolve_name(name);
+	if (nr < 0)
+		return -ENOENT;
+	if (is_never_allowed(nr))
+		return -EPERM;
+	if (policy->n_rules >= PH_POLICY_MAX_RULES)
+		return -ENOMEM;
+
+	rules = realloc(policy->rules, (policy->n_rules + 1) * sizeof(*rules));
+	if (!rules)
+		return -ENOMEM;
+	policy->rules = rules;
+	rule = &rules[policy->n_rules++];
+	memset(rule, 0, sizeof(*rule));
+	rule->nr = nr;
+	rule->n = n;
+	if (n > 0)
+		memcpy(rule->conds, conds, n * sizeof(*conds));
+	return 0;
+}
+
+PH_EXPORT void ph_policy_free(struct ph_policy *policy)
+{
+	if (!policy)
+		return;
+	free(policy->rules);
+	free(policy);
+}
+
+/* --------------------------------------------------------------- compile */
+
+static void releasep(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+#define _cleanup_seccomp_ __attribute__((cleanup(releasep)))
+
+static int add_rules(scmp_filter_ctx ctx, uint32_t action, const struct rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(rules[i].name), r;
+
+		if (nr < 0) {
+			if (rules[i].optional)
+				continue;
+			return -ENOSYS;
+		}
+		r = seccomp_rule_add_array(ctx, action, nr, rules[i].n, rules[i].cmp);
+		if (r < 0)
+			return r;
+		if (rules[i].hot) {
+			r = seccomp_syscall_priority(ctx, nr, 255);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int add_user_rule(scmp_filter_ctx ctx, const struct ph_policy_rule *rule)
+{
+	struct scmp_arg_cmp cmp[PH_ARGS_MAX];
+
+	for (unsigned int i = 0; i < rule->n; i++) {
+		const struct ph_arg_cond *c = &rule->conds[i];
+
+		cmp[i] = (struct scmp_arg_cmp){.arg = c->arg, .datum_a = c->value};
+		switch (c->op) {
+		case PH_ARG_EQ:
+			cmp[i].op = SCMP_CMP_EQ;
+			break;
+		case PH_ARG_NE:
+			cmp[i].op = SCMP_CMP_NE;
+			break;
+		case PH_ARG_LT:
+			cmp[i].op = SCMP_CMP_LT;
+			break;
+		case PH_ARG_LE:
+			cmp[i].op = SCMP_CMP_LE;
+			break;
+		case PH_ARG_GT:
+			cmp[i].op = SCMP_CMP_GT;
+			break;
+		case PH_ARG_GE:
+			cmp[i].op = SCMP_CMP_GE;
+			break;
+		case PH_ARG_MASKED_EQ:
+			cmp[i].op = SCMP_CMP_MASKED_EQ;
+			cmp[i].datum_a = c->mask;
+			cmp[i].datum_b = c->value;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, rule->nr, rule->n, cmp);
+}
+
+/*
+ * A filter context for x86_64 alone (the native arch: libseccomp adds the
+ * arch check, and for x86_64 a check that sends x32 numbers, those with
+ * bit 30 set, to the bad-arch action too). The bad-arch action is the
+ * default action, so i386 and x32 calls are reported (notify) or kill.
+ */
+static scmp_filter_ctx new_filter(uint32_t def_action, uint32_t badarch_action)
+{
+	scmp_filter_ctx ctx = seccomp_init(def_action);
+
+	if (!ctx)
+		return NULL;
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, badarch_action) < 0 &&
+	    seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0) {
+		/* libseccomp's own default would be kill-thread: not good enough
+		 * for a multi-threaded plugin. */
+		seccomp_release(ctx);
+		return NULL;
+	}
+	/* A binary tree over syscall numbers: constant-ish cost per syscall
+	 * instead of a linear walk (libseccomp#116). Only speed; a library
+	 * without it still produces a correct filter. */
+	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	return ctx;
+}
+
+/* Export into a fresh memfd and seal it like an input: the runner checks
+ * exactly those seals before it loads a byte. */
+static int export_sealed(scmp_filter_ctx ctx)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fd = ph__memfd_create("plughost-seccomp");
+	if (fd < 0)
+		return fd;
+	/* libseccomp 2.5 has no seccomp_export_bpf_mem(); writing through the
+	 * fd also means no writable mapping exists, so F_SEAL_WRITE cannot
+	 * fail with EBUSY. */
+	r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return r;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	/* The runner refuses programs over BPF_MAXINSNS; fail here, clearly. */
+	r = ph__seal_check(fd, PH_SEAL_KIND_INPUT, UINT64_MAX,
+			   (uint64_t)BPF_MAXINSNS * sizeof(struct sock_filter), NULL, NULL);
+	if (r == -EFBIG)
+		return -E2BIG;
+	if (r < 0)
+		return r;
+	return TAKE_FD(fd);
+}
+
+int ph__policy_compile(const struct ph_policy *policy, int notify, pid_t self_pid)
+{
+	const uint32_t def = notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
+	const enum ph_policy_preset preset = policy ? policy->preset : PH_POLICY_STRICT;
+	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+	int r;
+
+	/* kill(0) and kill(-1) reach process groups and everyone: the self
+	 * rules need the real pid. */
+	if (self_pid <= 0)
+		return -EINVAL;
+
+	ctx = new_filter(def, def);
+	if (!ctx)
+		return notify ? -EOPNOTSUPP : -ENOMEM;
+
+	r = add_rules(ctx, SCMP_ACT_ALLOW, base_rules, PH_ELEMENTSOF(base_rules));
+	if (r < 0)
+		return r;
+
+	/* Notify mode leaves the loader's syscalls to the default action: the
+	 * host decides each one by phase. */
+	if (!notify) {
+		r = add_rules(ctx, SCMP_ACT_ALLOW, loader_rules, PH_ELEMENTSOF(loader_rules));
+		if (r < 0)
+			return r;
+	}
+
+	/* ENOSYS, not a kill: glibc's pthread_create and posix_spawn try
+	 * clone3 first and fall back to clone, whose flags (unlike clone3's,
+	 * behind a pointer) the filter can see. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (r < 0)
+		return r;
+
+	/* Threads: clone that shares memory, signal handlers and thread group,
+	 * and creates no namespace. A new process (fork) stays refused. */
+	if (preset == PH_POLICY_THREADS) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ,
+					     THREAD_CLONE_FLAGS | NS_CLONE_FLAGS,
+					     THREAD_CLONE_FLAGS));
+		if (r < 0)
+			return r;
+	}
+
+	/* Signals to itself only: raise() and abort() use tgkill(getpid(),
+	 * gettid(), sig). Never to the host or another plugin. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+			     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self_pid));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self_pid));
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; policy && i < policy->n_rules; i++) {
+		r = add_user_rule(ctx, &policy->rules[i]);
+		if (r < 0)
+			return r;
+	}
+	return export_sealed(ctx);
+}
+
+int ph__policy_compile_stage2(void)
+{
+	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+	int r;
+
+	/* Default allow: this filter only subtracts. Stage 1 still applies to
+	 * every syscall, and across stacked filters the strictest wins. */
+	ctx = new_filter(SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return -ENOMEM;
+	r = add_rules(ctx, SCMP_ACT_KILL_PROCESS, stage2_kill_rules,
+		      PH_ELEMENTSOF(stage2_kill_rules));
+	if (r < 0)
+		return r;
+	return export_sealed(ctx);
+}
+
+/* ------------------------------------------------------- loader decisions */
+
+static bool open_read_only(uint64_t flags)
+{
+	return (flags & OPEN_WRITE_BITS) == 0;
+}
+
+/*
+ * What ld.so does: map a file's segments private, executable segments
+ * never writable (W^X). An anonymous executable map is code made at run
+ * time; a shared one could be rewritten through another mapping.
+ */
+static bool mmap_like_loader(uint64_t prot, uint64_t flags)
+{
+	if (!(prot & PROT_EXEC))
+		return true;
+	return !(prot & PROT_WRITE) && (flags & (MAP_ANONYMOUS | MAP_TYPE)) == MAP_PRIVATE;
+}
+
+int ph__policy_loader_allows(uint32_t arch, int nr, const uint64_t args[6])
+{
+	/* Only native calls: i386 and x32 numbers mean other syscalls. */
+	if (arch != PH_AUDIT_ARCH_NATIVE || nr < 0 || ((uint32_t)nr & PH_X32_SYSCALL_BIT) || !args)
+		return 0;
+
+	switch (nr) {
+	case __NR_open:
+		return open_read_only(args[1]);
+	case __NR_openat:
+		return open_read_only(args[2]);
+	case __NR_newfstatat:
+		/* The search path walk stats directories by name. */
+		return 1;
+	case __NR_mmap:
+		return mmap_like_loader(args[2], args[3]);
+	case __NR_mprotect:
+		/* RELRO and gaps (no PROT_EXEC) never get here; R-X back after
+		 * text relocations does. Writable and executable: never. */
+		return !((args[2] & PROT_EXEC) && (args[2] & PROT_WRITE));
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plughost-runner: the trusted bootstrap of every plugin instance.
+ *
+ * The host execs this fresh for each instance (never a bare fork of the
+ * host, which would copy the host's memory and secrets), with the control
+ * socket on fd 3, nothing else open and an empty environment. It then:
+ *
+ *   1. reads SETUP (ring fd, seccomp program fd, plugin path, limits);
+ *   2. applies the sandbox layers in the order sandbox.h explains;
+ *   3. loads seccomp stage 1 and sends its listener fd to the host, so that
+ *      every refused syscall from here on is reported by the kernel;
+ *   4. loads the plugin: its constructors are the first untrusted code;
+ *   5. checks the descriptor, reports LOADED, enters stage 2 and hands
+ *      control to the SDK's request loop inside the plugin.
+ *
+ * Until step 4 everything here is trusted. After it, nothing this process
+ * says can be believed, which is why the listener goes out first and why the
+ * host checks every later message and ring byte.
+ */
+#include <dlfcn.h>
+#include <sched.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <plughost/plugin.h>
+
+#include "proto.h"
+#include "sandbox.h"
+#include "seal.h"
+
+#define CTL_FD 3
+
+static struct ph_msg msg;
+
+/* Report a setup failure to the host and exit. Never returns. */
+static _Noreturn void fail(enum ph_setup_step step, int err, const char *fmt, ...)
+{
+	struct ph_msg_setup_failed f = {.step = step, .err = err > 0 ? err : 0};
+	char text[PH_TEXT_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	f.msg_len = n < 0 ? 0 : (size_t)n < sizeof(text) ? (uint32_t)n : sizeof(text) - 1;
+	ph__msg_send2(CTL_FD, PH_MSG_SETUP_FAILED, 0, &f, sizeof(f), text, f.msg_len, NULL, 0);
+	_exit(1);
+}
+
+static void close_other_fds(void)
+{
+	/* The host already closed everything but fd 3 before exec; do it again
+	 * so that a runner started some other way starts just as clean. */
+	if (syscall(SYS_close_range, CTL_FD + 1, ~0U, 0) < 0)
+		for (int fd = CTL_FD + 1; fd < 1024; fd++)
+			close(fd);
+}
+
+/* The sandbox layers, in order. Returns the PH_LAYER_* bits now active. */
+static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path,
+			      const char **ret_path_inside, int *ret_landlock_abi)
+{
+	uint32_t layers = 0;
+	const uint32_t ns = s->fixed.ns_flags;
+	int r;
+
+	static const struct {
+		uint32_t clone_flag, layer;
+	} ns_layers[] = {
+	    {CLONE_NEWUSER, PH_LAYER_USERNS},	  {CLONE_NEWPID, PH_LAYER_PIDNS},
+	    {CLONE_NEWNET, PH_LAYER_NETNS},	  {CLONE_NEWIPC, PH_LAYER_IPCNS},
+	    {CLONE_NEWNS, PH_LAYER_MNTNS},	  {CLONE_NEWUTS, PH_LAYER_UTSNS},
+	    {CLONE_NEWCGROUP, PH_LAYER_CGROUPNS},
+	};
+	for (size_t i = 0; i < sizeof(ns_layers) / sizeof(ns_layers[0]); i++)
+		if (ns & ns_layers[i].clone_flag)
+			layers |= ns_layers[i].layer;
+
+	/* A new session: no controlling terminal to inject keystrokes into,
+	 * and no signals from the host's terminal job control. */
+	setsid();
+
+	*ret_path_inside = path;
+	if (ns & CLONE_NEWNS) {
+		/* The filesystem view shrinks to what loading needs; done while
+		 * we still hold CAP_SYS_ADMIN in our own user namespace. */
+		r = ph__sb_mounts(path, ret_path_inside);
+		if (r < 0)
+			fail(PH_STEP_MOUNTS, -r, "cannot build the plugin's filesystem view");
+	}
+	/* Limits before dropping capabilities: lowering needs none, and once
+	 * CAP_SYS_RESOURCE is gone the plugin cannot raise them back. */
+	r = ph__sb_rlimits(&s->fixed);
+	if (r < 0)
+		fail(PH_STEP_RLIMITS, -r, "cannot set resource limits");
+	layers |= PH_LAYER_RLIMITS;
+
+	r = ph__sb_caps_drop();
+	if (r < 0)
+		fail(PH_STEP_CAPS, -r, "cannot drop capabilities");
+	layers |= PH_LAYER_CAPS;
+
+	/* Required for Landlock and for loading seccomp without privilege,
+	 * and it stops any setuid or file-capability gain through exec. */
+	r = ph__sb_nnp();
+	if (r < 0)
+		fail(PH_STEP_NNP, -r, "cannot set no_new_privs");
+	layers |= PH_LAYER_NNP;
+
+	r = ph__sb_landlock(*ret_path_inside);
+	if (r < 0)
+		fail(PH_STEP_LANDLOCK, -r, "cannot restrict filesystem access with Landlock");
+	if (r > 0) {
+		layers |= PH_LAYER_LANDLOCK;
+		if (r >= 4)
+			layers |= PH_LAYER_LANDLOCK_NET;
+	}
+	*ret_landlock_abi = r;
+	return layers;
+}
+
+/* Check the descriptor well enough to give a clear error; the host checks
+ * everything it is told again, since the plugin's code has run by now. */
+static const struct ph_plugin_descriptor *load_plugin(const char *path, const char *shown)
+{
+	const struct ph_plugin_descriptor *d;
+	void *h;
+
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *e = dlerror();
+		fail(PH_STEP_LOAD, 0, "%s", e ? e : "dlopen failed");
+	}
+	d = dlsym(h, PH_PLUGIN_SYMBOL);
+	if (!d)
+		fail(PH_STEP_DESCRIPTOR, 0,
+		     "not a plughost plugin (missing descriptor '" PH_PLUGIN_SYMBOL "')");
+	if (d->abi_version != PH_PLUGIN_ABI_VERSION)
+		fail(PH_STEP_DESCRIPTOR, 0,
+		     "plugin built for SDK ABI %u, this runner speaks ABI %u: rebuild it",
+		     d->abi_version, PH_PLUGIN_ABI_VERSION);
+	if (d->struct_size < sizeof(*d) || !d->name || !d->name[0] || !d->serve)
+		fail(PH_STEP_DESCRIPTOR, 0, "plugin descriptor is malformed (size, name or entry)");
+	if (!d->methods || d->n_methods == 0 || d->n_methods > PH_METHODS_MAX)
+		fail(PH_STEP_DESCRIPTOR, 0, "plugin exports no methods, or more than %u",
+		     PH_METHODS_MAX);
+	(void)shown;
+	return d;
+}
+
+static void send_loaded(const struct ph_plugin_descriptor *d)
+{
+	uint8_t buf[PH_MSG_MAX - sizeof(struct ph_msg_hdr)];
+	struct ph_msg_loaded fixed = {.n_methods = (uint32_t)d->n_methods};
+	const char *version = d->version ? d->version : "";
+	size_t off = sizeof(fixed), nl = strnlen(d->name, PH_NAME_MAX + 1),
+	       vl = strnlen(version, PH_NAME_MAX + 1);
+
+	if (nl > PH_NAME_MAX || vl > PH_NAME_MAX)
+		fail(PH_STEP_DESCRIPTOR, 0, "plugin name or version longer than %u bytes",
+		     PH_NAME_MAX);
+	fixed.name_len = (uint16_t)nl;
+	fixed.version_len = (uint16_t)vl;
+	memcpy(buf, &fixed, sizeof(fixed));
+	memcpy(buf + off, d->name, nl);
+	off += nl;
+	memcpy(buf + off, version, vl);
+	off += vl;
+	for (size_t i = 0; i < d->n_methods; i++) {
+		const char *m = d->methods[i].name;
+		size_t ml = m ? strnlen(m, PH_NAME_MAX + 1) : 0;
+		uint16_t l = (uint16_t)ml;
+
+		if (ml == 0 || ml > PH_NAME_MAX || !d->methods[i].fn)
+			fail(PH_STEP_DESCRIPTOR, 0,
+			     "method %zu has no name, a name over %u bytes, or no handler", i,
+			     PH_NAME_MAX);
+		memcpy(buf + off, &l, sizeof(l));
+		off += sizeof(l);
+		memcpy(buf + off, m, ml);
+		off += ml;
+	}
+	if (ph__msg_send(CTL_FD, PH_MSG_LOADED, 0, buf, off, NULL, 0) < 0)
+		_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	struct ph_setup_view setup;
+	struct ph_msg_sandboxed sb = {0};
+	const struct ph_plugin_descriptor *desc;
+	struct ph__runner_env env = {.abi = PH_WIRE_ABI, .size = sizeof(env), .ctl_fd = CTL_FD};
+	char path[4097];
+	const char *path_inside = path, *why;
+	int ring_fd, prog_fd = -1, stage2_fd = -1, listener = -1, r;
+	uint64_t ring_size;
+	void *ring;
+
+	(void)argc;
+	(void)argv;
+	/* Die with the host. Set before reading SETUP: if the host died before
+	 * this line, the read below sees EOF and we exit anyway. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close_other_fds();
+
+	r = ph__msg_recv(CTL_FD, &msg, 0, &why);
+	if (r == 0)
+		_exit(1); /* host gone before it said anything */
+	if (r < 0)
+		fail(PH_STEP_PROTOCOL, 0, "bad SETUP message: %s", why);
+	if (msg.hdr.type != PH_MSG_SETUP || ph__parse_setup(&msg, &setup, &why) < 0)
+		fail(PH_STEP_PROTOCOL, 0, "expected a SETUP message: %s",
+		     msg.hdr.type != PH_MSG_SETUP ? "got another type" : why);
+	memcpy(path, setup.path.p, setup.path.len);
+	path[setup.path.len] = '\0';
+	ring_fd = msg.fds[0];
+	if (setup.fixed.flags & PH_SETUP_SECCOMP)
+		prog_fd = msg.fds[1];
+
+	r = ph__seal_check(ring_fd, PH_SEAL_KIND_RING, PH_RING_HDR_SIZE + setup.fixed.ring_capacity,
+			   UINT64_MAX, &ring_size, &why);
+	if (r < 0)
+		fail(PH_STEP_RING, -r, "ring rejected: %s", why);
+	ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
+	if (ring == MAP_FAILED)
+		fail(PH_STEP_RING, errno, "cannot map the ring");
+	close(ring_fd);
+	env.ring_base = ring;
+	env.ring_capacity = setup.fixed.ring_capacity;
+
+	if (setup.fixed.flags & PH_SETUP_SANDBOX)
+		sb.layers = apply_sandbox(&setup, path, &path_inside, (int *)&sb.landlock_abi);
+
+	if (prog_fd >= 0) {
+		const int listen = !!(setup.fixed.flags & PH_SETUP_SECCOMP_LISTEN);
+
+		/* Without a listener, stage 2 is a second, stricter filter.
+		 * Compile it now: after stage 1, memfd_create is refused. */
+		if (!listen) {
+			stage2_fd = ph__policy_compile_stage2();
+			if (stage2_fd < 0)
+				fail(PH_STEP_SECCOMP, -stage2_fd, "cannot build seccomp stage 2");
+		}
+		r = ph__sb_seccomp_load(prog_fd, listen, listen ? &listener : NULL);
+		if (r < 0)
+			fail(PH_STEP_SECCOMP, -r, "cannot load seccomp stage 1");
+		close(prog_fd);
+		sb.layers |= PH_LAYER_SECCOMP | (listen ? PH_LAYER_NOTIFY : 0);
+	}
+
+	/* The listener reaches the host before any plugin code runs, so the
+	 * plugin can neither intercept it nor act unobserved. */
+	if (ph__msg_send(CTL_FD, PH_MSG_SANDBOXED, 0, &sb, sizeof(sb), &listener,
+			 listener >= 0 ? 1 : 0) < 0)
+		_exit(1);
+	if (listener >= 0)
+		close(listener);
+
+	/* From here on, untrusted code runs in this process. */
+	desc = load_plugin(path_inside, path);
+	send_loaded(desc);
+
+	/* Stage 2. In notify mode the host stops allowing the loader's
+	 * syscalls when it reads LOADED; otherwise stack the kill filter. */
+	if (stage2_fd >= 0) {
+		r = ph__sb_seccomp_load(stage2_fd, 0, NULL);
+		if (r < 0)
+			_exit(1);
+		close(stage2_fd);
+	}
+	_exit(desc->serve(desc, &env));
+}

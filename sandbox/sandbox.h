@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sandbox: an internal library. The host links the parts that decide
+ * and compile (probe, namespace plan, id maps, seccomp policy, violation
+ * naming); the runner links the parts that apply (mounts, capabilities,
+ * no_new_privs, Landlock, rlimits, loading the seccomp program).
+ *
+ * Order in the runner, and why (see runner.c):
+ *   1. read SETUP while still fully privileged in the new user namespace;
+ *   2. mounts (needs CAP_SYS_ADMIN in the userns);
+ *   3. rlimits (lowering needs nothing; raising later needs CAP_SYS_RESOURCE,
+ *      which step 4 removes);
+ *   4. drop every capability, all five sets;
+ *   5. no_new_privs (required by Landlock and unprivileged seccomp);
+ *   6. Landlock: read-only access to the loader's files, nothing else;
+ *   7. seccomp stage 1 with the listener, sent to the host;
+ *   8. load the plugin (its constructors run under all of the above);
+ *   9. stage 2: the host stops allowing loader syscalls (notify mode), or
+ *      the runner stacks a kill filter for them (fallback mode).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "wire.h"
+
+struct ph_policy;
+
+/* ------------------------------------------------------------ host side */
+
+/* What the kernel offers, probed at run time (once; results cached). */
+struct ph__features {
+	int seccomp;	      /* seccomp filter mode */
+	int seccomp_notify;   /* SECCOMP_RET_USER_NOTIF + NEW_LISTENER */
+	int seccomp_continue; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE */
+	int landlock_abi;     /* 0 when unavailable */
+	int userns;	      /* an unprivileged-capable user namespace can be made */
+	int memfd_noexec;     /* MFD_NOEXEC_SEAL */
+	int pidfd;	      /* clone3 CLONE_PIDFD / pidfd_send_signal */
+	int close_range;
+	int cgroup2;	       /* cgroup v2 mounted */
+	int cgroup2_delegated; /* a writable cgroup v2 subtree for us */
+	char cgroup2_path[256];
+};
+
+/* Probe once per process (thread-safe); returns a pointer to the cache. */
+const struct ph__features *ph__probe(void);
+
+/*
+ * CLONE_NEW* flags for a new instance: every namespace the kernel lets
+ * this host create. Returns 0, or -EPERM when a layer in require
+ * (PH_LAYER_*) is not available, with *ret_missing naming it.
+ */
+int ph__ns_plan(const struct ph__features *f, uint32_t require, uint64_t *ret_clone_flags,
+		const char **ret_missing);
+
+/*
+ * From the host, after clone: write the child's uid/gid maps so it is root
+ * inside its user namespace and nobody (65534) outside when the host is
+ * root, or the host's own uid/gid otherwise. setgroups is denied first.
+ * Returns 0 or a negative errno.
+ */
+int ph__ns_write_maps(pid_t child);
+
+/*
+ * Compile policy (NULL = strict) into a classic BPF program in a sealed
+ * memfd (sealed WRITE|SHRINK|GROW|SEAL, like an input). notify selects
+ * SECCOMP_RET_USER_NOTIF for refused and loader-only syscalls (else
+ * kill-process). self_pid is the child's pid as it sees itself (1 in a new
+ * pid namespace), for kill/tgkill-to-self rules. Returns the fd or -errno.
+ */
+int ph__policy_compile(const struct ph_policy *policy, int notify, pid_t self_pid);
+
+/*
+ * Fallback stage 2 program (no user notification): kill-process on the
+ * loader-only syscalls (open*, exec*, PROT_EXEC mmap/mprotect). Same
+ * memfd form. Returns the fd or -errno.
+ */
+int ph__policy_compile_stage2(void);
+
+/*
+ * In notify mode, a syscall that the policy sends to the host: may it go
+ * on while the plugin is still loading (stage 1)? 1 yes, 0 no.
+ */
+int ph__policy_loader_allows(uint32_t arch, int nr, const uint64_t args[6]);
+
+/*
+ * Name a syscall and format it with decoded arguments, e.g.
+ * "openat(AT_FDCWD, 0x7ffd1234, O_RDONLY)" or "x32 syscall 0x40000002".
+ * name gets the bare name ("" if unknown). Both NUL-terminated.
+ */
+void ph__syscall_describe(uint32_t arch, int nr, const uint64_t args[6], char *name,
+			  size_t name_len, char *line, size_t line_len);
+
+/* The "plughost info" report (see ph_probe_report() in host.h). */
+int ph__probe_report(char *buf, size_t len);
+
+/* ---------------------------------------------------------- runner side */
+
+/*
+ * Build the plugin's filesystem view: a fresh tmpfs root holding read-only
+ * binds of the dynamic loader's directories (/usr, /lib, /lib64, /etc's
+ * ld.so.cache) and the plugin file at /plugin/<basename>, then pivot_root
+ * into it and detach the old root. *ret_path gets the plugin's path inside
+ * (static storage). Returns 0 or -errno.
+ */
+int ph__sb_mounts(const char *plugin_path, const char **ret_path);
+
+/* Set the rlimits from setup (plus core 0, fsize 0, memlock 0). */
+int ph__sb_rlimits(const struct ph_msg_setup *setup);
+
+/* Drop every capability from all five sets (libcap). */
+int ph__sb_caps_drop(void);
+
+/* PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0. */
+int ph__sb_nnp(void);
+
+/*
+ * Landlock: read-only access beneath the loader's directories and the
+ * plugin file, nothing else; network denied where the ABI has it. Returns
+ * the ABI in force (> 0), 0 when the kernel has no Landlock, or -errno.
+ */
+int ph__sb_landlock(const char *plugin_path);
+
+/*
+ * Load the BPF program held in prog_fd (verified sealed memfd). With
+ * listen, load it with SECCOMP_FILTER_FLAG_NEW_LISTENER and return the
+ * listener fd in *ret_listener. Returns 0 or -errno.
+ */
+int ph__sb_seccomp_load(int prog_fd, int listen, int *ret_listener);
