@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libplughost: run untrusted native plugins in sandboxed child processes.
+ *
+ *	struct ph_host *host;
+ *	struct ph_plugin *plugin;
+ *	struct ph_blob *in;
+ *	struct ph_result res;
+ *
+ *	ph_host_new(NULL, &host);
+ *	ph_plugin_spawn(host, "upper.so", NULL, &plugin, &res);
+ *	ph_blob_new_from_bytes("hello", 5, &in);
+ *	ph_plugin_call(plugin, "upper", &in, 1, write_to_stdout, NULL, &res);
+ *	if (res.kind != PH_RESULT_OK) { char line[512]; ph_result_describe(&res, line, sizeof line);
+ *} ph_blob_free(in); ph_plugin_destroy(plugin); ph_host_free(host);
+ *
+ * Conventions: functions return >= 0 on success and a negative errno on
+ * failure; ret_* output parameters are written only on success. Functions
+ * ending in _free/_destroy accept NULL. The library never prints; it reports
+ * through return values, results and an optional log callback.
+ *
+ * Thread safety: one ph_plugin must be used by one thread at a time;
+ * different plugins may be used from different threads. A ph_host may be
+ * shared once created.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PH_BUILDING_LIBRARY)
+#define PH_EXPORT __attribute__((visibility("default")))
+#else
+#define PH_EXPORT
+#endif
+
+struct ph_host;
+struct ph_plugin;
+struct ph_blob;
+struct ph_policy;
+
+/* ------------------------------------------------------------------ results */
+
+/* How a call, or an instance, ended. Exactly one per call. */
+enum ph_result_kind {
+	PH_RESULT_OK = 0,
+	PH_RESULT_PLUGIN_ERROR, /* handler returned an error: code + message */
+	PH_RESULT_TIMEOUT,	/* wall-clock deadline passed; plugin killed */
+	PH_RESULT_CPU_LIMIT,	/* CPU time limit reached */
+	PH_RESULT_MEMORY_LIMIT, /* memory limit reached */
+	PH_RESULT_OUTPUT_QUOTA, /* output byte limit reached; plugin killed */
+	PH_RESULT_VIOLATION,	/* refused syscall: see .violation */
+	PH_RESULT_CRASHED,	/* killed by a signal: see .crash */
+	PH_RESULT_EXITED,	/* exited by itself: .code is the status */
+	PH_RESULT_PROTOCOL,	/* broke the wire or ring rules: .message */
+	PH_RESULT_SETUP_FAILED, /* could not start: .setup_step, .code errno */
+	PH_RESULT_KIND_COUNT
+};
+
+struct ph_result {
+	enum ph_result_kind kind;
+	/*
+	 * PLUGIN_ERROR: the handler's code. EXITED: exit status.
+	 * SETUP_FAILED: positive errno (0 if none applies).
+	 */
+	int code;
+	/* SETUP_FAILED: which step (see ph_setup_step_name()). */
+	int setup_step;
+	/* Human text: the plugin's error message, the protocol rule broken,
+	 * or the setup failure's detail. Always NUL-terminated. */
+	char message[256];
+	struct {
+		int nr;	       /* syscall number, -1 if unknown */
+		uint32_t arch; /* AUDIT_ARCH_* value, 0 if unknown */
+		uint64_t args[6];
+		char name[32]; /* "openat", or "" if unknown */
+	} violation;
+	struct {
+		int signo;
+		int si_code;   /* CLD_KILLED or CLD_DUMPED */
+		uint64_t addr; /* fault address, 0 if unknown */
+	} crash;
+	struct {
+		uint64_t user_usec;
+		uint64_t sys_usec;
+		uint64_t max_rss_kib;
+	} usage;	       /* of the instance so far */
+	uint64_t output_bytes; /* payload bytes this call produced */
+	uint64_t reserved[4];
+};
+
+/* "ok", "plugin-error", "timeout", ... (stable, for JSON and scripts). */
+PH_EXPORT const char *ph_result_kind_name(enum ph_result_kind kind);
+
+/* "ring", "load", "descriptor", ... for PH_RESULT_SETUP_FAILED. */
+PH_EXPORT const char *ph_setup_step_name(int step);
+
+/*
+ * Write a one-line description of res into buf (always NUL-terminated when
+ * len > 0), e.g. "plugin crashed: SIGSEGV". Returns the length it wanted,
+ * like snprintf, or -EINVAL.
+ */
+PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t len);
+
+/* --------------------------------------------------------------------- host */
+
+enum ph_log_severity { PH_SEV_ERROR = 0, PH_SEV_WARN, PH_SEV_INFO, PH_SEV_DEBUG };
+
+/* Called with one line (no trailing newline); instance is NULL for the host. */
+typedef void (*ph_log_fn)(void *userdata, const struct ph_plugin *instance,
+			  enum ph_log_severity severity, const char *line);
+
+struct ph_host_config {
+	/* Path of plughost-runner; NULL finds it (see ph_host_new()). */
+	const char *runner_path;
+	ph_log_fn log_fn;
+	void *log_userdata;
+	uint64_t reserved[8];
+};
+
+PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg);
+
+/*
+ * Create a host. cfg may be NULL for defaults. The runner is found at
+ * cfg->runner_path, else $PLUGHOST_RUNNER (ignored in setuid programs),
+ * else beside libplughost.so, else in the installed libexecdir.
+ * Errors: -EINVAL, -ENOMEM, -ENOENT (no runner found).
+ */
+PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret_host);
+
+/* Free a host. Every plugin spawned from it must be destroyed first. */
+PH_EXPORT void ph_host_free(struct ph_host *host);
+
+/* ------------------------------------------------------------------- policy */
+
+enum ph_policy_preset {
+	PH_POLICY_STRICT = 0, /* default: single-threaded, no files, no network */
+	PH_POLICY_THREADS,    /* STRICT plus thread creation */
+};
+
+/* Argument comparison for ph_policy_allow(). */
+enum ph_arg_op {
+	PH_ARG_EQ = 1,
+	PH_ARG_NE,
+	PH_ARG_LT,
+	PH_ARG_LE,
+	PH_ARG_GT,
+	PH_ARG_GE,
+	PH_ARG_MASKED_EQ
+};
+
+struct ph_arg_cond {
+	unsigned int arg; /* 0..5 */
+	enum ph_arg_op op;
+	uint64_t value;
+	uint64_t mask; /* PH_ARG_MASKED_EQ: (arg & mask) == value */
+};
+
+/* Create a policy from a preset. Errors: -EINVAL, -ENOMEM. */
+PH_EXPORT int ph_policy_new(enum ph_policy_preset preset, struct ph_policy **ret_policy);
+
+/*
+ * Allow syscall `name` when all n conditions hold (n may be 0). Syscalls
+ * the sandbox always refuses (ptrace, bpf, io_uring_*, ...) cannot be
+ * allowed. Errors: -EINVAL (bad arguments), -ENOENT (unknown syscall name),
+ * -EPERM (a syscall that is never allowed), -ENOMEM.
+ */
+PH_EXPORT int ph_policy_allow(struct ph_policy *policy, const char *name,
+			      const struct ph_arg_cond *conds, unsigned int n);
+
+PH_EXPORT void ph_policy_free(struct ph_policy *policy);
+
+/* ------------------------------------------------------------------ plugins */
+
+/* Layers a caller may require (ph_plugin_config.require). */
+#define PH_REQUIRE_USERNS   0x0001u
+#define PH_REQUIRE_PIDNS    0x0002u
+#define PH_REQUIRE_NETNS    0x0004u
+#define PH_REQUIRE_MNTNS    0x0010u
+#define PH_REQUIRE_LANDLOCK 0x0200u
+#define PH_REQUIRE_SECCOMP  0x0800u
+#define PH_REQUIRE_NOTIFY   0x1000u
+
+struct ph_plugin_config {
+	/* Output ring data bytes: a power of two, 4 KiB..1 GiB; 0 = 1 MiB. */
+	size_t ring_size;
+	/* Seccomp policy; NULL = PH_POLICY_STRICT. Not owned. */
+	const struct ph_policy *policy;
+	/* PH_REQUIRE_* layers: spawning fails instead of running without one. */
+	uint32_t require;
+	/* Nonzero: run without any sandbox (tests and debugging only). */
+	int unsandboxed;
+	uint64_t reserved[8];
+};
+
+PH_EXPORT void ph_plugin_config_init(struct ph_plugin_config *cfg);
+
+/*
+ * Start a plugin instance from the shared object at path. The runner is
+ * exec'd fresh, sandboxes itself, loads the plugin and reports back.
+ *
+ * Returns 0 and a ready instance in *ret_plugin; or -EPROTO when the plugin
+ * could not be started, with the reason in *ret_failure (kind is
+ * PH_RESULT_SETUP_FAILED, PH_RESULT_VIOLATION, PH_RESULT_CRASHED, ...) when
+ * ret_failure is not NULL. Other errors: -EINVAL, -ENOMEM, -ENOENT (no such
+ * plugin file), -ENOEXEC (not an ELF shared object), and clone/exec errors.
+ */
+PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
+			      const struct ph_plugin_config *cfg, struct ph_plugin **ret_plugin,
+			      struct ph_result *ret_failure);
+
+/* Kill the child (if alive), reap it, and free everything. */
+PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin);
+
+/* The plugin's self-declared name and version (sanitised, printable). */
+PH_EXPORT const char *ph_plugin_name(const struct ph_plugin *plugin);
+PH_EXPORT const char *ph_plugin_version(const struct ph_plugin *plugin);
+/* Number of methods and the i-th method name; NULL when out of range. */
+PH_EXPORT size_t ph_plugin_method_count(const struct ph_plugin *plugin);
+PH_EXPORT const char *ph_plugin_method_name(const struct ph_plugin *plugin, size_t i);
+/* PH_LAYER bits (see ph_layer_name()) active in this instance's sandbox. */
+PH_EXPORT uint32_t ph_plugin_layers(const struct ph_plugin *plugin);
+/* Name of one PH_REQUIRE_/layer bit, e.g. "userns", or NULL. */
+PH_EXPORT const char *ph_layer_name(uint32_t bit);
+/* The child's pid as the host sees it. */
+PH_EXPORT int ph_plugin_pid(const struct ph_plugin *plugin);
+/* Nonzero while the instance can take calls. */
+PH_EXPORT int ph_plugin_alive(const struct ph_plugin *plugin);
+
+/*
+ * Receives output as it streams; buf is host memory valid for the call.
+ * Return 0 to go on, or a negative errno to abandon the call (the plugin is
+ * then killed, since its output can no longer be accounted for).
+ */
+typedef int (*ph_output_fn)(void *userdata, const void *buf, size_t len);
+
+/*
+ * Run method with n sealed input blobs and wait for it to end. Output is
+ * passed to out_fn as it arrives (out_fn may be NULL to discard it).
+ *
+ * Returns 0 when *ret_result says how the call ended, whatever the kind; if
+ * the plugin died, the instance is dead and later calls return its end
+ * again. Errors: -EINVAL (bad arguments, unsealed blob), -EBUSY (another
+ * call in progress), -ENOMEM.
+ */
+PH_EXPORT int ph_plugin_call(struct ph_plugin *plugin, const char *method,
+			     struct ph_blob *const *inputs, size_t n, ph_output_fn out_fn,
+			     void *userdata, struct ph_result *ret_result);
+
+/*
+ * Like ph_plugin_call() but collects the whole output into a malloc'd
+ * buffer (*ret_buf, freed by the caller; NUL-terminated for convenience,
+ * the NUL not counted in *ret_len). The buffer is returned whatever the
+ * result kind, holding what arrived.
+ */
+PH_EXPORT int ph_plugin_call_collect(struct ph_plugin *plugin, const char *method,
+				     struct ph_blob *const *inputs, size_t n, void **ret_buf,
+				     size_t *ret_len, struct ph_result *ret_result);
+
+/* -------------------------------------------------------------------- blobs */
+
+/*
+ * Input blobs are memfds sealed against any change (WRITE, SHRINK, GROW,
+ * SEAL) that the plugin maps read-only: zero copies on its side, and no way
+ * for it to change what the host sent. A blob may be passed to many calls
+ * and many plugins.
+ */
+
+/* Copy len bytes into a new sealed blob. Errors: -EINVAL, -ENOMEM, memfd errors. */
+PH_EXPORT int ph_blob_new_from_bytes(const void *data, size_t len, struct ph_blob **ret_blob);
+
+/* Read a whole file (or "-" for stdin) into a new sealed blob. */
+PH_EXPORT int ph_blob_new_from_file(const char *path, struct ph_blob **ret_blob);
+
+/* Read fd to its end into a new sealed blob (fd stays open, caller's). */
+PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob);
+
+/*
+ * Create an unsealed blob of size bytes to fill in place through
+ * ph_blob_data(), then ph_blob_seal() it before use.
+ */
+PH_EXPORT int ph_blob_new(size_t size, struct ph_blob **ret_blob);
+
+/* Writable memory of an unsealed blob; NULL once sealed or if size is 0. */
+PH_EXPORT void *ph_blob_data(struct ph_blob *blob);
+
+/* Seal the blob: its writable mapping goes away and it can no longer
+ * change. Errors: -EINVAL, -EALREADY (already sealed), fcntl errors. */
+PH_EXPORT int ph_blob_seal(struct ph_blob *blob);
+
+PH_EXPORT size_t ph_blob_size(const struct ph_blob *blob);
+PH_EXPORT int ph_blob_sealed(const struct ph_blob *blob);
+PH_EXPORT void ph_blob_free(struct ph_blob *blob);
+
+/* --------------------------------------------------------------------- info */
+
+/*
+ * What this kernel offers the sandbox, as lines of "name: value" text
+ * written into buf (NUL-terminated). Returns the length wanted, like
+ * snprintf, or a negative errno.
+ */
+PH_EXPORT int ph_probe_report(char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Input blobs: memfds filled by the host, then sealed WRITE|SHRINK|GROW|SEAL
+ * so the plugin maps them read-only and nobody, host included, can change
+ * or resize them while a plugin reads (a shrink would SIGBUS the reader).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "seal.h"
+
+/* Blobs bigger than this are refused (the SDK refuses them too). */
+#define BLOB_MAX ((uint64_t)1 << 40)
+
+static int blob_alloc(size_t size, struct ph_blob **ret)
+{
+	struct ph_blob *b;
+	int fd;
+
+	if ((uint64_t)size > BLOB_MAX)
+		return -EFBIG;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	fd = ph__memfd_create("plughost-input");
+	if (fd < 0) {
+		free(b);
+		return fd;
+	}
+	b->fd = fd;
+	if (size > 0) {
+		if (ftruncate(fd, (off_t)size) < 0)
+			goto fail;
+		b->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (b->map == MAP_FAILED) {
+			b->map = NULL;
+			goto fail;
+		}
+	}
+	b->size = size;
+	*ret = b;
+	return 0;
+fail:;
+	int r = -errno;
+	close(fd);
+	free(b);
+	return r;
+}
+
+PH_EXPORT int ph_blob_new(size_t size, struct ph_blob **ret_blob)
+{
+	if (!ret_blob)
+		return -EINVAL;
+	return blob_alloc(size, ret_blob);
+}
+
+PH_EXPORT void *ph_blob_data(struct ph_blob *blob)
+{
+	return blob && !blob->sealed ? blob->map : NULL;
+}
+
+PH_EXPORT int ph_blob_seal(struct ph_blob *blob)
+{
+	const char *why;
+
+	if (!blob)
+		return -EINVAL;
+	if (blob->sealed)
+		return -EALREADY;
+	/* F_SEAL_WRITE fails with EBUSY while a writable shared mapping
+	 * exists, so ours goes first. */
+	if (blob->map) {
+		munmap(blob->map, blob->size);
+		blob->map = NULL;
+	}
+	if (fcntl(blob->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) <
+	    0)
+		return -errno;
+	/* Check what we made exactly as the plugin will. */
+	if (ph__seal_check(blob->fd, PH_SEAL_KIND_INPUT, blob->size, BLOB_MAX, NULL, &why) < 0)
+		return -EINVAL;
+	blob->sealed = 1;
+	return 0;
+}
+
+PH_EXPORT int ph_blob_new_from_bytes(const void *data, size_t len, struct ph_blob **ret_blob)
+{
+	struct ph_blob *b;
+	int r;
+
+	if (!ret_blob || (!data && len))
+		return -EINVAL;
+	r = blob_alloc(len, &b);
+	if (r < 0)
+		return r;
+	if (len)
+		memcpy(b->map, data, len);
+	r = ph_blob_seal(b);
+	if (r < 0) {
+		ph_blob_free(b);
+		return r;
+	}
+	*ret_blob = b;
+	return 0;
+}
+
+/* Read fd to EOF straight into the memfd, growing it as needed: one copy,
+ * and it works for pipes whose size is unknown. */
+PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob)
+{
+	struct ph_blob *b;
+	struct stat st;
+	size_t cap, used = 0;
+	int r;
+
+	if (fd < 0 || !ret_blob)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 64 * 1024;
+	r = blob_alloc(cap, &b);
+	if (r < 0)
+		return r;
+	for (;;) {
+		ssize_t n;
+
+		if (used == cap) {
+			char probe[4096];
+			size_t ncap = cap * 2;
+			void *m;
+
+			/* Full: look for EOF before growing, so a regular file
+			 * whose size we guessed right is never doubled. */
+			n = read(fd, probe, sizeof(probe));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				r = -errno;
+				goto fail;
+			}
+			if (n == 0)
+				break;
+			if (ncap < used + (size_t)n)
+				ncap = used + 64 * 1024;
+			if ((uint64_t)ncap > BLOB_MAX) {
+				r = -EFBIG;
+				goto fail;
+			}
+			if (ftruncate(b->fd, (off_t)ncap) < 0) {
+				r = -errno;
+				goto fail;
+			}
+			m = mremap(b->map, cap, ncap, MREMAP_MAYMOVE);
+			if (m == MAP_FAILED) {
+				r = -errno;
+				goto fail;
+			}
+			b->map = m;
+			cap = b->size = ncap;
+			memcpy((char *)b->map + used, probe, (size_t)n);
+			used += (size_t)n;
+			continue;
+		}
+		n = read(fd, (char *)b->map + used, cap - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	/* Shrink to what was read before sealing fixes the size for good. */
+	if (used != cap) {
+		munmap(b->map, cap);
+		b->map = NULL;
+		if (ftruncate(b->fd, (off_t)used) < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
+	b->size = used;
+	r = ph_blob_seal(b);
+	if (r < 0)
+		goto fail;
+	*ret_blob = b;
+	return 0;
+fail:
+	ph_blob_free(b);
+	return r;
+}
+
+PH_EXPORT int ph_blob_new_from_file(const char *path, struct ph_blob **ret_blob)
+{
+	int fd, r;
+
+	if (!path || !ret_blob)
+		return -EINVAL;
+	if (strcmp(path, "-") == 0)
+		return ph_blob_new_from_fd(STDIN_FILENO, ret_blob);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = ph_blob_new_from_fd(fd, ret_blob);
+	close(fd);
+	return r;
+}
+
+PH_EXPORT size_t ph_blob_size(const struct ph_blob *blob)
+{
+	return blob ? blob->size : 0;
+}
+
+PH_EXPORT int ph_blob_sealed(const struct ph_blob *blob)
+{
+	return blob ? blob->sealed : 0;
+}
+
+PH_EXPORT void ph_blob_free(struct ph_blob *blob)
+{
+	if (!blob)
+		return;
+	if (blob->map)
+		munmap(blob->map, blob->size);
+	if (blob->fd >= 0)
+		close(blob->fd);
+	free(blob);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+#include <dlfcn.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "ph-config.h"
+#include "sandbox.h"
+
+PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg)
+{
+	if (cfg)
+		memset(cfg, 0, sizeof(*cfg));
+}
+
+void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_log_severity sev,
+	     const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!host || !host->log_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	host->log_fn(host->log_userdata, p, sev, line);
+}
+
+static int executable(const char *path)
+{
+	return path && access(path, X_OK) == 0;
+}
+
+/* The runner beside libplughost.so (build tree, or a relocated install). */
+static char *runner_beside_library(void)
+{
+	Dl_info info;
+	char *copy, *dir, *path = NULL;
+
+	if (!dladdr((void *)ph_host_new, &info) || !info.dli_fname)
+		return NULL;
+	copy = strdup(info.dli_fname);
+	if (!copy)
+		return NULL;
+	dir = dirname(copy);
+	if (asprintf(&path, "%s/plughost-runner", dir) < 0)
+		path = NULL;
+	free(copy);
+	if (path && !executable(path)) {
+		free(path);
+		path = NULL;
+	}
+	return path;
+}
+
+PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret_host)
+{
+	struct ph_host *h;
+	const char *env;
+	char *runner = NULL;
+
+	if (!ret_host)
+		return -EINVAL;
+	if (cfg && cfg->runner_path)
+		runner = executable(cfg->runner_path) ? strdup(cfg->runner_path) : NULL;
+	else if ((env = secure_getenv("PLUGHOST_RUNNER")) && *env)
+		runner = executable(env) ? strdup(env) : NULL;
+	else {
+		runner = runner_beside_library();
+		if (!runner && executable(PH_RUNNER_INSTALLED))
+			runner = strdup(PH_RUNNER_INSTALLED);
+	}
+	if (!runner)
+		return -ENOENT;
+
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		free(runner);
+		return -ENOMEM;
+	}
+	h->runner_path = runner;
+	if (cfg) {
+		h->log_fn = cfg->log_fn;
+		h->log_userdata = cfg->log_userdata;
+	}
+	*ret_host = h;
+	return 0;
+}
+
+PH_EXPORT void ph_host_free(struct ph_host *host)
+{
+	if (!host)
+		return;
+	free(host->runner_path);
+	free(host);
+}
+
+PH_EXPORT int ph_probe_report(char *buf, size_t len)
+{
+	if (!buf && len)
+		return -EINVAL;
+	return ph__probe_report(buf, len);
+}

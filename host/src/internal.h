@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <plughost/host.h>
+
+#include "proto.h"
+#include "ring.h"
+
+/* ---- cleanup helpers (systemd style) ---- */
+static inline void ph__closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_close_ __attribute__((cleanup(ph__closep)))
+static inline int ph__take_fd(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
+#define TAKE_FD(fd) ph__take_fd(&(fd))
+
+struct ph_host {
+	char *runner_path;
+	ph_log_fn log_fn;
+	void *log_userdata;
+};
+
+void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_log_severity sev,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+enum ph_plugin_state {
+	PH_STATE_SPAWNING, /* waiting for SANDBOXED */
+	PH_STATE_LOADING,  /* plugin code may run; waiting for LOADED */
+	PH_STATE_IDLE,
+	PH_STATE_IN_CALL,
+	PH_STATE_DEAD,
+};
+
+struct ph_blob {
+	int fd;
+	size_t size;
+	void *map; /* writable mapping until sealed */
+	int sealed;
+};
+
+struct ph_plugin {
+	struct ph_host *host;
+	enum ph_plugin_state state;
+	pid_t pid;
+	int pidfd;
+	int sock;
+	int listener; /* seccomp user-notify listener, or -1 */
+	void *ring_map;
+	size_t ring_map_len;
+	struct ph_ring_consumer ring;
+
+	char *name, *version, **methods;
+	size_t n_methods;
+	uint32_t layers;
+
+	uint64_t next_call_id;
+	struct {
+		uint64_t id;
+		ph_output_fn fn;
+		void *userdata;
+		uint64_t received;
+		int done;
+		struct ph_result result;
+		unsigned int log_lines;
+	} call;
+
+	/* How the instance ended, once it has: the first cause wins. */
+	struct ph_result end;
+	int end_set;
+	int killed; /* we sent SIGKILL ourselves */
+	void *notif_buf;
+	size_t notif_size, resp_size;
+};
+
+/* spawn.c: clone3 + exec the runner; fills pid, pidfd, sock. */
+int ph__spawn_runner(struct ph_plugin *p, const char *runner, uint64_t clone_flags,
+		     struct ph_result *fail);
+/* spawn.c: is path a readable ELF shared object for this machine? */
+int ph__check_plugin_file(const char *path, char *why, size_t why_len);
+
+/* plugin.c */
+void ph__plugin_set_end(struct ph_plugin *p, const struct ph_result *r);
+void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why);
+/* Wait for and handle events until the state leaves `while_state` or the
+ * instance dies; timeout_ms < 0 waits forever. Returns 0, or -ETIMEDOUT. */
+int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int timeout_ms);
+
+/* result.c */
+void ph__result_init(struct ph_result *r, enum ph_result_kind kind);
+void ph__result_setup(struct ph_result *r, int step, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ph__result_protocol(struct ph_result *r, const char *why);

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const kind_names[PH_RESULT_KIND_COUNT] = {
+    [PH_RESULT_OK] = "ok",
+    [PH_RESULT_PLUGIN_ERROR] = "plugin-error",
+    [PH_RESULT_TIMEOUT] = "timeout",
+    [PH_RESULT_CPU_LIMIT] = "cpu-limit",
+    [PH_RESULT_MEMORY_LIMIT] = "memory-limit",
+    [PH_RESULT_OUTPUT_QUOTA] = "output-quota",
+    [PH_RESULT_VIOLATION] = "violation",
+    [PH_RESULT_CRASHED] = "crashed",
+    [PH_RESULT_EXITED] = "exited",
+    [PH_RESULT_PROTOCOL] = "protocol-violation",
+    [PH_RESULT_SETUP_FAILED] = "setup-failed",
+};
+
+PH_EXPORT const char *ph_result_kind_name(enum ph_result_kind kind)
+{
+	if ((unsigned)kind >= PH_RESULT_KIND_COUNT)
+		return "unknown";
+	return kind_names[kind];
+}
+
+static const char *const step_names[PH_STEP_MAX + 1] = {
+    [PH_STEP_PROTOCOL] = "handshake message",
+    [PH_STEP_RING] = "output ring",
+    [PH_STEP_USERNS] = "user namespace",
+    [PH_STEP_MOUNTS] = "mount namespace",
+    [PH_STEP_CAPS] = "capabilities",
+    [PH_STEP_NNP] = "no_new_privs",
+    [PH_STEP_LANDLOCK] = "landlock",
+    [PH_STEP_RLIMITS] = "rlimits",
+    [PH_STEP_SECCOMP] = "seccomp",
+    [PH_STEP_LOAD] = "load",
+    [PH_STEP_DESCRIPTOR] = "descriptor",
+    [PH_STEP_SPAWN] = "spawn",
+    [PH_STEP_HANDSHAKE] = "handshake",
+};
+
+PH_EXPORT const char *ph_setup_step_name(int step)
+{
+	if (step <= 0 || step > PH_STEP_MAX || !step_names[step])
+		return "unknown step";
+	return step_names[step];
+}
+
+void ph__result_init(struct ph_result *r, enum ph_result_kind kind)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->violation.nr = -1;
+}
+
+void ph__result_setup(struct ph_result *r, int step, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	ph__result_init(r, PH_RESULT_SETUP_FAILED);
+	r->setup_step = step;
+	r->code = err;
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+}
+
+void ph__result_protocol(struct ph_result *r, const char *why)
+{
+	ph__result_init(r, PH_RESULT_PROTOCOL);
+	snprintf(r->message, sizeof(r->message), "%s", why);
+}
+
+PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t len)
+{
+	const char *sig;
+
+	if (!res || (!buf && len))
+		return -EINVAL;
+	switch (res->kind) {
+	case PH_RESULT_OK:
+		return snprintf(buf, len, "ok");
+	case PH_RESULT_PLUGIN_ERROR:
+		return snprintf(buf, len, "returned error %d%s%s", res->code,
+				res->message[0] ? ": " : "", res->message);
+	case PH_RESULT_TIMEOUT:
+		return snprintf(buf, len, "ran past its deadline%s%s — killed",
+				res->message[0] ? ": " : "", res->message);
+	case PH_RESULT_CPU_LIMIT:
+		return snprintf(buf, len, "used up its CPU time limit — killed");
+	case PH_RESULT_MEMORY_LIMIT:
+		return snprintf(buf, len, "hit its memory limit%s%s — killed",
+				res->message[0] ? ": " : "", res->message);
+	case PH_RESULT_OUTPUT_QUOTA:
+		return snprintf(buf, len, "wrote more output than allowed — killed");
+	case PH_RESULT_VIOLATION:
+		if (res->message[0])
+			return snprintf(buf, len, "violated the sandbox: %s — killed",
+					res->message);
+		return snprintf(buf, len,
+				"violated the sandbox: unknown syscall (no seccomp user "
+				"notification on this kernel) — killed");
+	case PH_RESULT_CRASHED:
+		sig = sigabbrev_np(res->crash.signo);
+		return snprintf(buf, len, "crashed: SIG%s (%s)%s", sig ? sig : "?",
+				strsignal(res->crash.signo),
+				res->crash.si_code == CLD_DUMPED ? ", core dumped" : "");
+	case PH_RESULT_EXITED:
+		return snprintf(buf, len, "exited with status %d", res->code);
+	case PH_RESULT_PROTOCOL:
+		return snprintf(buf, len, "broke the protocol: %s — killed", res->message);
+	case PH_RESULT_SETUP_FAILED:
+		return snprintf(buf, len, "could not be started (%s step): %s%s%s",
+				ph_setup_step_name(res->setup_step), res->message,
+				res->code ? ": " : "", res->code ? strerror(res->code) : "");
+	default:
+		return snprintf(buf, len, "unknown result kind %d", (int)res->kind);
+	}
+}
