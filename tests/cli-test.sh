@@ -1,0 +1,68 @@
+#!/bin/sh
+# The CLI against the reference tools: a 100 MiB input through upper and
+# sha256 must equal `tr a-z A-Z` and `sha256sum`; errors must be one clear
+# line with the documented exit code.
+set -eu
+PLUGHOST=$1
+dir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f1)
+tdir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f2)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fails=0
+pass=0
+
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+bad() { fails=$((fails + 1)); echo "not ok - $1"; }
+
+# expect NAME WANT_RC WANT_STDERR_SUBSTRING -- command...
+expect() {
+	name=$1 want_rc=$2 want_err=$3
+	shift 4
+	rc=0
+	"$@" >"$work/out" 2>"$work/err" || rc=$?
+	if [ "$rc" -ne "$want_rc" ]; then
+		bad "$name: exit $rc, wanted $want_rc; stderr: $(cat "$work/err")"
+	elif [ -n "$want_err" ] && ! grep -qF -- "$want_err" "$work/err"; then
+		bad "$name: stderr lacks '$want_err': $(cat "$work/err")"
+	elif [ -n "$want_err" ] && [ "$(wc -l <"$work/err")" -ne 1 ]; then
+		bad "$name: error is not one line: $(cat "$work/err")"
+	else
+		ok "$name"
+	fi
+}
+
+head -c 100M /dev/urandom >"$work/big"
+"$PLUGHOST" run "$dir/upper.so" --input "$work/big" >"$work/up"
+tr a-z A-Z <"$work/big" >"$work/up.ref"
+if cmp -s "$work/up" "$work/up.ref"; then ok "upper 100 MiB equals tr a-z A-Z"; else bad "upper 100 MiB differs from tr"; fi
+
+got=$("$PLUGHOST" run "$dir/sha256.so" --input "$work/big")
+want=$(sha256sum <"$work/big")
+if [ "$got" = "$want" ]; then ok "sha256 100 MiB equals sha256sum"; else bad "sha256: '$got' != '$want'"; fi
+
+printf 'one two\nthree\n' >"$work/small"
+got=$("$PLUGHOST" run "$dir/wc.so" -i "$work/small")
+want=$(cat "$work/small" | wc) # a pipe: wc pads columns to 7
+if [ "$got" = "$want" ]; then ok "wc equals wc"; else bad "wc: '$got' != '$want'"; fi
+
+got=$(printf 'from stdin' | "$PLUGHOST" run "$dir/upper.so" -i -)
+if [ "$got" = "FROM STDIN" ]; then ok "input from stdin"; else bad "stdin: '$got'"; fi
+
+expect "missing descriptor" 3 "cannot load '$tdir/nodesc.so': not a plughost plugin (missing descriptor" -- "$PLUGHOST" run "$tdir/nodesc.so"
+expect "no such plugin" 3 "cannot load '$work/none.so': No such file or directory" -- "$PLUGHOST" run "$work/none.so"
+expect "not ELF" 3 "not an ELF file" -- "$PLUGHOST" run "$work/small"
+expect "crash" 4 "plugin 'echo' crashed: SIGSEGV" -- "$PLUGHOST" run "$tdir/echo.so" --method crash
+expect "plugin error" 1 "plugin 'echo' returned error 42: asked to fail" -- "$PLUGHOST" run "$tdir/echo.so" -m fail
+expect "exited" 5 "plugin 'echo' exited with status 3" -- "$PLUGHOST" run "$tdir/echo.so" -m exit
+expect "no such method" 2 "has no method 'nope'" -- "$PLUGHOST" run "$tdir/echo.so" -m nope
+expect "ambiguous method" 2 "choose one with --method" -- "$PLUGHOST" run "$tdir/echo.so"
+expect "missing input file" 2 "cannot read input '$work/absent'" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/absent"
+expect "no command" 2 "missing command" -- "$PLUGHOST"
+expect "unknown command" 2 "unknown command 'frob'" -- "$PLUGHOST" frob
+expect "run without plugin" 2 "needs a plugin file" -- "$PLUGHOST" run
+expect "bad option" 2 "" -- "$PLUGHOST" run --bogus x.so
+expect "help" 0 "" -- "$PLUGHOST" --help
+grep -q "Exit status" "$work/out" && ok "help lists exit codes" || bad "help lacks exit codes"
+
+echo "$pass passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install the Debian 12 packages plughost needs to build and test, if any
+# are missing. Used by samples/demo.sh, tests/run-all.sh and .ci/run.
+set -eu
+pkgs="gcc libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
+      libclang-rt-14-dev clang scdoc util-linux coreutils"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "plughost: installing missing Debian packages:$missing"
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "plughost: need root (or sudo) to install:$missing" >&2; exit 1; }
+	sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing

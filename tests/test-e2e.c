@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * End-to-end tests: real plugins in real child processes through the public
+ * API. Each test checks the exact result, and that the host is left as it
+ * was: no fd, child or mapping leaked.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plughost/host.h>
+
+#include "testutil.h"
+
+static struct ph_host *host;
+
+static int setup_host(void **state)
+{
+	(void)state;
+	return ph_host_new(NULL, &host) == 0 ? 0 : -1;
+}
+
+static int teardown_host(void **state)
+{
+	(void)state;
+	ph_host_free(host);
+	return 0;
+}
+
+static struct ph_plugin *spawn_ring(const char *name, size_t ring)
+{
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	char *path = tu_plugin_path(name);
+	int r;
+
+	ph_plugin_config_init(&cfg);
+	cfg.ring_size = ring;
+	r = ph_plugin_spawn(host, path, &cfg, &p, &res);
+	if (r < 0) {
+		char line[512];
+		ph_result_describe(&res, line, sizeof(line));
+		print_error("spawn %s: %s (%s)\n", path, strerror(-r), line);
+	}
+	free(path);
+	assert_int_equal(r, 0);
+	return p;
+}
+
+static struct ph_plugin *spawn(const char *name)
+{
+	return spawn_ring(name, 0);
+}
+
+static struct ph_blob *blob_of(const void *data, size_t len)
+{
+	struct ph_blob *b;
+
+	assert_int_equal(ph_blob_new_from_bytes(data, len, &b), 0);
+	return b;
+}
+
+static void call_ok(struct ph_plugin *p, const char *method, struct ph_blob **in, size_t n,
+		    void **out, size_t *out_len)
+{
+	struct ph_result res;
+
+	assert_int_equal(ph_plugin_call_collect(p, method, in, n, out, out_len, &res), 0);
+	if (res.kind != PH_RESULT_OK) {
+		char line[512];
+		ph_result_describe(&res, line, sizeof(line));
+		fail_msg("%s: %s", method, line);
+	}
+	assert_int_equal(res.output_bytes, *out_len);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_upper_empty_and_one_byte(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn("upper.so");
+	struct ph_blob *empty = blob_of(NULL, 0), *one = blob_of("q", 1);
+	void *out;
+	size_t len;
+	(void)state;
+
+	call_ok(p, "upper", &empty, 1, &out, &len);
+	assert_int_equal(len, 0);
+	free(out);
+	call_ok(p, "upper", &one, 1, &out, &len);
+	assert_int_equal(len, 1);
+	assert_memory_equal(out, "Q", 1);
+	free(out);
+	/* No inputs at all is fine too. */
+	call_ok(p, "upper", NULL, 0, &out, &len);
+	assert_int_equal(len, 0);
+	free(out);
+
+	ph_plugin_destroy(p);
+	ph_blob_free(empty);
+	ph_blob_free(one);
+	tu_assert_unchanged(&before);
+}
+
+static void test_sha256_empty_and_one_byte(void **state)
+{
+	struct ph_plugin *p = spawn("sha256.so");
+	struct ph_blob *empty = blob_of(NULL, 0), *one = blob_of("a", 1);
+	void *out;
+	size_t len;
+	(void)state;
+
+	call_ok(p, "sha256", &empty, 1, &out, &len);
+	assert_string_equal(
+	    out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  -\n");
+	free(out);
+	call_ok(p, "sha256", &one, 1, &out, &len);
+	assert_string_equal(
+	    out, "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb  -\n");
+	free(out);
+	ph_plugin_destroy(p);
+	ph_blob_free(empty);
+	ph_blob_free(one);
+}
+
+/* 100 MiB through upper, filled in place (no extra copy), checked
+ * byte-for-byte as it streams back. */
+struct upper_check {
+	const uint8_t *in;
+	size_t pos;
+	int bad;
+};
+
+static int check_upper(void *userdata, const void *buf, size_t len)
+{
+	struct upper_check *c = userdata;
+	const uint8_t *b = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t want = c->in[c->pos + i];
+		if (want >= 'a' && want <= 'z')
+			want = (uint8_t)(want - 'a' + 'A');
+		if (b[i] != want) {
+			c->bad = 1;
+			return -EIO;
+		}
+	}
+	c->pos += len;
+	return 0;
+}
+
+static void test_upper_100mib(void **state)
+{
+	const size_t size = 100u << 20;
+	struct ph_plugin *p = spawn("upper.so");
+	struct ph_blob *blob;
+	struct ph_result res;
+	struct upper_check chk = {0};
+	uint8_t *data, *copy;
+	uint32_t x = 12345;
+	(void)state;
+
+	assert_int_equal(ph_blob_new(size, &blob), 0);
+	data = ph_blob_data(blob);
+	assert_non_null(data);
+	for (size_t i = 0; i < size; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (uint8_t)(x >> 16);
+	}
+	copy = malloc(size);
+	assert_non_null(copy);
+	memcpy(copy, data, size);
+	assert_int_equal(ph_blob_seal(blob), 0);
+	assert_null(ph_blob_data(blob));
+	chk.in = copy;
+
+	assert_int_equal(ph_plugin_call(p, "upper", &blob, 1, check_upper, &chk, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_int_equal(chk.bad, 0);
+	assert_int_equal(chk.pos, size);
+	assert_int_equal(res.output_bytes, size);
+
+	free(copy);
+	ph_blob_free(blob);
+	ph_plugin_destroy(p);
+}
+
+/* Output 2,500 times the ring: back-pressure must hold it, in order. */
+static int check_pattern(void *userdata, const void *buf, size_t len)
+{
+	size_t *pos = userdata;
+	const char *b = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != 'a' + (char)((*pos + i) % 26))
+			return -EIO;
+	*pos += len;
+	return 0;
+}
+
+static void test_output_larger_than_ring(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn_ring("echo.so", 4096);
+	struct ph_blob *n = blob_of("10240000", 8);
+	struct ph_result res;
+	size_t pos = 0;
+	(void)state;
+
+	assert_int_equal(ph_plugin_call(p, "flood", &n, 1, check_pattern, &pos, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_int_equal(pos, 10240000);
+	assert_int_equal(res.output_bytes, 10240000);
+	ph_plugin_destroy(p);
+	ph_blob_free(n);
+	tu_assert_unchanged(&before);
+}
+
+static void test_thousand_calls(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn("echo.so");
+	(void)state;
+
+	for (int i = 0; i < 1000; i++) {
+		char text[32];
+		int n = snprintf(text, sizeof(text), "call %d", i);
+		struct ph_blob *b = blob_of(text, (size_t)n);
+		void *out;
+		size_t len;
+
+		call_ok(p, "echo", &b, 1, &out, &len);
+		assert_int_equal(len, (size_t)n);
+		assert_memory_equal(out, text, len);
+		free(out);
+		ph_blob_free(b);
+	}
+	assert_true(ph_plugin_alive(p));
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+}
+
+static void test_many_inputs(void **state)
+{
+	struct ph_plugin *p = spawn("echo.so");
+	struct ph_blob *in[3] = {blob_of("hello", 5), blob_of(NULL, 0), blob_of("xy", 2)};
+	void *out;
+	size_t len;
+	(void)state;
+
+	call_ok(p, "count", in, 3, &out, &len);
+	assert_string_equal(out, "n=3 5 0 2\n");
+	free(out);
+	call_ok(p, "echo", in, 3, &out, &len);
+	assert_string_equal(out, "helloxy");
+	free(out);
+	for (int i = 0; i < 3; i++)
+		ph_blob_free(in[i]);
+	ph_plugin_destroy(p);
+}
+
+static void test_crash_mid_call(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn("echo.so");
+	struct ph_result res;
+	void *out;
+	size_t len;
+	(void)state;
+
+	assert_int_equal(ph_plugin_call_collect(p, "crash", NULL, 0, &out, &len, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGSEGV);
+	/* What it published before dying still arrives, intact. */
+	assert_true(len <= 1000);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(((char *)out)[i], 'a' + (char)(i % 26));
+	free(out);
+	assert_false(ph_plugin_alive(p));
+
+	/* A dead instance answers with how it died, and takes no call. */
+	assert_int_equal(ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+
+	/* The host is healthy: a new instance works. */
+	p = spawn("echo.so");
+	{
+		struct ph_blob *b = blob_of("still fine", 10);
+		call_ok(p, "echo", &b, 1, &out, &len);
+		assert_string_equal(out, "still fine");
+		free(out);
+		ph_blob_free(b);
+	}
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+}
+
+static void test_exit_and_abort(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn("echo.so");
+	struct ph_result res;
+	(void)state;
+
+	assert_int_equal(ph_plugin_call(p, "exit", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_EXITED);
+	assert_int_equal(res.code, 3);
+	ph_plugin_destroy(p);
+
+	p = spawn("echo.so");
+	assert_int_equal(ph_plugin_call(p, "abort", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGABRT);
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+}
+
+static void test_plugin_error(void **state)
+{
+	struct ph_plugin *p = spawn("echo.so");
+	struct ph_result res;
+	char line[256];
+	(void)state;
+
+	assert_int_equal(ph_plugin_call(p, "fail", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_PLUGIN_ERROR);
+	assert_int_equal(res.code, 42);
+	assert_string_equal(res.message, "asked to fail");
+	ph_result_describe(&res, line, sizeof(line));
+	assert_string_equal(line, "returned error 42: asked to fail");
+	/* An error is not a death: the instance goes on. */
+	assert_true(ph_plugin_alive(p));
+	assert_int_equal(ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	ph_plugin_destroy(p);
+}
+
+struct logged {
+	int lines;
+	char last[256];
+};
+
+static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_log_severity sev,
+		   const char *line)
+{
+	struct logged *l = userdata;
+
+	assert_non_null(instance);
+	assert_int_equal(sev, PH_SEV_INFO);
+	l->lines++;
+	snprintf(l->last, sizeof(l->last), "%s", line);
+}
+
+static void test_log(void **state)
+{
+	struct ph_host_config cfg;
+	struct ph_host *h;
+	struct ph_plugin *p;
+	struct ph_result res;
+	struct logged l = {0};
+	char *path = tu_plugin_path("echo.so");
+	(void)state;
+
+	ph_host_config_init(&cfg);
+	cfg.log_fn = on_log;
+	cfg.log_userdata = &l;
+	assert_int_equal(ph_host_new(&cfg, &h), 0);
+	assert_int_equal(ph_plugin_spawn(h, path, NULL, &p, &res), 0);
+	assert_int_equal(ph_plugin_call(p, "log", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_int_equal(l.lines, 1);
+	assert_string_equal(l.last, "hello log");
+	ph_plugin_destroy(p);
+	ph_host_free(h);
+	free(path);
+}
+
+static void expect_spawn_failure(const char *file, int want_r, int want_step, const char *want)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	char *path = tu_plugin_path(file);
+
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), want_r);
+	assert_null(p);
+	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+	assert_int_equal(res.setup_step, want_step);
+	if (!strstr(res.message, want))
+		fail_msg("message '%s' lacks '%s'", res.message, want);
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
+static void test_bad_plugins(void **state)
+{
+	(void)state;
+	expect_spawn_failure("nodesc.so", -EPROTO, 11 /* descriptor */,
+			     "not a plughost plugin (missing descriptor");
+	expect_spawn_failure("badabi.so", -EPROTO, 11, "ABI 999");
+	expect_spawn_failure("no-such-plugin.so", -ENOENT, 10 /* load */,
+			     "No such file or directory");
+	/* Not ELF at all. */
+	expect_spawn_failure("/etc/passwd", -ENOEXEC, 10, "not an ELF file");
+}
+
+static void test_constructor_crash(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	char *path = tu_plugin_path("ctor_crash.so");
+	(void)state;
+
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), -EPROTO);
+	assert_null(p);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGABRT);
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
+static void test_api_misuse(void **state)
+{
+	struct ph_plugin *p = spawn("echo.so");
+	struct ph_blob *unsealed, *b = blob_of("x", 1);
+	struct ph_result res;
+	char method[200];
+	(void)state;
+
+	assert_int_equal(ph_blob_new(10, &unsealed), 0);
+	assert_int_equal(ph_plugin_call(p, "echo", &unsealed, 1, NULL, NULL, &res), -EINVAL);
+	assert_int_equal(ph_plugin_call(p, "nope", &b, 1, NULL, NULL, &res), -ENOENT);
+	assert_int_equal(ph_plugin_call(p, "", NULL, 0, NULL, NULL, &res), -EINVAL);
+	memset(method, 'm', sizeof(method) - 1);
+	method[sizeof(method) - 1] = '\0';
+	assert_int_equal(ph_plugin_call(p, method, NULL, 0, NULL, NULL, &res), -EINVAL);
+	assert_int_equal(ph_plugin_call(p, "echo", NULL, 17, NULL, NULL, &res), -EINVAL);
+	assert_int_equal(ph_blob_seal(unsealed), 0);
+	assert_int_equal(ph_blob_seal(unsealed), -EALREADY);
+	assert_int_equal(ph_plugin_call(p, "echo", &unsealed, 1, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_int_equal(res.output_bytes, 10);
+
+	{
+		struct ph_plugin_config cfg;
+		struct ph_plugin *q = NULL;
+		char *path = tu_plugin_path("echo.so");
+
+		ph_plugin_config_init(&cfg);
+		cfg.ring_size = 5000; /* not a power of two */
+		assert_int_equal(ph_plugin_spawn(host, path, &cfg, &q, &res), -EINVAL);
+		assert_null(q);
+		free(path);
+	}
+	ph_plugin_destroy(NULL);
+	ph_blob_free(NULL);
+	ph_blob_free(unsealed);
+	ph_blob_free(b);
+	ph_plugin_destroy(p);
+}
+
+static void test_blob_from_file(void **state)
+{
+	char path[] = "/tmp/plughost-test-XXXXXX";
+	int fd = mkstemp(path);
+	struct ph_blob *b;
+	(void)state;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "file contents\n", 14), 14);
+	close(fd);
+	assert_int_equal(ph_blob_new_from_file(path, &b), 0);
+	assert_int_equal(ph_blob_size(b), 14);
+	assert_true(ph_blob_sealed(b));
+	ph_blob_free(b);
+	unlink(path);
+	assert_int_equal(ph_blob_new_from_file("/nonexistent/x", &b), -ENOENT);
+	assert_int_equal(ph_blob_new_from_file("/", &b), -EISDIR);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_upper_empty_and_one_byte),
+	    cmocka_unit_test(test_sha256_empty_and_one_byte),
+	    cmocka_unit_test(test_upper_100mib),
+	    cmocka_unit_test(test_output_larger_than_ring),
+	    cmocka_unit_test(test_thousand_calls),
+	    cmocka_unit_test(test_many_inputs),
+	    cmocka_unit_test(test_crash_mid_call),
+	    cmocka_unit_test(test_exit_and_abort),
+	    cmocka_unit_test(test_plugin_error),
+	    cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_bad_plugins),
+	    cmocka_unit_test(test_constructor_crash),
+	    cmocka_unit_test(test_api_misuse),
+	    cmocka_unit_test(test_blob_from_file),
+	};
+
+	return cmocka_run_group_tests(tests, setup_host, teardown_host);
+}
