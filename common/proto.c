@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -355,5 +356,20 @@ int ph__parse_sandboxed(const struct ph_msg *msg, struct ph_msg_sandboxed *out,
 		return bad(ret_why, "SANDBOXED message has trailing bytes");
 	if (((out->layers & PH_LAYER_NOTIFY) ? 1u : 0u) != msg->nfds)
 		return bad(ret_why, "SANDBOXED fd count does not match its layers");
+	return 0;
+}
+
+int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+
+	if (msg->hdr.type != PH_MSG_EXIT || take(&c, out, sizeof(*out)) < 0)
+		return bad(ret_why, "EXIT message too short");
+	if (c.left != 0)
+		return bad(ret_why, "EXIT message has trailing bytes");
+	if (out->how != CLD_EXITED && out->how != CLD_KILLED && out->how != CLD_DUMPED)
+		return bad(ret_why, "EXIT has an unknown si_code");
+	if (out->status < 0 || out->status > 255)
+		return bad(ret_why, "EXIT status out of range");
 	return 0;
 }

@@ -106,5 +106,6 @@ int ph__parse_done(const struct ph_msg *msg, struct ph_done_view *out, const cha
 int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const char **ret_why);
 int ph__parse_failed(const struct ph_msg *msg, struct ph_failed_view *out, const char **ret_why);
 int ph__parse_log(const struct ph_msg *msg, struct ph_log_view *out, const char **ret_why);
+int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char **ret_why);
 int ph__parse_sandboxed(const struct ph_msg *msg, struct ph_msg_sandboxed *out,
 			const char **ret_why);

@@ -55,7 +55,9 @@ enum ph_msg_type {
 	PH_MSG_DOORBELL = 8,
 	/* host -> plugin: leave the request loop and exit 0. */
 	PH_MSG_SHUTDOWN = 9,
-	PH_MSG_TYPE_MAX = 9,
+	/* init -> host, on the supervisor channel only: how the plugin ended. */
+	PH_MSG_EXIT = 10,
+	PH_MSG_TYPE_MAX = 10,
 };
 
 /* Every message starts with this header; len counts the payload after it. */
@@ -87,6 +89,7 @@ struct ph_msg_setup {
 #define PH_SETUP_SECCOMP	0x1u /* fd[1] holds a seccomp program */
 #define PH_SETUP_SECCOMP_LISTEN 0x2u /* load it with a user-notify listener */
 #define PH_SETUP_SANDBOX	0x4u /* apply the sandbox layers at all */
+#define PH_SETUP_SUPERVISE	0x8u /* fd 4 is the supervisor channel: run an init */
 
 /* Sandbox layers: which are active is reported in PH_MSG_SANDBOXED. */
 #define PH_LAYER_USERNS	      0x0001u
@@ -156,6 +159,20 @@ struct ph_msg_call {
 	uint32_t n_inputs;
 	uint16_t method_len;
 	uint16_t reserved;
+};
+
+/*
+ * PH_MSG_EXIT payload. In a pid namespace the runner stays behind as its
+ * init (pid 1) and forks the plugin as pid 2: a pid 1 cannot be killed by
+ * its own default-action signals (abort() would end in SIGSEGV), and init
+ * relays the plugin's true end over a channel the plugin never holds.
+ */
+struct ph_msg_exit {
+	int32_t how;	/* CLD_EXITED, CLD_KILLED or CLD_DUMPED */
+	int32_t status; /* exit status or signal number */
+	uint64_t user_usec;
+	uint64_t sys_usec;
+	uint64_t max_rss_kib;
 };
 
 enum ph_done_status {

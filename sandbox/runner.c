@@ -28,7 +28,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <plughost/plugin.h>
@@ -38,8 +40,25 @@
 #include "seal.h"
 
 #define CTL_FD 3
+#define SUP_FD 4 /* supervisor channel, held by init only */
 
 static struct ph_msg msg;
+
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * Sanitizer builds (CI runs one): the runner gets an empty environment, so
+ * its options are compiled in. ASan's own fault handlers would read
+ * /proc/self/exe to symbolize, a syscall the sandbox refuses; the host must
+ * see the plugin's real signal instead. Leak checking at exit is the
+ * plugin's business, and /proc is not there to do it anyway.
+ */
+__attribute__((visibility("default"), used)) const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:"
+	       "detect_leaks=0";
+}
+#endif
 
 /* Report a setup failure to the host and exit. Never returns. */
 static _Noreturn void fail(enum ph_setup_step step, int err, const char *fmt, ...)
@@ -61,8 +80,8 @@ static void close_other_fds(void)
 {
 	/* The host already closed everything but fd 3 before exec; do it again
 	 * so that a runner started some other way starts just as clean. */
-	if (syscall(SYS_close_range, CTL_FD + 1, ~0U, 0) < 0)
-		for (int fd = CTL_FD + 1; fd < 1024; fd++)
+	if (syscall(SYS_close_range, SUP_FD + 1, ~0U, 0) < 0)
+		for (int fd = SUP_FD + 1; fd < 1024; fd++)
 			close(fd);
 }
 
@@ -194,6 +213,52 @@ static void send_loaded(const struct ph_plugin_descriptor *d)
 		_exit(1);
 }
 
+/*
+ * Stay behind as init (pid 1 of the plugin's pid namespace) and let the
+ * plugin run as pid 2. A pid 1 is immune to its own default-action
+ * signals, so a plugin that was pid 1 could not even abort(); and only
+ * init, which never runs plugin code, can tell the host truthfully how the
+ * plugin ended. Returns in the child; never returns in init.
+ */
+static void become_init(void)
+{
+	pid_t child = fork();
+
+	if (child < 0)
+		fail(PH_STEP_SPAWN, errno, "cannot fork the plugin process");
+	if (child == 0) {
+		close(SUP_FD); /* the plugin never holds the supervisor channel */
+		return;
+	}
+
+	/* Init needs nothing of the plugin's: not its control socket (the
+	 * host must see EOF when the plugin dies), not the ring. */
+	close(CTL_FD);
+	for (;;) {
+		struct ph_msg_exit ex = {0};
+		struct rusage ru = {0};
+		siginfo_t si = {0};
+
+		if (syscall(SYS_waitid, P_ALL, 0, &si, WEXITED | __WALL, &ru) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (si.si_pid != child)
+			continue; /* a stray grandchild: reaped, nothing to say */
+		ex.how = si.si_code;
+		ex.status = si.si_status;
+		ex.user_usec =
+		    (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
+		ex.sys_usec =
+		    (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+		ex.max_rss_kib = (uint64_t)ru.ru_maxrss;
+		ph__msg_send(SUP_FD, PH_MSG_EXIT, 0, &ex, sizeof(ex), NULL, 0);
+		/* Leaving tears the namespace down: nothing of it survives. */
+		_exit(0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct ph_setup_view setup;
@@ -240,6 +305,10 @@ int main(int argc, char **argv)
 
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		sb.layers = apply_sandbox(&setup, path, &path_inside, (int *)&sb.landlock_abi);
+	if (setup.fixed.flags & PH_SETUP_SUPERVISE)
+		become_init();
+	else
+		close(SUP_FD);
 
 	if (prog_fd >= 0) {
 		const int listen = !!(setup.fixed.flags & PH_SETUP_SECCOMP_LISTEN);

@@ -56,6 +56,7 @@ struct ph_plugin {
 	pid_t pid;
 	int pidfd;
 	int sock;
+	int sup;      /* supervisor channel from the plugin's init, or -1 */
 	int listener; /* seccomp user-notify listener, or -1 */
 	void *ring_map;
 	size_t ring_map_len;

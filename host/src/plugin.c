@@ -61,6 +61,31 @@ static void usage_from(struct ph_result *r, const struct rusage *ru)
 
 static void deliver_leftovers(struct ph_plugin *p);
 
+/* Take init's report of the plugin's end, if it sent one, in place of
+ * init's own status. Init is trusted (it never runs plugin code, and the
+ * plugin never holds this channel), but its message is parsed strictly. */
+static void read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru)
+{
+	struct ph_msg *m = msg_buf();
+	struct ph_msg_exit ex;
+
+	if (m && ph__msg_recv(p->sup, m, MSG_DONTWAIT, NULL) == 1) {
+		if (ph__parse_exit(m, &ex, NULL) == 0) {
+			si->si_code = ex.how;
+			si->si_status = ex.status;
+			memset(ru, 0, sizeof(*ru));
+			ru->ru_utime.tv_sec = (time_t)(ex.user_usec / 1000000u);
+			ru->ru_utime.tv_usec = (suseconds_t)(ex.user_usec % 1000000u);
+			ru->ru_stime.tv_sec = (time_t)(ex.sys_usec / 1000000u);
+			ru->ru_stime.tv_usec = (suseconds_t)(ex.sys_usec % 1000000u);
+			ru->ru_maxrss = (long)ex.max_rss_kib;
+		}
+		ph__msg_close_fds(m);
+	}
+	close(p->sup);
+	p->sup = -1;
+}
+
 /* Reap the child (blocking) and settle how the instance ended. */
 static void reap(struct ph_plugin *p)
 {
@@ -76,6 +101,11 @@ static void reap(struct ph_plugin *p)
 	do
 		w = syscall(SYS_waitid, P_PIDFD, p->pidfd, &si, WEXITED | __WALL, &ru);
 	while (w < 0 && errno == EINTR);
+
+	/* With a pid namespace the child we reaped is the plugin's init; it
+	 * told us on the supervisor channel how the plugin itself ended. */
+	if (p->sup >= 0)
+		read_exit(p, &si, &ru);
 
 	if (si.si_code == CLD_EXITED) {
 		ph__result_init(&r, PH_RESULT_EXITED);
@@ -561,6 +591,8 @@ static void plugin_free(struct ph_plugin *p)
 		close(p->sock);
 	if (p->listener >= 0)
 		close(p->listener);
+	if (p->sup >= 0)
+		close(p->sup);
 	if (p->ring_map)
 		munmap(p->ring_map, p->ring_map_len);
 	ph__ring_consumer_fini(&p->ring);
@@ -674,6 +706,8 @@ static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plu
 
 	if (!cfg->unsandboxed)
 		s.flags |= PH_SETUP_SANDBOX;
+	if (p->sup >= 0)
+		s.flags |= PH_SETUP_SUPERVISE;
 	if (prog_fd >= 0)
 		s.flags |= PH_SETUP_SECCOMP | (notify ? PH_SETUP_SECCOMP_LISTEN : 0);
 	return ph__msg_send2(p->sock, PH_MSG_SETUP, 0, &s, sizeof(s), path, s.path_len, fds,
@@ -737,7 +771,7 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 		goto out;
 	}
 	p->host = host;
-	p->sock = p->pidfd = p->listener = -1;
+	p->sock = p->pidfd = p->listener = p->sup = -1;
 	p->state = PH_STATE_SPAWNING;
 
 	ring_fd = ring_create(p, capacity);
@@ -757,9 +791,9 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 	if (r < 0)
 		goto out;
 	if (seccomp) {
-		/* The child sees itself as pid 1 in its own pid namespace. */
+		/* In its own pid namespace the plugin is pid 2, under init. */
 		prog_fd = ph__policy_compile(cfg.policy, notify,
-					     (clone_flags & CLONE_NEWPID) ? 1 : p->pid);
+					     (clone_flags & CLONE_NEWPID) ? 2 : p->pid);
 		if (prog_fd < 0) {
 			r = prog_fd;
 			ph__result_setup(&fail, PH_STEP_SECCOMP, -r,

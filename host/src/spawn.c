@@ -21,6 +21,7 @@
 #include "sandbox.h"
 
 #define CTL_FD 3
+#define SUP_FD 4
 
 int ph__check_plugin_file(const char *path, char *why, size_t why_len)
 {
@@ -57,8 +58,8 @@ out:
 }
 
 /* In the child, before exec. Raw syscalls only; no malloc, no locks. */
-static _Noreturn void child_exec(const char *runner, int ctl, int sync_rd, int userns,
-				 char *const argv[])
+static _Noreturn void child_exec(const char *runner, int ctl, int sup, int devnull, int sync_rd,
+				 int userns, char *const argv[])
 {
 	static char *const envp[] = {NULL};
 	struct sigaction sa = {.sa_handler = SIG_DFL};
@@ -90,14 +91,26 @@ static _Noreturn void child_exec(const char *runner, int ctl, int sync_rd, int u
 			_exit(127);
 	}
 
-	/* Only the control socket crosses over, as fd 3. */
-	if (ctl == CTL_FD) {
-		if (fcntl(ctl, F_SETFD, 0) < 0)
+	/* Standard fds point at /dev/null, never at the host's terminal or
+	 * pipes: a stray printf in a plugin goes nowhere, and no fd the plugin
+	 * opens could be mistaken for stdout. */
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(devnull, fd) < 0)
 			_exit(127);
-	} else if (dup2(ctl, CTL_FD) < 0)
+
+	/* Only the control socket (fd 3) and, with a pid namespace, the
+	 * supervisor channel (fd 4) cross over. Move both above the target
+	 * numbers first so neither dup2 can clobber the other. */
+	ctl = fcntl(ctl, F_DUPFD, 10);
+	if (ctl < 0 || dup2(ctl, CTL_FD) < 0)
 		_exit(127);
-	if (syscall(SYS_close_range, CTL_FD + 1, ~0U, 0) < 0)
-		for (int fd = CTL_FD + 1; fd < 65536; fd++)
+	if (sup >= 0) {
+		sup = fcntl(sup, F_DUPFD, 10);
+		if (sup < 0 || dup2(sup, SUP_FD) < 0)
+			_exit(127);
+	}
+	if (syscall(SYS_close_range, sup >= 0 ? SUP_FD + 1 : CTL_FD + 1, ~0U, 0) < 0)
+		for (int fd = sup >= 0 ? SUP_FD + 1 : CTL_FD + 1; fd < 65536; fd++)
 			close(fd);
 	execve(runner, argv, envp);
 	_exit(127);
@@ -107,12 +120,15 @@ int ph__spawn_runner(struct ph_plugin *p, const char *runner, uint64_t clone_fla
 		     struct ph_result *fail)
 {
 	char *argv[] = {(char *)"plughost-runner", NULL};
-	int sv[2] = {-1, -1}, sync[2] = {-1, -1}, pidfd = -1, r;
+	int sv[2] = {-1, -1}, sup[2] = {-1, -1}, sync[2] = {-1, -1}, pidfd = -1, r;
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	struct clone_args ca = {0};
 	long pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    pipe2(sync, O_CLOEXEC) < 0) {
+	    ((clone_flags & CLONE_NEWPID) &&
+	     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sup) < 0) ||
+	    pipe2(sync, O_CLOEXEC) < 0 || devnull < 0) {
 		r = -errno;
 		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot create the control socket");
 		goto out;
@@ -130,7 +146,8 @@ int ph__spawn_runner(struct ph_plugin *p, const char *runner, uint64_t clone_fla
 		goto out;
 	}
 	if (pid == 0)
-		child_exec(runner, sv[1], sync[0], !!(clone_flags & CLONE_NEWUSER), argv);
+		child_exec(runner, sv[1], sup[1], devnull, sync[0], !!(clone_flags & CLONE_NEWUSER),
+			   argv);
 
 	p->pid = (pid_t)pid;
 	p->pidfd = pidfd;
@@ -151,11 +168,15 @@ int ph__spawn_runner(struct ph_plugin *p, const char *runner, uint64_t clone_fla
 	}
 	p->sock = sv[0];
 	sv[0] = -1;
+	p->sup = sup[0];
+	sup[0] = -1;
 	r = 0;
 out:
 	for (int i = 0; i < 2; i++) {
 		if (sv[i] >= 0)
 			close(sv[i]);
+		if (sup[i] >= 0)
+			close(sup[i]);
 		if (sync[i] >= 0)
 			close(sync[i]);
 	}

@@ -141,14 +141,16 @@ static int do_flood(struct ph_call *call, const struct ph_input *inputs, size_t 
 static int do_crash(struct ph_call *call, UNUSED const struct ph_input *inputs,
 		    UNUSED size_t n_inputs)
 {
-	/* Both volatile: the pointer so the compiler cannot prove it NULL and
-	 * turn the store into a trap (SIGILL), the target so it cannot drop
-	 * the store. This must be a real SIGSEGV at address 0. */
-	volatile int *volatile nowhere = NULL;
+	/* Both volatile: the pointer so the compiler cannot prove where it
+	 * points and turn the store into a trap (SIGILL), the target so it
+	 * cannot drop the store. Address 0x40, not NULL: the fault must be a
+	 * plain SIGSEGV in sanitizer builds too, where UBSan would otherwise
+	 * stop to report a NULL store (and be refused the files it reads). */
+	volatile int *volatile nowhere = (volatile int *)(uintptr_t)0x40;
 
 	pattern_write(call, 0, 1000);
 	*nowhere = 1;
-	return ph_error(call, 1, "crash: still alive after a NULL store");
+	return ph_error(call, 1, "crash: still alive after a store to 0x40");
 }
 
 static int do_exit(struct ph_call *call, UNUSED const struct ph_input *inputs,
