@@ -267,7 +267,7 @@ int main(int argc, char **argv)
 	struct ph__runner_env env = {.abi = PH_WIRE_ABI, .size = sizeof(env), .ctl_fd = CTL_FD};
 	char path[4097];
 	const char *path_inside = path, *why;
-	int ring_fd, prog_fd = -1, stage2_fd = -1, listener = -1, r;
+	int ring_fd, prog_fd = -1, stage2_fd = -1, listener = -1, notify, r;
 	uint64_t ring_size;
 	void *ring;
 
@@ -291,6 +291,7 @@ int main(int argc, char **argv)
 	ring_fd = msg.fds[0];
 	if (setup.fixed.flags & PH_SETUP_SECCOMP)
 		prog_fd = msg.fds[1];
+	notify = !!(setup.fixed.flags & PH_SETUP_SECCOMP_LISTEN);
 
 	r = ph__seal_check(ring_fd, PH_SEAL_KIND_RING, PH_RING_HDR_SIZE + setup.fixed.ring_capacity,
 			   UINT64_MAX, &ring_size, &why);
@@ -303,6 +304,15 @@ int main(int argc, char **argv)
 	env.ring_base = ring;
 	env.ring_capacity = setup.fixed.ring_capacity;
 
+	/* Without a listener, stage 2 is a second, stricter filter. Build it
+	 * now: once the rlimits are in force (FSIZE 0) its memfd cannot be
+	 * written, and once stage 1 is loaded memfd_create is refused. */
+	if (prog_fd >= 0 && !notify) {
+		stage2_fd = ph__policy_compile_stage2();
+		if (stage2_fd < 0)
+			fail(PH_STEP_SECCOMP, -stage2_fd, "cannot build seccomp stage 2");
+	}
+
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		sb.layers = apply_sandbox(&setup, path, &path_inside, (int *)&sb.landlock_abi);
 	if (setup.fixed.flags & PH_SETUP_SUPERVISE)
@@ -311,20 +321,11 @@ int main(int argc, char **argv)
 		close(SUP_FD);
 
 	if (prog_fd >= 0) {
-		const int listen = !!(setup.fixed.flags & PH_SETUP_SECCOMP_LISTEN);
-
-		/* Without a listener, stage 2 is a second, stricter filter.
-		 * Compile it now: after stage 1, memfd_create is refused. */
-		if (!listen) {
-			stage2_fd = ph__policy_compile_stage2();
-			if (stage2_fd < 0)
-				fail(PH_STEP_SECCOMP, -stage2_fd, "cannot build seccomp stage 2");
-		}
-		r = ph__sb_seccomp_load(prog_fd, listen, listen ? &listener : NULL);
+		r = ph__sb_seccomp_load(prog_fd, notify, notify ? &listener : NULL);
 		if (r < 0)
 			fail(PH_STEP_SECCOMP, -r, "cannot load seccomp stage 1");
 		close(prog_fd);
-		sb.layers |= PH_LAYER_SECCOMP | (listen ? PH_LAYER_NOTIFY : 0);
+		sb.layers |= PH_LAYER_SECCOMP | (notify ? PH_LAYER_NOTIFY : 0);
 	}
 
 	/* The listener reaches the host before any plugin code runs, so the

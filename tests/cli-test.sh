@@ -57,6 +57,10 @@ expect "exited" 5 "plugin 'echo' exited with status 3" -- "$PLUGHOST" run "$tdir
 expect "no such method" 2 "has no method 'nope'" -- "$PLUGHOST" run "$tdir/echo.so" -m nope
 expect "ambiguous method" 2 "choose one with --method" -- "$PLUGHOST" run "$tdir/echo.so"
 expect "missing input file" 2 "cannot read input '$work/absent'" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/absent"
+printf 'open_passwd' >"$work/attack"
+expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, 0x" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
+grep -q "^reached open_passwd$" "$work/out" && ok "violation: the attack ran" || bad "violation: attack did not run"
+expect "constructor violation" 7 "violated the sandbox: socket(AF_INET" -- "$PLUGHOST" run "$tdir/ctor_attack.so"
 expect "no command" 2 "missing command" -- "$PLUGHOST"
 expect "unknown command" 2 "unknown command 'frob'" -- "$PLUGHOST" frob
 expect "run without plugin" 2 "needs a plugin file" -- "$PLUGHOST" run

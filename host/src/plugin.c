@@ -678,7 +678,8 @@ static int plan_sandbox(const struct ph_plugin_config *cfg, uint64_t *ret_clone_
 		return r;
 	}
 	*ret_seccomp = f->seccomp;
-	*ret_notify = f->seccomp && f->seccomp_notify && f->seccomp_continue;
+	*ret_notify =
+	    f->seccomp && f->seccomp_notify && f->seccomp_continue && !cfg->seccomp_kill_mode;
 	if ((cfg->require & PH_REQUIRE_SECCOMP) && !*ret_seccomp) {
 		ph__result_setup(fail, PH_STEP_SECCOMP, ENOSYS,
 				 "required layer 'seccomp' is not available on this kernel");

@@ -53,6 +53,20 @@ int ph_write(struct ph_call *call, const void *data, size_t len)
 	return 0;
 }
 
+int ph_flush(struct ph_call *call)
+{
+	int r;
+
+	if (!call)
+		return -EINVAL;
+	if (call->broken)
+		return -EPIPE;
+	r = ph__ring_publish(call->ring);
+	if (r < 0)
+		call->broken = 1;
+	return r;
+}
+
 int ph_printf(struct ph_call *call, const char *fmt, ...)
 {
 	char small[1024];

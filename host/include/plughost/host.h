@@ -194,6 +194,12 @@ struct ph_plugin_config {
 	uint32_t require;
 	/* Nonzero: run without any sandbox (tests and debugging only). */
 	int unsandboxed;
+	/*
+	 * Nonzero: refused syscalls kill the plugin outright instead of being
+	 * reported through seccomp user notification, as on kernels without
+	 * it; the violation then names no syscall. For testing that path.
+	 */
+	int seccomp_kill_mode;
 	uint64_t reserved[8];
 };
 

@@ -91,6 +91,12 @@ int ph__sdk_serve(const struct ph_plugin_descriptor *self, const struct ph__runn
  */
 int ph_write(struct ph_call *call, const void *data, size_t len);
 
+/*
+ * Make everything written so far visible to the host now, instead of at the
+ * next batch boundary or when the handler returns. Returns 0 or -EPIPE.
+ */
+int ph_flush(struct ph_call *call);
+
 /* printf into the call's output. Returns 0 or a negative errno. */
 int ph_printf(struct ph_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

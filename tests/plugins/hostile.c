@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hostile: one attack per sandbox class, chosen by name.
+ *
+ * Method "attack" takes one input naming the attack (e.g. "open_passwd")
+ * and, for some, a second input holding an argument (the host's pid for
+ * "kill_host"). It writes "reached NAME\n" before the attack, so a test can
+ * tell an attack that was stopped from one that never ran. If the syscall
+ * comes back, the method returns its errno as a plugin error code (1000 if
+ * it succeeded), so a test can assert the exact errno too.
+ *
+ * Method "ctor_report" prints what the constructor's own attack got (see
+ * ctor_attack.c for the constructor that gets killed outright).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <plughost/plugin.h>
+
+static int ctor_open_errno = -1;
+
+/* Runs while the plugin loads, under stage 1: the loader's syscalls are
+ * still allowed, but the filesystem view holds nothing to steal. */
+__attribute__((constructor)) static void ctor_probe(void)
+{
+	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+
+	ctor_open_errno = fd >= 0 ? 0 : errno;
+	if (fd >= 0)
+		close(fd);
+}
+
+static long x32_getpid(void)
+{
+	return syscall(0x40000000L | SYS_getpid);
+}
+
+/* int 0x80 with eax = 20 (getpid in the i386 table). */
+static long int80_getpid(void)
+{
+	long ret = 20;
+
+	__asm__ volatile("int $0x80" : "+a"(ret) : : "memory");
+	return ret;
+}
+
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+static long try_thread(void)
+{
+	pthread_t t;
+	int r = pthread_create(&t, NULL, thread_fn, NULL);
+
+	if (r != 0) {
+		errno = r;
+		return -1;
+	}
+	pthread_join(t, NULL);
+	return 0;
+}
+
+static long loosen_seccomp(void)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = {.len = 1, .filter = &allow};
+
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+static long raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max = rl.rlim_max + 1;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static long connect_abstract(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	memcpy(sa.sun_path, "\0plughost-test", 14);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	return connect(fd, (struct sockaddr *)&sa, sizeof(sa.sun_family) + 14);
+}
+
+static long exec_mapping(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? -1 : 0;
+}
+
+static long exec_mprotect(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	return mprotect(p, 4096, PROT_READ | PROT_EXEC);
+}
+
+static long run_attack(const char *name, long arg)
+{
+	char buf[64];
+
+#define IS(s) (strcmp(name, s) == 0)
+	if (IS("open_passwd"))
+		return open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+	if (IS("proc_environ"))
+		return open("/proc/1/environ", O_RDONLY | O_CLOEXEC);
+	if (IS("exec_shell"))
+		return execl("/bin/sh", "sh", "-c", "true", (char *)NULL);
+	if (IS("socket_inet"))
+		return socket(AF_INET, SOCK_STREAM, 0);
+	if (IS("connect_abstract"))
+		return connect_abstract();
+	if (IS("connect_ctl"))
+		return connect(3, (struct sockaddr *)&(struct sockaddr_un){.sun_family = AF_UNIX},
+			       sizeof(sa_family_t));
+	if (IS("ioctl_tiocsti"))
+		/* The command with high bits set: a filter comparing only the
+		 * low 32 bits would see TIOCSTI (CVE-2019-10063). */
+		return syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), "x");
+	if (IS("clone3"))
+		return syscall(SYS_clone3, NULL, 0);
+	if (IS("clone_newuser"))
+		return syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+	if (IS("fork"))
+		return fork();
+	if (IS("thread"))
+		return try_thread();
+	if (IS("unshare"))
+		return unshare(CLONE_NEWUSER);
+	if (IS("setns"))
+		return setns(0, CLONE_NEWNET);
+	if (IS("mount"))
+		return syscall(SYS_mount, "none", "/", "tmpfs", 0, NULL);
+	if (IS("umount"))
+		return syscall(SYS_umount2, "/", MNT_DETACH);
+	if (IS("pivot_root"))
+		return syscall(SYS_pivot_root, "/", "/");
+	if (IS("fsopen"))
+		return syscall(SYS_fsopen, "tmpfs", 0);
+	if (IS("open_tree"))
+		return syscall(SYS_open_tree, -100, "/", 0);
+	if (IS("io_uring"))
+		return syscall(SYS_io_uring_setup, 8, buf);
+	if (IS("ptrace"))
+		return syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+	if (IS("process_vm"))
+		return syscall(SYS_process_vm_readv, 1, NULL, 0, NULL, 0, 0);
+	if (IS("bpf"))
+		return syscall(SYS_bpf, 0, NULL, 0);
+	if (IS("perf_event_open"))
+		return syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0);
+	if (IS("userfaultfd"))
+		return syscall(SYS_userfaultfd, 0);
+	if (IS("keyctl"))
+		return syscall(SYS_keyctl, 0, 0, 0, 0, 0);
+	if (IS("add_key"))
+		return syscall(SYS_add_key, "user", "k", "v", 1, -1);
+	if (IS("personality"))
+		return syscall(SYS_personality, 0x0008 /* READ_IMPLIES_EXEC... */);
+	if (IS("kexec_load"))
+		return syscall(SYS_kexec_load, 0, 0, NULL, 0);
+	if (IS("init_module"))
+		return syscall(SYS_init_module, NULL, 0, "");
+	if (IS("finit_module"))
+		return syscall(SYS_finit_module, 0, "", 0);
+	if (IS("kill_host"))
+		return kill((pid_t)arg, SIGTERM);
+	if (IS("kill_init"))
+		return kill(1, SIGKILL);
+	if (IS("kill_all"))
+		return kill(-1, SIGKILL);
+	if (IS("tgkill_other"))
+		return syscall(SYS_tgkill, 1, 1, SIGKILL);
+	if (IS("kill_self_ok"))
+		return kill(getpid(), 0); /* signal 0 to itself: allowed */
+	if (IS("prctl_dumpable"))
+		return prctl(PR_SET_DUMPABLE, 1);
+	if (IS("prctl_name_ok"))
+		return prctl(PR_SET_NAME, "hostile");
+	if (IS("prctl_seccomp"))
+		return prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT);
+	if (IS("seccomp_loosen"))
+		return loosen_seccomp();
+	if (IS("raise_rlimit"))
+		return raise_nofile();
+	if (IS("mmap_exec"))
+		return exec_mapping();
+	if (IS("mprotect_exec"))
+		return exec_mprotect();
+	if (IS("x32"))
+		return x32_getpid();
+	if (IS("int80"))
+		return int80_getpid();
+	if (IS("getppid"))
+		return getppid();
+#undef IS
+	errno = EINVAL;
+	return -2;
+}
+
+static int attack(struct ph_call *call, const struct ph_input *in, size_t n)
+{
+	char name[64], argtext[32];
+	long arg = 0, r;
+
+	if (n < 1 || in[0].len == 0 || in[0].len >= sizeof(name))
+		return ph_error(call, 9999, "attack: want one input naming the attack");
+	memcpy(name, in[0].data, in[0].len);
+	name[in[0].len] = '\0';
+	if (n > 1 && in[1].len < sizeof(argtext)) {
+		memcpy(argtext, in[1].data, in[1].len);
+		argtext[in[1].len] = '\0';
+		arg = strtol(argtext, NULL, 10);
+	}
+
+	/* Prove the attack was reached, and make sure the line is published
+	 * before the syscall: a killed plugin publishes nothing afterwards. */
+	ph_printf(call, "reached %s\n", name);
+	ph_flush(call);
+
+	errno = 0;
+	r = run_attack(name, arg);
+	if (r == -2)
+		return ph_error(call, 9999, "attack: unknown attack '%s'", name);
+	if (r < 0)
+		return ph_error(call, errno, "%s: refused with errno %d (%s)", name, errno,
+				strerror(errno));
+	return ph_error(call, 1000, "%s: succeeded (returned %ld)", name, r);
+}
+
+static int ctor_report(struct ph_call *call, const struct ph_input *in, size_t n)
+{
+	return ph_printf(call, "ctor open errno=%d\n", ctor_open_errno);
+}
+
+static const struct ph_method methods[] = {
+    {"attack", attack},
+    {"ctor_report", ctor_report},
+};
+
+PH_PLUGIN("hostile", "1.0", methods);
