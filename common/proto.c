@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -141,26 +142,34 @@ int ph__msg_recv(int sock, struct ph_msg *msg, int flags, const char **ret_why)
 	 * every error path below closes them all. */
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		size_t k;
-		int tmp[PH_MSG_MAX_FDS + 1];
 
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
+		/* Every fd the kernel installed: CMSG_SPACE padding can make
+		 * room for more than PH_MSG_MAX_FDS + 1, and each must close. */
 		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (k > PH_MSG_MAX_FDS + 1)
-			k = PH_MSG_MAX_FDS + 1;
-		memcpy(tmp, CMSG_DATA(cm), k * sizeof(int));
 		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
 			if (msg->nfds < PH_MSG_MAX_FDS)
-				msg->fds[msg->nfds++] = tmp[i];
+				msg->fds[msg->nfds++] = fd;
 			else {
-				close(tmp[i]);
+				close(fd);
 				mh.msg_flags |= MSG_CTRUNC; /* too many: treat as truncation */
 			}
 		}
 	}
 
-	if (n == 0 && msg->nfds == 0)
-		return 0; /* orderly shutdown (SEQPACKET has no empty records) */
+	if (n == 0 && msg->nfds == 0) {
+		/* Linux SEQPACKET does queue zero-byte records: only a peer
+		 * that has shut down makes this EOF. */
+		struct pollfd pfd = {.fd = sock, .events = POLLRDHUP};
+
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP)))
+			return 0;
+		return bad(ret_why, "empty message");
+	}
 
 	if (mh.msg_flags & MSG_CTRUNC) {
 		r = bad(ret_why, "fds were truncated (too many fds, or out of fds)");

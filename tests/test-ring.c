@@ -915,7 +915,7 @@ static void test_honest_threaded_stream(void **state)
 		if (ph__ring_consumer_want_doorbell(&r->c))
 			continue;
 		while (__atomic_load_n(&r->shared->consumer_sleeping, __ATOMIC_ACQUIRE)) {
-			if (now_s() - t0 > 30)
+			if (now_s() - t0 > 10)
 				fail_msg("producer never published (pos %llu)",
 					 (unsigned long long)v.pos);
 			sched_yield();
