@@ -313,6 +313,12 @@ int main(int argc, char **argv)
 			fail(PH_STEP_SECCOMP, -stage2_fd, "cannot build seccomp stage 2");
 	}
 
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan reserves terabytes of shadow address space: an address-space
+	 * limit would fail every later mapping. Sanitizer builds rely on the
+	 * host's resident-memory watchdog alone. */
+	setup.fixed.rlimit_as = 0;
+#endif
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		sb.layers = apply_sandbox(&setup, path, &path_inside, (int *)&sb.landlock_abi);
 	if (setup.fixed.flags & PH_SETUP_SUPERVISE)

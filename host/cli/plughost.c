@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ enum {
 	EXIT_CPU = 9,
 	EXIT_MEMORY = 10,
 	EXIT_OUTPUT = 11,
+	EXIT_FD_LIMIT = 12,
+	EXIT_THREAD_LIMIT = 13,
 	EXIT_INTERNAL = 70,
 };
 
@@ -40,6 +43,8 @@ static const int exit_for_kind[PH_RESULT_KIND_COUNT] = {
     [PH_RESULT_CPU_LIMIT] = EXIT_CPU,
     [PH_RESULT_MEMORY_LIMIT] = EXIT_MEMORY,
     [PH_RESULT_OUTPUT_QUOTA] = EXIT_OUTPUT,
+    [PH_RESULT_FD_LIMIT] = EXIT_FD_LIMIT,
+    [PH_RESULT_THREAD_LIMIT] = EXIT_THREAD_LIMIT,
     [PH_RESULT_VIOLATION] = EXIT_VIOLATION,
     [PH_RESULT_CRASHED] = EXIT_CRASHED,
     [PH_RESULT_EXITED] = EXIT_EXITED,
@@ -47,8 +52,22 @@ static const int exit_for_kind[PH_RESULT_KIND_COUNT] = {
     [PH_RESULT_SETUP_FAILED] = EXIT_SETUP,
 };
 
+/*
+ * The exit code for a result kind. A kind missing from the table (one a
+ * newer library added) must not read as success.
+ */
+static int exit_code(enum ph_result_kind kind)
+{
+	if ((unsigned int)kind >= PH_RESULT_KIND_COUNT)
+		return EXIT_INTERNAL;
+	if (kind != PH_RESULT_OK && exit_for_kind[kind] == EXIT_OK)
+		return EXIT_INTERNAL;
+	return exit_for_kind[kind];
+}
+
 static const char usage_text[] =
-    "Usage: plughost run PLUGIN.so [--method NAME] [--input FILE|-]... [-v]\n"
+    "Usage: plughost run PLUGIN.so [--method NAME] [--input FILE|-]... [LIMITS]\n"
+    "                    [--threads] [--json[=FILE]] [-v]\n"
     "       plughost info\n"
     "       plughost --help | --version\n"
     "\n"
@@ -65,7 +84,19 @@ static const char usage_text[] =
     "                      Repeat for several inputs (at most 16), in order.\n"
     "  -v, --verbose       Report the plugin, its sandbox layers and resource use\n"
     "                      on standard error.\n"
+    "      --threads       Let the plugin create threads (at most 16 in all).\n"
+    "      --json[=FILE]   Also print the result as one line of JSON, on standard\n"
+    "                      error or into FILE.\n"
     "      --unsandboxed   Run without any sandbox (debugging only).\n"
+    "\n"
+    "Limits for run (a plugin that reaches one is killed):\n"
+    "      --timeout DURATION   Wall-clock time for the call.\n"
+    "      --cpu DURATION       CPU time for the call (user + system).\n"
+    "      --memory SIZE        Resident memory of the plugin.\n"
+    "      --output-limit SIZE  Output of the call.\n"
+    "      --max-fds N          Open file descriptors in the plugin (default 64).\n"
+    "  DURATION is milliseconds, or a number with a unit: 500ms, 2s, 1.5s, 1m.\n"
+    "  SIZE is bytes, or a number with K, M or G (powers of 1024): 64M, 1.5G.\n"
     "\n"
     "Exit status:\n"
     "   0  the call succeeded\n"
@@ -77,6 +108,7 @@ static const char usage_text[] =
     "   6  the plugin broke the protocol (bad message or ring contents)\n"
     "   7  the plugin violated the sandbox (a refused system call)\n"
     "   8  timeout, 9 CPU limit, 10 memory limit, 11 output limit\n"
+    "  12  fd limit (too many open files), 13 thread limit (too many threads)\n"
     "  70  internal error in plughost\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -90,6 +122,147 @@ static int usage_error(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'plughost --help')\n");
 	return EXIT_USAGE;
+}
+
+/* A unit suffix and what one of it is worth in the base unit. */
+struct unit {
+	const char *suffix;
+	uint64_t scale;
+};
+
+/* Durations in milliseconds: a bare number is milliseconds. */
+static const struct unit duration_units[] = {
+    {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {NULL, 0},
+};
+
+/* Sizes in bytes, binary multiples. */
+static const struct unit size_units[] = {
+    {"", 1},   {"K", UINT64_C(1) << 10}, {"M", UINT64_C(1) << 20}, {"G", UINT64_C(1) << 30},
+    {NULL, 0},
+};
+
+static const struct unit count_units[] = {{"", 1}, {NULL, 0}};
+
+/*
+ * Durations are capped well below where a library adding them to a clock in
+ * nanoseconds could overflow: 2^32 - 1 ms is over 49 days.
+ */
+#define MAX_DURATION_MS UINT64_C(0xffffffff)
+
+/* At most this many fraction digits: keeps fraction * scale within 64 bits. */
+#define MAX_FRACTION_DIGITS 9
+
+/*
+ * Parse text as digits, an optional '.' and fraction digits, then exactly
+ * one of the suffixes in units (nothing else: no sign, no spaces, no
+ * leading '.', no trailing junk), and store the value in base units in
+ * *ret. A fraction is allowed only when allow_fraction is set, and only
+ * when it comes to a whole number of base units ("1.5s" but not "1.5ms").
+ *
+ * Returns 0; -EINVAL for anything malformed; -ERANGE when the value does
+ * not fit in max; -EDOM when it is zero. *ret is written only on success.
+ */
+static int parse_scaled(const char *text, const struct unit *units, int allow_fraction,
+			uint64_t max, uint64_t *ret)
+{
+	const char *p = text;
+	uint64_t whole = 0, frac = 0, frac_scale = 1, value;
+	const struct unit *u;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (whole > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		whole = whole * 10 + d;
+	}
+	if (*p == '.') {
+		if (!allow_fraction)
+			return -EINVAL;
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (int n = 0; *p >= '0' && *p <= '9'; p++, n++) {
+			if (n == MAX_FRACTION_DIGITS)
+				return -EINVAL;
+			frac = frac * 10 + (unsigned int)(*p - '0');
+			frac_scale *= 10;
+		}
+	}
+	for (u = units; u->suffix; u++)
+		if (!strcmp(p, u->suffix))
+			break;
+	if (!u->suffix)
+		return -EINVAL;
+
+	/* frac < frac_scale <= 10^9 and scale <= 2^30: no overflow here. */
+	if ((frac * u->scale) % frac_scale != 0)
+		return -EINVAL;
+	if (whole > UINT64_MAX / u->scale)
+		return -ERANGE;
+	value = whole * u->scale;
+	if (value > UINT64_MAX - (frac * u->scale) / frac_scale)
+		return -ERANGE;
+	value += (frac * u->scale) / frac_scale;
+	if (value > max)
+		return -ERANGE;
+	if (value == 0)
+		return -EDOM;
+	*ret = value;
+	return 0;
+}
+
+/*
+ * Parse the value of a limit option into *ret, or print one line naming
+ * the option and the bad text and return EXIT_USAGE. what describes the
+ * expected form for that line.
+ */
+static int parse_option(const char *option, const char *text, const struct unit *units,
+			int allow_fraction, uint64_t max, const char *what, uint64_t *ret)
+{
+	int r = parse_scaled(text, units, allow_fraction, max, ret);
+
+	if (r == -EDOM)
+		fprintf(stderr, "plughost: invalid %s '%s': must be more than zero\n", option,
+			text);
+	else if (r == -ERANGE)
+		fprintf(stderr, "plughost: invalid %s '%s': too large\n", option, text);
+	else if (r < 0)
+		fprintf(stderr, "plughost: invalid %s '%s': expected %s\n", option, text, what);
+	return r < 0 ? EXIT_USAGE : 0;
+}
+
+#define DURATION_FORM "milliseconds, or a number with a unit (500ms, 2s, 1.5s, 1m)"
+#define SIZE_FORM     "bytes, or a number with K, M or G (64M, 1.5G)"
+#define COUNT_FORM    "a whole number"
+
+/*
+ * Print res as one line of JSON to out. Returns 0, or -errno when it
+ * could not be formatted or written.
+ */
+static int write_json(FILE *out, const struct ph_result *res)
+{
+	char small[2048], *buf = small;
+	int n, r = 0;
+
+	n = ph_result_to_json(res, small, sizeof(small));
+	if (n < 0)
+		return n;
+	if ((size_t)n >= sizeof(small)) {
+		buf = malloc((size_t)n + 1);
+		if (!buf)
+			return -ENOMEM;
+		n = ph_result_to_json(res, buf, (size_t)n + 1);
+	}
+	if (n >= 0 && (fprintf(out, "%s\n", buf) < 0 || fflush(out) != 0))
+		r = -EIO;
+	else if (n < 0)
+		r = n;
+	if (buf != small)
+		free(buf);
+	return r;
 }
 
 static int write_all(void *userdata, const void *buf, size_t len)
@@ -136,25 +309,87 @@ static void report_layers(const struct ph_plugin *p)
 
 static int cmd_run(int argc, char **argv)
 {
+	enum {
+		OPT_UNSANDBOXED = 0x100,
+		OPT_TIMEOUT,
+		OPT_CPU,
+		OPT_MEMORY,
+		OPT_OUTPUT_LIMIT,
+		OPT_MAX_FDS,
+		OPT_THREADS,
+		OPT_JSON,
+	};
 	static const struct option opts[] = {
-	    {"method", required_argument, NULL, 'm'}, {"input", required_argument, NULL, 'i'},
-	    {"verbose", no_argument, NULL, 'v'},      {"unsandboxed", no_argument, NULL, 'U'},
-	    {"help", no_argument, NULL, 'h'},	      {0},
+	    {"method", required_argument, NULL, 'm'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"unsandboxed", no_argument, NULL, OPT_UNSANDBOXED},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"cpu", required_argument, NULL, OPT_CPU},
+	    {"memory", required_argument, NULL, OPT_MEMORY},
+	    {"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
+	    {"max-fds", required_argument, NULL, OPT_MAX_FDS},
+	    {"threads", no_argument, NULL, OPT_THREADS},
+	    {"json", optional_argument, NULL, OPT_JSON},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct ph_host_config hcfg;
 	struct ph_plugin_config pcfg;
+	struct ph_limits limits = {0};
 	struct ph_host *host = NULL;
 	struct ph_plugin *plugin = NULL;
+	struct ph_policy *policy = NULL;
 	struct ph_blob *inputs[16];
 	struct ph_result res;
-	const char *method = NULL, *input_paths[16], *path;
+	const char *method = NULL, *input_paths[16], *path, *json_path = NULL;
+	FILE *json = NULL;
 	size_t n_inputs = 0;
-	int verbose = 0, unsandboxed = 0, c, r, code = EXIT_INTERNAL;
+	int verbose = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
+	int any_limit = 0, c, r, code = EXIT_INTERNAL;
+	uint64_t v;
 	char line[512];
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:i:vh", opts, NULL)) != -1) {
+		if (c >= OPT_TIMEOUT && c <= OPT_MAX_FDS)
+			any_limit = 1;
 		switch (c) {
+		case OPT_TIMEOUT:
+			if (parse_option("--timeout", optarg, duration_units, 1, MAX_DURATION_MS,
+					 DURATION_FORM, &limits.timeout_ms))
+				return EXIT_USAGE;
+			break;
+		case OPT_CPU:
+			if (parse_option("--cpu", optarg, duration_units, 1, MAX_DURATION_MS,
+					 DURATION_FORM, &limits.cpu_ms))
+				return EXIT_USAGE;
+			break;
+		case OPT_MEMORY:
+			if (parse_option("--memory", optarg, size_units, 1, UINT64_MAX, SIZE_FORM,
+					 &limits.memory_bytes))
+				return EXIT_USAGE;
+			break;
+		case OPT_OUTPUT_LIMIT:
+			if (parse_option("--output-limit", optarg, size_units, 1, UINT64_MAX,
+					 SIZE_FORM, &limits.output_bytes))
+				return EXIT_USAGE;
+			break;
+		case OPT_MAX_FDS:
+			if (parse_option("--max-fds", optarg, count_units, 0, UINT32_MAX,
+					 COUNT_FORM, &v))
+				return EXIT_USAGE;
+			limits.max_fds = (uint32_t)v;
+			break;
+		case OPT_THREADS:
+			threads = 1;
+			break;
+		case OPT_JSON:
+			if (optarg && !*optarg)
+				return usage_error("%s", "--json= needs a file name");
+			want_json = 1;
+			json_path = optarg;
+			break;
 		case 'm':
 			method = optarg;
 			break;
@@ -166,7 +401,7 @@ static int cmd_run(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
-		case 'U':
+		case OPT_UNSANDBOXED:
 			unsandboxed = 1;
 			break;
 		case 'h':
@@ -193,6 +428,19 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 
+	/* Opened before anything runs, so that a bad path costs no plugin run. */
+	if (want_json && json_path) {
+		json = fopen(json_path, "we");
+		if (!json) {
+			fprintf(stderr, "plughost: cannot write JSON to '%s': %s\n", json_path,
+				strerror(errno));
+			code = EXIT_USAGE;
+			goto out;
+		}
+	} else if (want_json) {
+		json = stderr;
+	}
+
 	ph_host_config_init(&hcfg);
 	hcfg.log_fn = log_line;
 	r = ph_host_new(&hcfg, &host);
@@ -205,9 +453,20 @@ static int cmd_run(int argc, char **argv)
 	}
 	ph_plugin_config_init(&pcfg);
 	pcfg.unsandboxed = unsandboxed;
+	pcfg.limits = limits;
+	if (threads) {
+		r = ph_policy_new(PH_POLICY_THREADS, &policy);
+		if (r < 0) {
+			fprintf(stderr, "plughost: cannot create the thread policy: %s\n",
+				strerror(-r));
+			goto out;
+		}
+		pcfg.policy = policy;
+	}
 	r = ph_plugin_spawn(host, path, &pcfg, &plugin, &res);
 	if (r < 0) {
 		if (r == -EPROTO || r == -ENOENT || r == -ENOEXEC || r == -EACCES) {
+			have_result = 1;
 			ph_result_describe(&res, line, sizeof(line));
 			if (res.kind == PH_RESULT_SETUP_FAILED && res.setup_step <= 0)
 				fprintf(stderr, "plughost: cannot load '%s': %s\n", path, line);
@@ -220,7 +479,14 @@ static int cmd_run(int argc, char **argv)
 					res.code ? strerror(res.code) : "");
 			else
 				fprintf(stderr, "plughost: plugin '%s' %s\n", path, line);
-			code = exit_for_kind[res.kind];
+			code = exit_code(res.kind);
+		} else if (r == -EINVAL && any_limit) {
+			/* Everything else in the config is ours and valid: it is
+			 * the limits the library refused (a value out of its range). */
+			fprintf(stderr,
+				"plughost: cannot start '%s': the library refused the limits\n",
+				path);
+			code = EXIT_USAGE;
 		} else {
 			fprintf(stderr, "plughost: cannot start '%s': %s\n", path, strerror(-r));
 		}
@@ -258,6 +524,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "plughost: call failed: %s\n", strerror(-r));
 		goto out;
 	}
+	have_result = 1;
 	if (res.kind != PH_RESULT_OK) {
 		ph_result_describe(&res, line, sizeof(line));
 		fprintf(stderr, "plughost: plugin '%s' %s\n", ph_plugin_name(plugin), line);
@@ -270,9 +537,23 @@ static int cmd_run(int argc, char **argv)
 			(unsigned long long)res.usage.user_usec,
 			(unsigned long long)res.usage.sys_usec,
 			(unsigned long long)res.usage.max_rss_kib);
-	code = exit_for_kind[res.kind];
+	code = exit_code(res.kind);
 out:
+	if (json && have_result) {
+		r = write_json(json, &res);
+		if (r < 0) {
+			fprintf(stderr, "plughost: cannot write JSON to '%s': %s\n",
+				json_path ? json_path : "standard error", strerror(-r));
+			code = EXIT_INTERNAL;
+		}
+	}
+	if (json && json != stderr && fclose(json) != 0 && have_result) {
+		fprintf(stderr, "plughost: cannot write JSON to '%s': %s\n", json_path,
+			strerror(errno));
+		code = EXIT_INTERNAL;
+	}
 	ph_plugin_destroy(plugin);
+	ph_policy_free(policy);
 	ph_host_free(host);
 	for (size_t i = 0; i < n_inputs; i++)
 		ph_blob_free(inputs[i]);

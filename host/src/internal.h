@@ -53,14 +53,22 @@ struct ph_blob {
 struct ph_plugin {
 	struct ph_host *host;
 	enum ph_plugin_state state;
-	pid_t pid;
+	pid_t pid; /* the child we cloned (init, with a pid namespace) */
 	int pidfd;
+	pid_t plugin_pid; /* the plugin process itself, for /proc reads */
 	int sock;
 	int sup;      /* supervisor channel from the plugin's init, or -1 */
 	int listener; /* seccomp user-notify listener, or -1 */
+	int epfd;     /* the one pollable fd: sock, pidfd, listener, timer */
+	int timerfd;  /* deadline and limit checks during a call */
 	void *ring_map;
 	size_t ring_map_len;
 	struct ph_ring_consumer ring;
+
+	/* What it was spawned from, for ph_plugin_restart(). */
+	char *path;
+	struct ph_plugin_config cfg;
+	struct ph_limits limits; /* per-call ones may change between calls */
 
 	char *name, *version, **methods;
 	size_t n_methods;
@@ -72,10 +80,18 @@ struct ph_plugin {
 		ph_output_fn fn;
 		void *userdata;
 		uint64_t received;
-		int done;
+		int done;     /* DONE arrived: result holds the plugin's answer */
+		int finished; /* ended, result final, not yet handed out */
+		int quota_hit;
 		struct ph_result result;
 		unsigned int log_lines;
+		int64_t deadline_ms; /* 0: none */
+		uint64_t cpu0_usec;  /* plugin CPU time when the call began */
 	} call;
+
+	/* Log lines: at most LOG_LINES_PER_SEC per second per instance. */
+	int64_t log_window_ms;
+	unsigned int log_in_window;
 
 	/* How the instance ended, once it has: the first cause wins. */
 	struct ph_result end;
@@ -91,12 +107,23 @@ int ph__spawn_runner(struct ph_plugin *p, const char *runner, uint64_t clone_fla
 /* spawn.c: is path a readable ELF shared object for this machine? */
 int ph__check_plugin_file(const char *path, char *why, size_t why_len);
 
-/* plugin.c */
+/* events.c: the instance's event pump and how it ends. */
 void ph__plugin_set_end(struct ph_plugin *p, const struct ph_result *r);
 void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why);
 /* Wait for and handle events until the state leaves `while_state` or the
- * instance dies; timeout_ms < 0 waits forever. Returns 0, or -ETIMEDOUT. */
+ * instance dies; timeout_ms < 0 waits forever, 0 handles what is ready
+ * and returns. Returns 0, or -ETIMEDOUT. */
 int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int timeout_ms);
+/* Arm or disarm the timer for the current call's deadline and checks. */
+void ph__plugin_arm_timer(struct ph_plugin *p);
+/* The plugin's usage now (from /proc while alive, else from its end). */
+void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r);
+int ph__notif_setup(struct ph_plugin *p);
+int64_t ph__now_ms(void);
+
+/* plugin.c */
+int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail);
+void ph__plugin_stop(struct ph_plugin *p);
 
 /* result.c */
 void ph__result_init(struct ph_result *r, enum ph_result_kind kind);

@@ -88,15 +88,18 @@ PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t 
 		return snprintf(buf, len, "returned error %d%s%s", res->code,
 				res->message[0] ? ": " : "", res->message);
 	case PH_RESULT_TIMEOUT:
-		return snprintf(buf, len, "ran past its deadline%s%s — killed",
-				res->message[0] ? ": " : "", res->message);
+		return snprintf(buf, len, "ran past its deadline (%s) — killed", res->message);
 	case PH_RESULT_CPU_LIMIT:
-		return snprintf(buf, len, "used up its CPU time limit — killed");
+		return snprintf(buf, len, "used up its CPU time: %s — killed", res->message);
 	case PH_RESULT_MEMORY_LIMIT:
-		return snprintf(buf, len, "hit its memory limit%s%s — killed",
-				res->message[0] ? ": " : "", res->message);
+		return snprintf(buf, len, "went over its memory limit: %s — killed", res->message);
 	case PH_RESULT_OUTPUT_QUOTA:
-		return snprintf(buf, len, "wrote more output than allowed — killed");
+		return snprintf(buf, len, "wrote more output than allowed (%s) — killed",
+				res->message);
+	case PH_RESULT_FD_LIMIT:
+		return snprintf(buf, len, "reached its open-fd limit: %s — killed", res->message);
+	case PH_RESULT_THREAD_LIMIT:
+		return snprintf(buf, len, "reached its thread limit: %s — killed", res->message);
 	case PH_RESULT_VIOLATION:
 		if (res->message[0])
 			return snprintf(buf, len, "violated the sandbox: %s — killed",
@@ -120,4 +123,87 @@ PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t 
 	default:
 		return snprintf(buf, len, "unknown result kind %d", (int)res->kind);
 	}
+}
+
+/* Append s to the JSON buffer as a string literal, escaped. */
+static size_t json_str(char *buf, size_t len, size_t at, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+#define PUT(c)                                                                                     \
+	do {                                                                                       \
+		if (at + 1 < len)                                                                  \
+			buf[at] = (c);                                                             \
+		at++;                                                                              \
+	} while (0)
+	PUT('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			PUT('\\');
+			PUT((char)*p);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			PUT('\\');
+			PUT('u');
+			PUT('0');
+			PUT('0');
+			PUT(hex[*p >> 4]);
+			PUT(hex[*p & 15]);
+		} else
+			PUT((char)*p);
+	}
+	PUT('"');
+#undef PUT
+	if (len)
+		buf[at < len ? at : len - 1] = '\0';
+	return at;
+}
+
+PH_EXPORT int ph_result_to_json(const struct ph_result *res, char *buf, size_t len)
+{
+	char line[512];
+	size_t at;
+	int n;
+
+	if (!res || (!buf && len))
+		return -EINVAL;
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		n = snprintf(at < len ? buf + at : NULL, at < len ? len - at : 0, __VA_ARGS__);    \
+		if (n < 0)                                                                         \
+			return -EINVAL;                                                            \
+		at += (size_t)n;                                                                   \
+	} while (0)
+	at = 0;
+	ADD("{\"kind\":\"%s\",\"code\":%d,\"message\":", ph_result_kind_name(res->kind), res->code);
+	at = json_str(buf, len, at, res->message);
+	ph_result_describe(res, line, sizeof(line));
+	ADD(",\"description\":");
+	at = json_str(buf, len, at, line);
+	if (res->kind == PH_RESULT_SETUP_FAILED) {
+		ADD(",\"setup_step\":");
+		at = json_str(buf, len, at, ph_setup_step_name(res->setup_step));
+	}
+	if (res->kind == PH_RESULT_VIOLATION) {
+		ADD(",\"violation\":{\"nr\":%d,\"arch\":%u,\"name\":", res->violation.nr,
+		    res->violation.arch);
+		at = json_str(buf, len, at, res->violation.name);
+		ADD(",\"args\":[%llu,%llu,%llu,%llu,%llu,%llu]}",
+		    (unsigned long long)res->violation.args[0],
+		    (unsigned long long)res->violation.args[1],
+		    (unsigned long long)res->violation.args[2],
+		    (unsigned long long)res->violation.args[3],
+		    (unsigned long long)res->violation.args[4],
+		    (unsigned long long)res->violation.args[5]);
+	}
+	if (res->kind == PH_RESULT_CRASHED)
+		ADD(",\"crash\":{\"signal\":%d,\"signal_name\":\"SIG%s\",\"code\":%d,\"addr\":%"
+		    "llu}",
+		    res->crash.signo, sigabbrev_np(res->crash.signo) ?: "?", res->crash.si_code,
+		    (unsigned long long)res->crash.addr);
+	ADD(",\"output_bytes\":%llu,\"usage\":{\"user_usec\":%llu,\"sys_usec\":%llu,"
+	    "\"max_rss_kib\":%llu}}",
+	    (unsigned long long)res->output_bytes, (unsigned long long)res->usage.user_usec,
+	    (unsigned long long)res->usage.sys_usec, (unsigned long long)res->usage.max_rss_kib);
+#undef ADD
+	return at > INT32_MAX ? -EOVERFLOW : (int)at;
 }

@@ -58,6 +58,8 @@ enum ph_result_kind {
 	PH_RESULT_EXITED,	/* exited by itself: .code is the status */
 	PH_RESULT_PROTOCOL,	/* broke the wire or ring rules: .message */
 	PH_RESULT_SETUP_FAILED, /* could not start: .setup_step, .code errno */
+	PH_RESULT_FD_LIMIT,	/* reached its open-fd limit; plugin killed */
+	PH_RESULT_THREAD_LIMIT, /* reached its thread limit; plugin killed */
 	PH_RESULT_KIND_COUNT
 };
 
@@ -92,6 +94,13 @@ struct ph_result {
 	uint64_t output_bytes; /* payload bytes this call produced */
 	uint64_t reserved[4];
 };
+
+/*
+ * Write res as one JSON object (no newline) into buf, like snprintf:
+ * {"kind":"violation","code":0,"message":"...","violation":{...},...}.
+ * Returns the length wanted, or -EINVAL.
+ */
+PH_EXPORT int ph_result_to_json(const struct ph_result *res, char *buf, size_t len);
 
 /* "ok", "plugin-error", "timeout", ... (stable, for JSON and scripts). */
 PH_EXPORT const char *ph_result_kind_name(enum ph_result_kind kind);
@@ -185,6 +194,23 @@ PH_EXPORT void ph_policy_free(struct ph_policy *policy);
 #define PH_REQUIRE_SECCOMP  0x0800u
 #define PH_REQUIRE_NOTIFY   0x1000u
 
+/*
+ * Resource limits. Zero means the default (in brackets) or none. Per-call
+ * limits apply to every call and can be changed between calls with
+ * ph_plugin_set_limits(); instance limits are fixed at spawn. Reaching any
+ * of them kills the plugin and ends the call with that limit's result kind.
+ */
+struct ph_limits {
+	uint64_t timeout_ms;   /* per call: wall clock [none] */
+	uint64_t cpu_ms;       /* per call: CPU time, user + system [none] */
+	uint64_t output_bytes; /* per call: output [none] */
+	uint64_t memory_bytes; /* instance: resident memory [none] */
+	uint32_t max_fds;      /* instance: open fds [64] */
+	uint32_t max_threads;  /* instance: threads incl. the main one [16];
+				  creating any needs PH_POLICY_THREADS */
+	uint64_t reserved[4];
+};
+
 struct ph_plugin_config {
 	/* Output ring data bytes: a power of two, 4 KiB..1 GiB; 0 = 1 MiB. */
 	size_t ring_size;
@@ -192,6 +218,8 @@ struct ph_plugin_config {
 	const struct ph_policy *policy;
 	/* PH_REQUIRE_* layers: spawning fails instead of running without one. */
 	uint32_t require;
+	/* Limits on each call and on the instance (see struct ph_limits). */
+	struct ph_limits limits;
 	/* Nonzero: run without any sandbox (tests and debugging only). */
 	int unsandboxed;
 	/*
@@ -222,6 +250,21 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 /* Kill the child (if alive), reap it, and free everything. */
 PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin);
 
+/*
+ * Start a fresh instance of the same plugin, with the same configuration,
+ * in place of this one (which is killed first if still alive). Returns 0,
+ * or what ph_plugin_spawn() returns, with the reason in *ret_failure; on
+ * failure the instance stays dead and may be restarted again.
+ */
+PH_EXPORT int ph_plugin_restart(struct ph_plugin *plugin, struct ph_result *ret_failure);
+
+/*
+ * Change the per-call limits (timeout_ms, cpu_ms, output_bytes) for the
+ * next calls; the instance limits in *limits are ignored. -EBUSY during a
+ * call, -EINVAL on NULL.
+ */
+PH_EXPORT int ph_plugin_set_limits(struct ph_plugin *plugin, const struct ph_limits *limits);
+
 /* The plugin's self-declared name and version (sanitised, printable). */
 PH_EXPORT const char *ph_plugin_name(const struct ph_plugin *plugin);
 PH_EXPORT const char *ph_plugin_version(const struct ph_plugin *plugin);
@@ -232,8 +275,12 @@ PH_EXPORT const char *ph_plugin_method_name(const struct ph_plugin *plugin, size
 PH_EXPORT uint32_t ph_plugin_layers(const struct ph_plugin *plugin);
 /* Name of one PH_REQUIRE_/layer bit, e.g. "userns", or NULL. */
 PH_EXPORT const char *ph_layer_name(uint32_t bit);
-/* The child's pid as the host sees it. */
+/* The instance's process as the host sees it: the plugin itself, or with a
+ * pid namespace its init (pid 1 inside), whose death ends everything. */
 PH_EXPORT int ph_plugin_pid(const struct ph_plugin *plugin);
+/* The plugin process's own pid as the host sees it (the same as
+ * ph_plugin_pid() without a pid namespace), or -1 once it is dead. */
+PH_EXPORT int ph_plugin_process_pid(const struct ph_plugin *plugin);
 /* Nonzero while the instance can take calls. */
 PH_EXPORT int ph_plugin_alive(const struct ph_plugin *plugin);
 
@@ -266,6 +313,63 @@ PH_EXPORT int ph_plugin_call(struct ph_plugin *plugin, const char *method,
 PH_EXPORT int ph_plugin_call_collect(struct ph_plugin *plugin, const char *method,
 				     struct ph_blob *const *inputs, size_t n, void **ret_buf,
 				     size_t *ret_len, struct ph_result *ret_result);
+
+/* ------------------------------------------------------------- event loops */
+
+/*
+ * One pollable fd per instance (an epoll fd over its control socket, pidfd,
+ * seccomp listener and limit timer): when it is readable (POLLIN), call
+ * ph_plugin_process(). Owned by the instance; do not close or read it.
+ */
+PH_EXPORT int ph_plugin_fd(const struct ph_plugin *plugin);
+
+/*
+ * Start a call without waiting for it. Inputs are passed at once and may be
+ * freed as soon as this returns; out_fn is called from ph_plugin_process().
+ * Errors as for ph_plugin_call(); on a dead instance the call completes at
+ * the next ph_plugin_process() with the instance's end.
+ */
+PH_EXPORT int ph_plugin_submit(struct ph_plugin *plugin, const char *method,
+			       struct ph_blob *const *inputs, size_t n, ph_output_fn out_fn,
+			       void *userdata);
+
+/*
+ * Handle whatever the instance has to say, without blocking. Returns 1 when
+ * the submitted call has ended (its result in *ret_result), 0 when it is
+ * still running or no call is in progress, or a negative errno.
+ */
+PH_EXPORT int ph_plugin_process(struct ph_plugin *plugin, struct ph_result *ret_result);
+
+/* -------------------------------------------------------------------- pools */
+
+struct ph_pool;
+
+/*
+ * A warm pool: n instances of one plugin spawned ahead of need, so that
+ * taking one costs no spawn. The config is copied (its policy pointer must
+ * stay valid while the pool lives). Returns 0, or as ph_plugin_spawn().
+ */
+PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
+			  const struct ph_plugin_config *cfg, size_t n, struct ph_pool **ret_pool,
+			  struct ph_result *ret_failure);
+
+/* Take a ready instance (spawning one if the pool is empty). The caller
+ * owns it until ph_pool_put() or ph_plugin_destroy(). */
+PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
+			   struct ph_result *ret_failure);
+
+/* Give an instance back: kept if alive, idle and the pool has room,
+ * destroyed otherwise. */
+PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin);
+
+/* Spawn instances until n are ready. Returns how many are ready, or the
+ * spawn error (ready ones are kept). */
+PH_EXPORT int ph_pool_refill(struct ph_pool *pool);
+
+PH_EXPORT size_t ph_pool_ready(const struct ph_pool *pool);
+
+/* Destroy every ready instance and the pool (taken ones are the caller's). */
+PH_EXPORT void ph_pool_free(struct ph_pool *pool);
 
 /* -------------------------------------------------------------------- blobs */
 

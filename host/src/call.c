@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Calls: submit one (send CALL with the sealed input fds), let the event
+ * pump run it (events.c), and settle its one result. The blocking call is
+ * submit plus a pump that waits; the event-loop API is submit plus a pump
+ * that never waits.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "procstat.h"
+
+static int has_method(const struct ph_plugin *p, const char *method)
+{
+	for (size_t i = 0; i < p->n_methods; i++)
+		if (strcmp(p->methods[i], method) == 0)
+			return 1;
+	return 0;
+}
+
+PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
+			       struct ph_blob *const *inputs, size_t n, ph_output_fn out_fn,
+			       void *userdata)
+{
+	uint8_t payload[sizeof(struct ph_msg_call) + sizeof(uint64_t) * PH_INPUTS_MAX];
+	struct ph_msg_call fixed = {.n_inputs = (uint32_t)n};
+	int fds[PH_INPUTS_MAX];
+	size_t mlen, off = sizeof(fixed);
+	int r;
+
+	if (!p || !method || (!inputs && n) || n > PH_INPUTS_MAX)
+		return -EINVAL;
+	mlen = strlen(method);
+	if (mlen == 0 || mlen > PH_NAME_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!inputs[i] || !inputs[i]->sealed)
+			return -EINVAL;
+		fds[i] = inputs[i]->fd;
+		memcpy(payload + off, &(uint64_t){inputs[i]->size}, sizeof(uint64_t));
+		off += sizeof(uint64_t);
+	}
+	if (p->call.finished || (p->state != PH_STATE_IDLE && p->state != PH_STATE_DEAD))
+		return -EBUSY;
+	if (p->state == PH_STATE_DEAD) {
+		/* Completes at once with how the instance ended. */
+		p->call.result = p->end;
+		p->call.result.output_bytes = 0;
+		p->call.finished = 1;
+		return 0;
+	}
+	if (!has_method(p, method))
+		return -ENOENT;
+
+	fixed.method_len = (uint16_t)mlen;
+	memcpy(payload, &fixed, sizeof(fixed));
+	memset(&p->call, 0, sizeof(p->call));
+	p->call.id = ++p->next_call_id;
+	p->call.fn = out_fn;
+	p->call.userdata = userdata;
+	ph__result_init(&p->call.result, PH_RESULT_OK);
+	if (p->limits.timeout_ms)
+		p->call.deadline_ms = ph__now_ms() + (int64_t)p->limits.timeout_ms;
+	if (p->limits.cpu_ms && p->plugin_pid > 0) {
+		uint64_t u, s;
+
+		if (ph__proc_cpu_usec(p->plugin_pid, &u, &s) == 0)
+			p->call.cpu0_usec = u + s;
+	}
+
+	r = ph__msg_send2(p->sock, PH_MSG_CALL, p->call.id, payload, off, method, mlen, fds,
+			  (unsigned)n);
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		return r;
+	/* On EPIPE the child is dying: the pump learns how. */
+	p->state = PH_STATE_IN_CALL;
+	ph__plugin_arm_timer(p);
+	return 0;
+}
+
+/* The call is over (DONE, or the instance died): settle its result. */
+static void finish(struct ph_plugin *p)
+{
+	if (p->state == PH_STATE_DEAD && !p->call.done)
+		p->call.result = p->end;
+	else if (p->state == PH_STATE_DEAD && p->end_set && p->end.kind != PH_RESULT_OK &&
+		 p->call.result.kind == PH_RESULT_OK)
+		/* DONE arrived, but a limit check at its end killed it. */
+		p->call.result = p->end;
+	p->call.result.output_bytes = p->call.received;
+	p->call.deadline_ms = 0;
+	ph__plugin_arm_timer(p);
+	ph__plugin_usage(p, &p->call.result);
+	p->call.finished = 1;
+}
+
+PH_EXPORT int ph_plugin_process(struct ph_plugin *p, struct ph_result *ret_result)
+{
+	int r;
+
+	if (!p || !ret_result)
+		return -EINVAL;
+	if (!p->call.finished) {
+		r = ph__plugin_pump(p, p->state, 0);
+		if (r < 0 && r != -ETIMEDOUT)
+			return r;
+		if (p->state == PH_STATE_IN_CALL || (!p->call.id && !p->call.finished))
+			return 0;
+		if (!p->call.finished && p->call.id)
+			finish(p);
+	}
+	if (!p->call.finished)
+		return 0;
+	*ret_result = p->call.result;
+	p->call.finished = 0;
+	p->call.id = 0;
+	return 1;
+}
+
+PH_EXPORT int ph_plugin_call(struct ph_plugin *p, const char *method, struct ph_blob *const *inputs,
+			     size_t n, ph_output_fn out_fn, void *userdata,
+			     struct ph_result *ret_result)
+{
+	int r;
+
+	if (!ret_result)
+		return -EINVAL;
+	r = ph_plugin_submit(p, method, inputs, n, out_fn, userdata);
+	if (r < 0)
+		return r;
+	if (!p->call.finished) {
+		r = ph__plugin_pump(p, PH_STATE_IN_CALL, -1);
+		if (r < 0)
+			return r;
+		finish(p);
+	}
+	*ret_result = p->call.result;
+	p->call.finished = 0;
+	p->call.id = 0;
+	return 0;
+}
+
+PH_EXPORT int ph_plugin_set_limits(struct ph_plugin *p, const struct ph_limits *limits)
+{
+	if (!p || !limits)
+		return -EINVAL;
+	if (p->state == PH_STATE_IN_CALL || p->call.finished)
+		return -EBUSY;
+	p->limits.timeout_ms = limits->timeout_ms;
+	p->limits.cpu_ms = limits->cpu_ms;
+	p->limits.output_bytes = limits->output_bytes;
+	return 0;
+}
+
+struct collect {
+	char *buf;
+	size_t len, cap;
+};
+
+static int collect_sink(void *userdata, const void *buf, size_t len)
+{
+	struct collect *c = userdata;
+
+	if (c->len + len + 1 > c->cap) {
+		size_t ncap = c->cap ? c->cap : 4096;
+		char *nb;
+
+		while (ncap < c->len + len + 1)
+			ncap *= 2;
+		nb = realloc(c->buf, ncap);
+		if (!nb)
+			return -ENOMEM;
+		c->buf = nb;
+		c->cap = ncap;
+	}
+	memcpy(c->buf + c->len, buf, len);
+	c->len += len;
+	return 0;
+}
+
+PH_EXPORT int ph_plugin_call_collect(struct ph_plugin *p, const char *method,
+				     struct ph_blob *const *inputs, size_t n, void **ret_buf,
+				     size_t *ret_len, struct ph_result *ret_result)
+{
+	struct collect c = {0};
+	int r;
+
+	if (!ret_buf || !ret_len)
+		return -EINVAL;
+	r = ph_plugin_call(p, method, inputs, n, collect_sink, &c, ret_result);
+	if (r < 0) {
+		free(c.buf);
+		return r;
+	}
+	if (!c.buf && !(c.buf = malloc(1))) {
+		return -ENOMEM;
+	}
+	c.buf[c.len] = '\0';
+	*ret_buf = c.buf;
+	*ret_len = c.len;
+	return 0;
+}

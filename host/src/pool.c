@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Warm pools: instances of one plugin spawned ahead of need. Taking one
+ * costs no spawn; the caller refills when it has time (an idle moment in
+ * its event loop, or right after taking).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct ph_pool {
+	struct ph_host *host;
+	char *path;
+	struct ph_plugin_config cfg;
+	size_t want;
+	size_t n_ready;
+	struct ph_plugin **ready;
+};
+
+PH_EXPORT int ph_pool_refill(struct ph_pool *pool)
+{
+	if (!pool)
+		return -EINVAL;
+	while (pool->n_ready < pool->want) {
+		struct ph_plugin *p;
+		int r = ph_plugin_spawn(pool->host, pool->path, &pool->cfg, &p, NULL);
+
+		if (r < 0)
+			return r;
+		pool->ready[pool->n_ready++] = p;
+	}
+	return (int)pool->n_ready;
+}
+
+PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
+			  const struct ph_plugin_config *cfg, size_t n, struct ph_pool **ret_pool,
+			  struct ph_result *ret_failure)
+{
+	struct ph_pool *pool;
+	int r;
+
+	if (!host || !path || !ret_pool || n == 0 || n > 4096)
+		return -EINVAL;
+	pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	pool->host = host;
+	pool->want = n;
+	pool->path = strdup(path);
+	pool->ready = calloc(n, sizeof(*pool->ready));
+	if (!pool->path || !pool->ready) {
+		ph_pool_free(pool);
+		return -ENOMEM;
+	}
+	if (cfg)
+		pool->cfg = *cfg;
+
+	/* The first spawn says why, if the plugin cannot start at all. */
+	{
+		struct ph_plugin *p;
+
+		r = ph_plugin_spawn(host, path, &pool->cfg, &p, ret_failure);
+		if (r < 0) {
+			ph_pool_free(pool);
+			return r;
+		}
+		pool->ready[pool->n_ready++] = p;
+	}
+	r = ph_pool_refill(pool);
+	if (r < 0) {
+		ph_pool_free(pool);
+		return r;
+	}
+	*ret_pool = pool;
+	return 0;
+}
+
+PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
+			   struct ph_result *ret_failure)
+{
+	if (!pool || !ret_plugin)
+		return -EINVAL;
+	/* An instance may have died while it waited (killed from outside):
+	 * never hand out a dead one. */
+	while (pool->n_ready > 0) {
+		struct ph_plugin *p = pool->ready[--pool->n_ready];
+		struct ph_result ignored;
+
+		ph_plugin_process(p, &ignored);
+		if (ph_plugin_alive(p)) {
+			*ret_plugin = p;
+			return 0;
+		}
+		ph_plugin_destroy(p);
+	}
+	return ph_plugin_spawn(pool->host, pool->path, &pool->cfg, ret_plugin, ret_failure);
+}
+
+PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin)
+{
+	if (!plugin)
+		return;
+	if (pool && pool->n_ready < pool->want && ph_plugin_alive(plugin) &&
+	    plugin->state == PH_STATE_IDLE && !plugin->call.finished)
+		pool->ready[pool->n_ready++] = plugin;
+	else
+		ph_plugin_destroy(plugin);
+}
+
+PH_EXPORT size_t ph_pool_ready(const struct ph_pool *pool)
+{
+	return pool ? pool->n_ready : 0;
+}
+
+PH_EXPORT void ph_pool_free(struct ph_pool *pool)
+{
+	if (!pool)
+		return;
+	for (size_t i = 0; i < pool->n_ready; i++)
+		ph_plugin_destroy(pool->ready[i]);
+	free(pool->ready);
+	free(pool->path);
+	free(pool);
+}

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the kernel says about a running plugin process: CPU time, resident
+ * memory, open fds, threads. The host reads these from /proc (never from
+ * anything the plugin writes) to enforce per-call limits and to fill in
+ * the usage of each result.
+ *
+ * The plugin is non-dumpable, so its /proc/PID/fd needs ptrace access:
+ * root has it, and an unprivileged host has it as the owner of the plugin's
+ * user namespace.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procstat.h"
+
+/* Read a small /proc file into buf (NUL-terminated). */
+static int read_proc(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+int ph__proc_cpu_usec(pid_t pid, uint64_t *ret_user, uint64_t *ret_sys)
+{
+	static long ticks;
+	unsigned long long ut, st;
+	char buf[1024], *p;
+	int r;
+
+	r = read_proc(pid, "stat", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	/* Field 2 (comm) may hold spaces and parentheses: skip past the last
+	 * ')', then utime and stime are fields 14 and 15. */
+	p = strrchr(buf, ')');
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -EIO;
+	if (!ticks)
+		ticks = sysconf(_SC_CLK_TCK);
+	*ret_user = ut * 1000000ull / (unsigned long long)ticks;
+	*ret_sys = st * 1000000ull / (unsigned long long)ticks;
+	return 0;
+}
+
+int ph__proc_status(pid_t pid, struct ph__proc_status *ret)
+{
+	char buf[4096];
+	const char *line;
+	int r;
+
+	r = read_proc(pid, "status", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	memset(ret, 0, sizeof(*ret));
+	for (line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		unsigned long long v;
+
+		if (sscanf(line, "VmRSS: %llu kB", &v) == 1)
+			ret->rss_kib = v;
+		else if (sscanf(line, "VmHWM: %llu kB", &v) == 1)
+			ret->hwm_kib = v;
+		else if (sscanf(line, "Threads: %llu", &v) == 1)
+			ret->threads = (uint32_t)v;
+	}
+	return 0;
+}
+
+int ph__proc_count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+pid_t ph__proc_first_child(pid_t pid)
+{
+	char path[96], buf[256];
+	long child;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	child = strtol(buf, NULL, 10);
+	return child > 0 ? (pid_t)child : -ESRCH;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ph__proc_status {
+	uint64_t rss_kib; /* VmRSS: resident now */
+	uint64_t hwm_kib; /* VmHWM: peak resident */
+	uint32_t threads;
+};
+
+/* CPU time of process pid (all its threads), in microseconds. */
+int ph__proc_cpu_usec(pid_t pid, uint64_t *ret_user, uint64_t *ret_sys);
+/* Resident memory, its peak, and the thread count of pid. */
+int ph__proc_status(pid_t pid, struct ph__proc_status *ret);
+/* How many fds pid has open, or a negative errno. */
+int ph__proc_count_fds(pid_t pid);
+/* The first child of pid (its main thread's), or a negative errno. */
+pid_t ph__proc_first_child(pid_t pid);
