@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build and run the whole test suite, as CI does:
 #   1. a -Werror build, every suite;
-#   2. when run as root, the e2e and sandbox suites again as an unprivileged
+#   2. when run as root, the e2e, sandbox and limits suites again as an unprivileged
 #      user (nobody), so the user-namespace path is covered too;
 #   3. an ASan+UBSan build, every suite.
 # Exits nonzero if any test fails.
@@ -25,7 +25,7 @@ setup build-test --werror
 meson test -C build-test --print-errorlogs
 
 if [ "$(id -u)" -eq 0 ]; then
-	echo "== 2/3: e2e and sandbox suites as user 'nobody' =="
+	echo "== 2/3: e2e, sandbox and limits suites as user 'nobody' =="
 	udir=$(mktemp -d /tmp/plughost-unpriv.XXXXXX)
 	trap 'rm -rf "$udir"' EXIT
 	tar -C "$top" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$udir" -xf -
@@ -33,7 +33,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	chmod 755 "$udir"
 	setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env \
 		sh -c "cd '$udir' && meson setup build --werror >/dev/null &&
-		       meson test -C build --print-errorlogs --suite e2e --suite sandbox"
+		       meson test -C build --print-errorlogs --suite e2e --suite sandbox --suite limits"
 else
 	echo "== 2/3: skipped (already unprivileged: step 1 covered it) =="
 fi

@@ -83,11 +83,10 @@ PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
 /* The call is over (DONE, or the instance died): settle its result. */
 static void finish(struct ph_plugin *p)
 {
-	if (p->state == PH_STATE_DEAD && !p->call.done)
-		p->call.result = p->end;
-	else if (p->state == PH_STATE_DEAD && p->end_set && p->end.kind != PH_RESULT_OK &&
-		 p->call.result.kind == PH_RESULT_OK)
-		/* DONE arrived, but a limit check at its end killed it. */
+	/* The instance's end decides when it died before answering, or when
+	 * the host killed it even though it answered (a limit reached by the
+	 * end of the call outranks the plugin's own account of it). */
+	if (p->state == PH_STATE_DEAD && (!p->call.done || p->killed))
 		p->call.result = p->end;
 	p->call.result.output_bytes = p->call.received;
 	p->call.deadline_ms = 0;

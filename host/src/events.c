@@ -64,14 +64,29 @@ static void usage_from(struct ph_result *r, const struct rusage *ru)
 	r->usage.max_rss_kib = (uint64_t)ru->ru_maxrss;
 }
 
+/* The plugin's CPU time and peak memory as /proc shows them now. */
+static void sample_usage(struct ph_plugin *p, struct ph_result *r)
+{
+	struct ph__proc_status st;
+
+	if (p->plugin_pid <= 0 || p->state == PH_STATE_DEAD)
+		return;
+	if (ph__proc_cpu_usec(p->plugin_pid, &r->usage.user_usec, &r->usage.sys_usec) < 0)
+		return;
+	if (ph__proc_status(p->plugin_pid, &st) == 0)
+		r->usage.max_rss_kib = st.hwm_kib;
+}
+
 static void deliver_leftovers(struct ph_plugin *p);
 static int check_limits(struct ph_plugin *p, int at_end);
 
 /* Take init's report of the plugin's end, if it sent one, in place of
  * init's own status. Init is trusted (it never runs plugin code, and the
  * plugin never holds this channel), but its message is parsed strictly. */
-static void read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru)
+static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru)
 {
+	int got = 0;
+
 	struct ph_msg *m = msg_buf();
 	struct ph_msg_exit ex;
 
@@ -85,11 +100,13 @@ static void read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru)
 			ru->ru_stime.tv_sec = (time_t)(ex.sys_usec / 1000000u);
 			ru->ru_stime.tv_usec = (suseconds_t)(ex.sys_usec % 1000000u);
 			ru->ru_maxrss = (long)ex.max_rss_kib;
+			got = 1;
 		}
 		ph__msg_close_fds(m);
 	}
 	close(p->sup);
 	p->sup = -1;
+	return got;
 }
 
 /* Reap the child (blocking) and settle how the instance ended. */
@@ -110,8 +127,7 @@ static void reap(struct ph_plugin *p)
 
 	/* With a pid namespace the child we reaped is the plugin's init; it
 	 * told us on the supervisor channel how the plugin itself ended. */
-	if (p->sup >= 0)
-		read_exit(p, &si, &ru);
+	int reported = p->sup < 0 || read_exit(p, &si, &ru);
 
 	if (p->cfg.limits.memory_bytes &&
 	    (uint64_t)ru.ru_maxrss * 1024 > p->cfg.limits.memory_bytes) {
@@ -135,7 +151,11 @@ static void reap(struct ph_plugin *p)
 		r.crash.si_code = si.si_code;
 	}
 	ph__plugin_set_end(p, &r);
-	usage_from(&p->end, &ru);
+	/* The plugin's own rusage, unless we killed it: then init died with
+	 * it before it could say, and the end carries what /proc said just
+	 * before the kill. */
+	if (reported && !p->killed)
+		usage_from(&p->end, &ru);
 
 	close(p->pidfd);
 	p->pidfd = -1;
@@ -154,8 +174,13 @@ static void reap(struct ph_plugin *p)
 
 void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why)
 {
-	if (why)
-		ph__plugin_set_end(p, why);
+	if (why) {
+		struct ph_result r = *why;
+
+		/* Killed, it can no longer tell its usage: take it now. */
+		sample_usage(p, &r);
+		ph__plugin_set_end(p, &r);
+	}
 	if (p->pidfd < 0)
 		return;
 	/* Through the pidfd: the pid cannot have been recycled under us. */
@@ -534,16 +559,10 @@ static void on_timer(struct ph_plugin *p)
 
 void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r)
 {
-	struct ph__proc_status st;
-
-	if (p->state == PH_STATE_DEAD || p->plugin_pid <= 0) {
+	if (p->state == PH_STATE_DEAD || p->plugin_pid <= 0)
 		r->usage = p->end.usage;
-		return;
-	}
-	if (ph__proc_cpu_usec(p->plugin_pid, &r->usage.user_usec, &r->usage.sys_usec) < 0)
-		return;
-	if (ph__proc_status(p->plugin_pid, &st) == 0)
-		r->usage.max_rss_kib = st.hwm_kib;
+	else
+		sample_usage(p, r);
 }
 
 /* Handle one message in the current state. */

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Limits and lifecycle: a plugin that hits each limit (spinning, sleeping
+ * in a syscall, allocating, spawning threads, flooding output, leaking
+ * fds) must end in exactly that limit's result, with the host unchanged;
+ * and instances must come and go by the thousand, die with their host,
+ * run a hundred at once, restart and pool, without leaking anything.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plughost/host.h>
+
+#include "testutil.h"
+
+static struct ph_host *host;
+
+static int setup_host(void **state)
+{
+	struct rlimit rl;
+
+	(void)state;
+	/* 100 instances hold several fds each. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return ph_host_new(NULL, &host) == 0 ? 0 : -1;
+}
+
+static int teardown_host(void **state)
+{
+	(void)state;
+	ph_host_free(host);
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct ph_plugin *spawn_cfg(const char *name, const struct ph_plugin_config *cfg)
+{
+	char *path = tu_plugin_path(name), line[512];
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	int r = ph_plugin_spawn(host, path, cfg, &p, &res);
+
+	if (r < 0) {
+		ph_result_describe(&res, line, sizeof(line));
+		fail_msg("spawn %s: %s (%s)", path, strerror(-r), line);
+	}
+	free(path);
+	return p;
+}
+
+/* Run one limits.so method under cfg and return its result. */
+static struct ph_result run_limited(const char *method, const struct ph_plugin_config *cfg,
+				    int64_t *ret_elapsed_ms)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn_cfg("limits.so", cfg);
+	struct ph_result res;
+	char line[512];
+	int64_t t0 = now_ms();
+
+	assert_int_equal(ph_plugin_call(p, method, NULL, 0, NULL, NULL, &res), 0);
+	if (ret_elapsed_ms)
+		*ret_elapsed_ms = now_ms() - t0;
+	ph_result_describe(&res, line, sizeof(line));
+	print_message("  %-8s -> %s\n", method, line);
+	assert_false(ph_plugin_alive(p));
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+	return res;
+}
+
+static void test_timeout_spinning(void **state)
+{
+	struct ph_plugin_config cfg;
+	struct ph_result res;
+	int64_t ms;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.timeout_ms = 300;
+	res = run_limited("spin", &cfg, &ms);
+	assert_int_equal(res.kind, PH_RESULT_TIMEOUT);
+	assert_true(ms >= 300 && ms < 3000);
+	/* It spun for real: the kernel counted its CPU time. */
+	assert_true(res.usage.user_usec + res.usage.sys_usec > 100 * 1000);
+}
+
+static void test_timeout_blocked_in_syscall(void **state)
+{
+	struct ph_plugin_config cfg;
+	struct ph_result res;
+	int64_t ms;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.timeout_ms = 300;
+	res = run_limited("sleep", &cfg, &ms);
+	assert_int_equal(res.kind, PH_RESULT_TIMEOUT);
+	assert_true(ms >= 300 && ms < 3000);
+}
+
+static void test_cpu_limit(void **state)
+{
+	struct ph_plugin_config cfg;
+	struct ph_result res;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.cpu_ms = 200;
+	cfg.limits.timeout_ms = 20000; /* a backstop that must not be what fires */
+	res = run_limited("spin", &cfg, NULL);
+	assert_int_equal(res.kind, PH_RESULT_CPU_LIMIT);
+	assert_true(res.usage.user_usec + res.usage.sys_usec >= 200 * 1000);
+}
+
+static void test_memory_limit(void **state)
+{
+	struct ph_plugin_config cfg;
+	struct ph_result res;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.memory_bytes = 128u << 20;
+	cfg.limits.timeout_ms = 30000;
+	res = run_limited("malloc", &cfg, NULL);
+	assert_int_equal(res.kind, PH_RESULT_MEMORY_LIMIT);
+	/* The kernel's peak: it really got there. */
+	assert_true(res.usage.max_rss_kib * 1024 > 64u << 20);
+}
+
+static void test_thread_limit(void **state)
+{
+	struct ph_plugin_config cfg;
+	struct ph_policy *policy;
+	struct ph_result res;
+	(void)state;
+
+	assert_int_equal(ph_policy_new(PH_POLICY_THREADS, &policy), 0);
+	ph_plugin_config_init(&cfg);
+	cfg.policy = policy;
+	cfg.limits.max_threads = 8;
+	cfg.limits.timeout_ms = 30000;
+	res = run_limited("threads", &cfg, NULL);
+	assert_int_equal(res.kind, PH_RESULT_THREAD_LIMIT);
+	ph_policy_free(policy);
+}
+
+static void test_output_quota(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct ph_result res;
+	void *out;
+	size_t len;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.output_bytes = 1u << 20;
+	cfg.limits.timeout_ms = 30000;
+	p = spawn_cfg("limits.so", &cfg);
+	assert_int_equal(ph_plugin_call_collect(p, "flood", NULL, 0, &out, &len, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OUTPUT_QUOTA);
+	/* Exactly the quota was delivered, not a byte more. */
+	assert_int_equal(len, 1u << 20);
+	assert_int_equal(res.output_bytes, 1u << 20);
+	free(out);
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+}
+
+static void test_fd_limit(void **state)
+{
+	struct ph_plugin_config cfg;
+	struct ph_result res;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.max_fds = 32;
+	cfg.limits.timeout_ms = 30000;
+	res = run_limited("fds", &cfg, NULL);
+	assert_int_equal(res.kind, PH_RESULT_FD_LIMIT);
+}
+
+/* Limits change between calls; a call inside them is simply ok. */
+static void test_limits_between_calls(void **state)
+{
+	struct ph_plugin *p = spawn_cfg("limits.so", NULL);
+	struct ph_limits l = {0};
+	struct ph_result res;
+	(void)state;
+
+	l.timeout_ms = 5000;
+	l.output_bytes = 3;
+	assert_int_equal(ph_plugin_set_limits(p, &l), 0);
+	assert_int_equal(ph_plugin_call(p, "ok", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK); /* "ok\n" is exactly 3 bytes */
+	l.output_bytes = 2;
+	assert_int_equal(ph_plugin_set_limits(p, &l), 0);
+	assert_int_equal(ph_plugin_call(p, "ok", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OUTPUT_QUOTA);
+	assert_int_equal(res.output_bytes, 2);
+	ph_plugin_destroy(p);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static long self_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static void cycle(struct ph_blob *in)
+{
+	struct ph_plugin *p = spawn_cfg("echo.so", NULL);
+	struct ph_result res;
+	void *out;
+	size_t len;
+
+	assert_int_equal(ph_plugin_call_collect(p, "echo", &in, 1, &out, &len, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_memory_equal(out, "cycle", 5);
+	free(out);
+	ph_plugin_destroy(p);
+}
+
+static void test_thousand_cycles(void **state)
+{
+	struct ph_blob *in;
+	struct tu_snapshot before;
+	long rss0, rss1;
+	int64_t t0;
+	(void)state;
+
+	assert_int_equal(ph_blob_new_from_bytes("cycle", 5, &in), 0);
+	for (int i = 0; i < 50; i++) /* warm up allocator and caches */
+		cycle(in);
+	before = tu_snapshot();
+	rss0 = self_rss_kib();
+	t0 = now_ms();
+	for (int i = 0; i < 1000; i++)
+		cycle(in);
+	rss1 = self_rss_kib();
+	print_message("  1000 spawn/call/destroy cycles: %lld ms, RSS %ld -> %ld KiB\n",
+		      (long long)(now_ms() - t0), rss0, rss1);
+	tu_assert_unchanged(&before);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* ASan's quarantine holds freed memory on purpose; LeakSanitizer
+	 * covers leaks in that build instead. */
+	assert_true(rss1 - rss0 < 1024);
+#endif
+	ph_blob_free(in);
+}
+
+/* A state line of /proc/PID/stat: 'Z' or gone both mean dead. */
+static int process_dead(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	int dead;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 1;
+	dead =
+	    !fgets(buf, sizeof(buf), f) || !(p = strrchr(buf, ')')) || p[2] == 'Z' || p[2] == 'X';
+	fclose(f);
+	return dead;
+}
+
+static void test_host_death_kills_plugins(void **state)
+{
+	int pipefd[2];
+	pid_t hostpid, pids[6] = {0};
+	int status;
+	(void)state;
+
+	assert_int_equal(pipe(pipefd), 0);
+	hostpid = fork();
+	if (hostpid == 0) {
+		struct ph_host *h;
+		struct ph_plugin *p[3];
+
+		/* A separate host process with three live plugins, one of them
+		 * busy spinning in a call. */
+		close(pipefd[0]);
+		if (ph_host_new(NULL, &h) < 0)
+			_exit(1);
+		for (int i = 0; i < 3; i++) {
+			char *path = tu_plugin_path("limits.so");
+			if (ph_plugin_spawn(h, path, NULL, &p[i], NULL) < 0)
+				_exit(2);
+			free(path);
+			pids[2 * i] = ph_plugin_pid(p[i]);
+			pids[2 * i + 1] = ph_plugin_process_pid(p[i]);
+		}
+		if (ph_plugin_submit(p[0], "spin", NULL, 0, NULL, NULL) < 0)
+			_exit(3);
+		if (write(pipefd[1], pids, sizeof(pids)) != (ssize_t)sizeof(pids))
+			_exit(4);
+		pause();
+		_exit(0);
+	}
+	close(pipefd[1]);
+	assert_int_equal(read(pipefd[0], pids, sizeof(pids)), (ssize_t)sizeof(pids));
+	close(pipefd[0]);
+	for (int i = 0; i < 6; i++) {
+		assert_true(pids[i] > 0);
+		assert_false(process_dead(pids[i]));
+	}
+
+	kill(hostpid, SIGKILL);
+	assert_int_equal(waitpid(hostpid, &status, 0), hostpid);
+	/* Every plugin process, and its init, must be gone shortly. */
+	for (int tries = 0; tries < 200; tries++) {
+		int alive = 0;
+		for (int i = 0; i < 6; i++)
+			alive += !process_dead(pids[i]);
+		if (!alive)
+			return;
+		usleep(10000);
+	}
+	fail_msg("plugin processes outlived their host");
+}
+
+static int check_pattern(void *userdata, const void *buf, size_t len)
+{
+	size_t *pos = userdata;
+	const char *b = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != 'a' + (char)((*pos + i) % 26))
+			return -EIO;
+	*pos += len;
+	return 0;
+}
+
+static void test_crash_while_streaming(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct ph_result res;
+	size_t pos = 0;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.ring_size = 64 * 1024; /* small: the crash comes mid-stream */
+	p = spawn_cfg("limits.so", &cfg);
+	assert_int_equal(ph_plugin_call(p, "stream_crash", NULL, 0, check_pattern, &pos, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGSEGV);
+	/* Everything it flushed arrived intact, in order. */
+	assert_int_equal(pos, res.output_bytes);
+	assert_true(pos > 0 && pos <= 5u << 20);
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+}
+
+struct slot {
+	struct ph_plugin *p;
+	char *out;
+	size_t len;
+	int done;
+	struct ph_result res;
+};
+
+static int slot_sink(void *userdata, const void *buf, size_t len)
+{
+	struct slot *s = userdata;
+	char *n = realloc(s->out, s->len + len + 1);
+
+	if (!n)
+		return -ENOMEM;
+	memcpy(n + s->len, buf, len);
+	s->out = n;
+	s->len += len;
+	s->out[s->len] = '\0';
+	return 0;
+}
+
+static void test_hundred_concurrent(void **state)
+{
+	enum { N = 100 };
+	struct tu_snapshot before = tu_snapshot();
+	struct slot *slots = calloc(N, sizeof(*slots));
+	struct ph_plugin_config cfg;
+	int ep = epoll_create1(EPOLL_CLOEXEC), left = N;
+	int64_t t0;
+	(void)state;
+
+	assert_non_null(slots);
+	assert_true(ep >= 0);
+	ph_plugin_config_init(&cfg);
+	cfg.ring_size = 64 * 1024;
+	for (int i = 0; i < N; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &slots[i]};
+
+		slots[i].p = spawn_cfg("echo.so", &cfg);
+		assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, ph_plugin_fd(slots[i].p), &ev), 0);
+	}
+	/* All hundred calls in flight at once, each streaming 256 KiB
+	 * through a 64 KiB ring, all driven from one epoll loop. */
+	t0 = now_ms();
+	for (int i = 0; i < N; i++) {
+		struct ph_blob *n;
+
+		assert_int_equal(ph_blob_new_from_bytes("262144", 6, &n), 0);
+		assert_int_equal(ph_plugin_submit(slots[i].p, "flood", &n, 1, slot_sink, &slots[i]),
+				 0);
+		ph_blob_free(n); /* fine: submitted inputs are already passed */
+	}
+	while (left > 0) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(ep, evs, 16, 30000);
+
+		assert_true(n > 0);
+		for (int i = 0; i < n; i++) {
+			struct slot *s = evs[i].data.ptr;
+			int r = ph_plugin_process(s->p, &s->res);
+
+			assert_true(r >= 0);
+			if (r == 1) {
+				assert_false(s->done);
+				s->done = 1;
+				left--;
+			}
+		}
+	}
+	print_message("  100 concurrent calls, 25 MiB in all: %lld ms\n",
+		      (long long)(now_ms() - t0));
+	for (int i = 0; i < N; i++) {
+		size_t pos = 0;
+
+		assert_int_equal(slots[i].res.kind, PH_RESULT_OK);
+		assert_int_equal(slots[i].len, 262144);
+		assert_int_equal(check_pattern(&pos, slots[i].out, slots[i].len), 0);
+		ph_plugin_destroy(slots[i].p);
+		free(slots[i].out);
+	}
+	close(ep);
+	free(slots);
+	tu_assert_unchanged(&before);
+}
+
+static void test_restart(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn_cfg("echo.so", NULL);
+	struct ph_result res;
+	int first = ph_plugin_pid(p);
+	(void)state;
+
+	assert_int_equal(ph_plugin_call(p, "crash", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_false(ph_plugin_alive(p));
+	assert_int_equal(ph_plugin_restart(p, &res), 0);
+	assert_true(ph_plugin_alive(p));
+	assert_int_not_equal(ph_plugin_pid(p), first);
+	assert_string_equal(ph_plugin_name(p), "echo");
+	assert_int_equal(ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	/* Restarting a live one replaces it too. */
+	assert_int_equal(ph_plugin_restart(p, &res), 0);
+	assert_int_equal(ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+}
+
+static void test_pool(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_pool *pool;
+	struct ph_plugin *taken[5];
+	struct ph_result res;
+	char *path = tu_plugin_path("echo.so");
+	(void)state;
+
+	assert_int_equal(ph_pool_new(host, path, NULL, 4, &pool, &res), 0);
+	assert_int_equal(ph_pool_ready(pool), 4);
+	for (int i = 0; i < 5; i++) { /* the fifth is spawned on demand */
+		assert_int_equal(ph_pool_take(pool, &taken[i], &res), 0);
+		assert_true(ph_plugin_alive(taken[i]));
+	}
+	assert_int_equal(ph_pool_ready(pool), 0);
+	assert_int_equal(ph_plugin_call(taken[0], "crash", NULL, 0, NULL, NULL, &res), 0);
+	for (int i = 0; i < 5; i++)
+		ph_pool_put(pool, taken[i]); /* the dead one goes; the fifth fills in */
+	assert_int_equal(ph_pool_ready(pool), 4);
+	assert_int_equal(ph_pool_take(pool, &taken[0], &res), 0);
+	ph_plugin_destroy(taken[0]);
+	assert_int_equal(ph_pool_ready(pool), 3);
+	assert_int_equal(ph_pool_refill(pool), 4);
+	/* An instance killed while it waits in the pool is never handed out. */
+	kill(ph_plugin_pid(taken[1]), SIGKILL);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(ph_pool_take(pool, &taken[i], &res), 0);
+		assert_int_equal(ph_plugin_call(taken[i], "echo", NULL, 0, NULL, NULL, &res), 0);
+		assert_int_equal(res.kind, PH_RESULT_OK);
+		ph_plugin_destroy(taken[i]);
+	}
+	ph_pool_free(pool);
+	free(path);
+	tu_assert_unchanged(&before);
+
+	assert_int_equal(ph_pool_new(host, "/nonexistent.so", NULL, 2, &pool, &res), -ENOENT);
+	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+}
+
+static void test_event_loop_api(void **state)
+{
+	struct ph_plugin *p = spawn_cfg("echo.so", NULL);
+	struct ph_result res;
+	struct pollfd pfd;
+	struct slot s = {0};
+	struct ph_blob *in;
+	int r;
+	(void)state;
+
+	/* Idle: nothing to report. */
+	assert_int_equal(ph_plugin_process(p, &res), 0);
+	assert_int_equal(ph_blob_new_from_bytes("async", 5, &in), 0);
+	assert_int_equal(ph_plugin_submit(p, "echo", &in, 1, slot_sink, &s), 0);
+	assert_int_equal(ph_plugin_submit(p, "echo", &in, 1, NULL, NULL), -EBUSY);
+	do {
+		pfd = (struct pollfd){.fd = ph_plugin_fd(p), .events = POLLIN};
+		assert_int_equal(poll(&pfd, 1, 10000), 1);
+		r = ph_plugin_process(p, &res);
+		assert_true(r >= 0);
+	} while (r == 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_string_equal(s.out, "async");
+	free(s.out);
+
+	/* A plugin that dies while idle is noticed through the same fd. */
+	kill(ph_plugin_pid(p), SIGKILL);
+	pfd = (struct pollfd){.fd = ph_plugin_fd(p), .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	assert_int_equal(ph_plugin_process(p, &res), 0);
+	assert_false(ph_plugin_alive(p));
+	ph_blob_free(in);
+	ph_plugin_destroy(p);
+}
+
+static void test_result_json(void **state)
+{
+	struct ph_plugin *p = spawn_cfg("echo.so", NULL);
+	struct ph_result res;
+	char json[2048];
+	int n;
+	(void)state;
+
+	assert_int_equal(ph_plugin_call(p, "fail", NULL, 0, NULL, NULL, &res), 0);
+	n = ph_result_to_json(&res, json, sizeof(json));
+	assert_true(n > 0 && (size_t)n < sizeof(json));
+	assert_non_null(strstr(json, "{\"kind\":\"plugin-error\",\"code\":42,"
+				     "\"message\":\"asked to fail\""));
+	assert_int_equal(ph_result_to_json(&res, NULL, 0), n);
+	ph_plugin_destroy(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_timeout_spinning),
+	    cmocka_unit_test(test_timeout_blocked_in_syscall),
+	    cmocka_unit_test(test_cpu_limit),
+	    cmocka_unit_test(test_memory_limit),
+	    cmocka_unit_test(test_thread_limit),
+	    cmocka_unit_test(test_output_quota),
+	    cmocka_unit_test(test_fd_limit),
+	    cmocka_unit_test(test_limits_between_calls),
+	    cmocka_unit_test(test_thousand_cycles),
+	    cmocka_unit_test(test_host_death_kills_plugins),
+	    cmocka_unit_test(test_crash_while_streaming),
+	    cmocka_unit_test(test_hundred_concurrent),
+	    cmocka_unit_test(test_restart),
+	    cmocka_unit_test(test_pool),
+	    cmocka_unit_test(test_event_loop_api),
+	    cmocka_unit_test(test_result_json),
+	};
+
+	return cmocka_run_group_tests(tests, setup_host, teardown_host);
+}
