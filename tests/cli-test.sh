@@ -61,6 +61,21 @@ printf 'open_passwd' >"$work/attack"
 expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, 0x" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
 grep -q "^reached open_passwd$" "$work/out" && ok "violation: the attack ran" || bad "violation: attack did not run"
 expect "constructor violation" 7 "violated the sandbox: socket(AF_INET" -- "$PLUGHOST" run "$tdir/ctor_attack.so"
+# Limits: each its own line and exit code.
+expect "timeout" 8 "plugin 'limits' ran past its deadline (300 ms) — killed" -- "$PLUGHOST" run "$tdir/limits.so" -m spin --timeout 300ms
+expect "timeout in a syscall" 8 "ran past its deadline (300 ms)" -- "$PLUGHOST" run "$tdir/limits.so" -m sleep --timeout 300ms
+expect "cpu limit" 9 "plugin 'limits' used up its CPU time" -- "$PLUGHOST" run "$tdir/limits.so" -m spin --cpu 200ms
+expect "memory limit" 10 "plugin 'limits' went over its memory limit" -- "$PLUGHOST" run "$tdir/limits.so" -m malloc --memory 64M
+expect "output limit" 11 "plugin 'limits' wrote more output than allowed (65536 bytes)" -- "$PLUGHOST" run "$tdir/limits.so" -m flood --output-limit 64K
+[ "$(wc -c <"$work/out")" -eq 65536 ] && ok "output limit: exactly the quota on stdout" || bad "output limit: $(wc -c <"$work/out") bytes on stdout"
+expect "fd limit" 12 "plugin 'limits' reached its open-fd limit" -- "$PLUGHOST" run "$tdir/limits.so" -m fds --max-fds 20
+expect "thread limit" 13 "plugin 'limits' reached its thread limit" -- "$PLUGHOST" run "$tdir/limits.so" -m threads --threads
+expect "bad duration" 2 "invalid --timeout 'abc'" -- "$PLUGHOST" run "$tdir/limits.so" -m ok --timeout abc
+expect "bad size" 2 "invalid --memory '64MB'" -- "$PLUGHOST" run "$tdir/limits.so" -m ok --memory 64MB
+rc=0
+"$PLUGHOST" run "$tdir/limits.so" -m spin --timeout 200ms --json="$work/result.json" >/dev/null 2>&1 || rc=$?
+if [ "$rc" -eq 8 ] && grep -q '^{"kind":"timeout",' "$work/result.json"; then ok "json result"; else bad "json result: rc $rc, $(cat "$work/result.json")"; fi
+
 expect "no command" 2 "missing command" -- "$PLUGHOST"
 expect "unknown command" 2 "unknown command 'frob'" -- "$PLUGHOST" frob
 expect "run without plugin" 2 "needs a plugin file" -- "$PLUGHOST" run

@@ -574,8 +574,37 @@ static void test_event_loop_api(void **state)
 	assert_int_equal(poll(&pfd, 1, 10000), 1);
 	assert_int_equal(ph_plugin_process(p, &res), 0);
 	assert_false(ph_plugin_alive(p));
+
+	/* A call submitted to the dead instance still completes through the
+	 * fd (an event loop must not wait forever), then the fd goes quiet. */
+	assert_int_equal(ph_plugin_submit(p, "echo", &in, 1, NULL, NULL), 0);
+	pfd = (struct pollfd){.fd = ph_plugin_fd(p), .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	assert_int_equal(ph_plugin_process(p, &res), 1);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGKILL);
+	pfd = (struct pollfd){.fd = ph_plugin_fd(p), .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 0), 0);
 	ph_blob_free(in);
 	ph_plugin_destroy(p);
+}
+
+/* Every kind has a stable name and a one-line description. */
+static void test_result_names(void **state)
+{
+	(void)state;
+	for (int k = 0; k < PH_RESULT_KIND_COUNT; k++) {
+		struct ph_result res = {.kind = (enum ph_result_kind)k};
+		char line[512], json[1024];
+
+		assert_non_null(ph_result_kind_name(res.kind));
+		assert_string_not_equal(ph_result_kind_name(res.kind), "unknown");
+		assert_true(ph_result_describe(&res, line, sizeof(line)) > 0);
+		assert_null(strstr(line, "unknown result kind"));
+		assert_true(ph_result_to_json(&res, json, sizeof(json)) > 0);
+		assert_null(strstr(json, "(null)"));
+	}
+	assert_string_equal(ph_result_kind_name(PH_RESULT_KIND_COUNT), "unknown");
 }
 
 static void test_result_json(void **state)
@@ -613,6 +642,7 @@ int main(void)
 	    cmocka_unit_test(test_restart),
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_event_loop_api),
+	    cmocka_unit_test(test_result_names),
 	    cmocka_unit_test(test_result_json),
 	};
 

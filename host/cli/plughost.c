@@ -307,6 +307,27 @@ static void report_layers(const struct ph_plugin *p)
 	fprintf(stderr, "\n");
 }
 
+/*
+ * After getopt_long() returned '?' (with opterr off): say what was wrong
+ * with the option in one line and return EXIT_USAGE. optopt is 0 for an
+ * unknown (or ambiguous) long option, else the option's value; an option
+ * missing its value always used up its whole argument, so argv[optind - 1]
+ * is the one at fault.
+ */
+static int bad_option(char **argv, const struct option *opts)
+{
+	if (optopt == 0)
+		return usage_error("unknown option '%s' for 'run'", argv[optind - 1]);
+	for (const struct option *o = opts; o->name; o++) {
+		if (o->val != optopt)
+			continue;
+		if (o->has_arg == required_argument)
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		return usage_error("option '--%s' takes no value", o->name);
+	}
+	return usage_error("unknown option '-%c' for 'run'", optopt);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	enum {
@@ -351,6 +372,7 @@ static int cmd_run(int argc, char **argv)
 	char line[512];
 
 	optind = 1;
+	opterr = 0; /* bad_option() says it in one line of our own */
 	while ((c = getopt_long(argc, argv, "m:i:vh", opts, NULL)) != -1) {
 		if (c >= OPT_TIMEOUT && c <= OPT_MAX_FDS)
 			any_limit = 1;
@@ -408,7 +430,7 @@ static int cmd_run(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("%s", "invalid option for 'run'");
+			return bad_option(argv, opts);
 		}
 	}
 	if (optind >= argc)

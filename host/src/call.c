@@ -45,10 +45,12 @@ PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
 	if (p->call.finished || (p->state != PH_STATE_IDLE && p->state != PH_STATE_DEAD))
 		return -EBUSY;
 	if (p->state == PH_STATE_DEAD) {
-		/* Completes at once with how the instance ended. */
+		/* Completes at once with how the instance ended; fire the
+		 * timer so that the caller's event loop hears of it. */
 		p->call.result = p->end;
 		p->call.result.output_bytes = 0;
 		p->call.finished = 1;
+		ph__plugin_wake(p);
 		return 0;
 	}
 	if (!has_method(p, method))
@@ -112,6 +114,7 @@ PH_EXPORT int ph_plugin_process(struct ph_plugin *p, struct ph_result *ret_resul
 	}
 	if (!p->call.finished)
 		return 0;
+	ph__plugin_arm_timer(p); /* quiet the fd again if ph__plugin_wake() fired it */
 	*ret_result = p->call.result;
 	p->call.finished = 0;
 	p->call.id = 0;

@@ -537,6 +537,21 @@ void ph__plugin_arm_timer(struct ph_plugin *p)
 		}
 	}
 	timerfd_settime(p->timerfd, 0, &its, NULL);
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) {
+		uint64_t ticks;
+
+		/* Disarmed: drop an expiry already counted, so the fd goes quiet. */
+		if (read(p->timerfd, &ticks, sizeof(ticks)) < 0)
+			(void)ticks;
+	}
+}
+
+void ph__plugin_wake(struct ph_plugin *p)
+{
+	struct itimerspec its = {.it_value = {.tv_nsec = 1}};
+
+	if (p->timerfd >= 0)
+		timerfd_settime(p->timerfd, 0, &its, NULL);
 }
 
 static void on_timer(struct ph_plugin *p)

@@ -116,6 +116,8 @@ void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why);
 int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int timeout_ms);
 /* Arm or disarm the timer for the current call's deadline and checks. */
 void ph__plugin_arm_timer(struct ph_plugin *p);
+/* Make ph_plugin_fd() readable now (the timer fires at once). */
+void ph__plugin_wake(struct ph_plugin *p);
 /* The plugin's usage now (from /proc while alive, else from its end). */
 void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r);
 int ph__notif_setup(struct ph_plugin *p);

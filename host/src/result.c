@@ -18,6 +18,8 @@ static const char *const kind_names[PH_RESULT_KIND_COUNT] = {
     [PH_RESULT_EXITED] = "exited",
     [PH_RESULT_PROTOCOL] = "protocol-violation",
     [PH_RESULT_SETUP_FAILED] = "setup-failed",
+    [PH_RESULT_FD_LIMIT] = "fd-limit",
+    [PH_RESULT_THREAD_LIMIT] = "thread-limit",
 };
 
 PH_EXPORT const char *ph_result_kind_name(enum ph_result_kind kind)
