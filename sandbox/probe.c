@@ -392,9 +392,39 @@ int ph__probe_report(char *buf, size_t len)
 	if (f->cgroup2_delegated)
 		report_line(&r, "cgroup v2 delegated: yes (%s)\n", f->cgroup2_path);
 	else
+		report_line(&r, "cgroup v2 delegated: no\n");
+	{
+		char controllers[256] = "";
+		int have_memory_pids = 0;
+
+		if (f->cgroup2 && f->cgroup2_path[0]) {
+			char file[512];
+			FILE *cf;
+
+			snprintf(file, sizeof(file), "%s/cgroup.controllers", f->cgroup2_path);
+			cf = fopen(file, "re");
+			if (cf) {
+				if (!fgets(controllers, sizeof(controllers), cf))
+					controllers[0] = '\0';
+				fclose(cf);
+				controllers[strcspn(controllers, "\n")] = '\0';
+			}
+			have_memory_pids =
+			    strstr(controllers, "memory") && strstr(controllers, "pids");
+		}
+		if (f->cgroup2)
+			report_line(&r, "cgroup v2 controllers: %s\n",
+				    controllers[0] ? controllers : "none");
+		/* Say plainly what enforces the limits today. */
 		report_line(&r,
-			    "cgroup v2 delegated: no (not delegated: plugins run without cgroup "
-			    "memory, pids and CPU limits; rlimits still apply)\n");
+			    "cgroup limits: %s; memory, fds and threads are limited by "
+			    "rlimits and the host's /proc watchdog\n",
+			    have_memory_pids && f->cgroup2_delegated
+				? "not used (memory and pids controllers are available, but "
+				  "plughost does not use cgroups yet)"
+				: "unavailable (no delegated cgroup v2 with the memory and pids "
+				  "controllers)");
+	}
 
 	if (r.want > INT32_MAX)
 		return -EOVERFLOW;

@@ -115,6 +115,9 @@ static void bench_call(struct ph_host *h)
 	if (pipe(up) < 0 || pipe(down) < 0)
 		die("pipe", errno);
 	if (fork() == 0) {
+		/* Only its own ends, or it would never see EOF. */
+		close(down[1]);
+		close(up[0]);
 		while (read(down[0], &c, 1) == 1 && write(up[1], &c, 1) == 1)
 			;
 		_exit(0);

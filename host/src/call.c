@@ -68,7 +68,7 @@ PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
 	if (p->limits.cpu_ms && p->plugin_pid > 0) {
 		uint64_t u, s;
 
-		if (ph__proc_cpu_usec(p->plugin_pid, &u, &s) == 0)
+		if (ph__proc_cpu_usec(p->plugin_pid, &p->stat_fd, &u, &s) == 0)
 			p->call.cpu0_usec = u + s;
 	}
 

@@ -71,9 +71,10 @@ static void sample_usage(struct ph_plugin *p, struct ph_result *r)
 
 	if (p->plugin_pid <= 0 || p->state == PH_STATE_DEAD)
 		return;
-	if (ph__proc_cpu_usec(p->plugin_pid, &r->usage.user_usec, &r->usage.sys_usec) < 0)
+	if (ph__proc_cpu_usec(p->plugin_pid, &p->stat_fd, &r->usage.user_usec, &r->usage.sys_usec) <
+	    0)
 		return;
-	if (ph__proc_status(p->plugin_pid, &st) == 0)
+	if (ph__proc_status(p->plugin_pid, &p->status_fd, &st) == 0)
 		r->usage.max_rss_kib = st.hwm_kib;
 }
 
@@ -160,6 +161,11 @@ static void reap(struct ph_plugin *p)
 	close(p->pidfd);
 	p->pidfd = -1;
 	p->plugin_pid = -1;
+	if (p->stat_fd >= 0)
+		close(p->stat_fd);
+	if (p->status_fd >= 0)
+		close(p->status_fd);
+	p->stat_fd = p->status_fd = -1;
 	if (p->state == PH_STATE_IN_CALL)
 		deliver_leftovers(p);
 	p->call.deadline_ms = 0;
@@ -468,7 +474,7 @@ static int check_limits(struct ph_plugin *p, int at_end)
 	if (l->cpu_ms) {
 		uint64_t u, s;
 
-		if (ph__proc_cpu_usec(pid, &u, &s) == 0 &&
+		if (ph__proc_cpu_usec(pid, &p->stat_fd, &u, &s) == 0 &&
 		    u + s - p->call.cpu0_usec >= l->cpu_ms * 1000) {
 			kill_limit(p, PH_RESULT_CPU_LIMIT, "%llu ms of CPU (limit %llu ms)",
 				   (unsigned long long)((u + s - p->call.cpu0_usec) / 1000),
@@ -479,7 +485,7 @@ static int check_limits(struct ph_plugin *p, int at_end)
 	if (l->memory_bytes || l->max_threads) {
 		struct ph__proc_status st;
 
-		if (ph__proc_status(pid, &st) == 0) {
+		if (ph__proc_status(pid, &p->status_fd, &st) == 0) {
 			uint64_t kib = at_end ? st.hwm_kib : st.rss_kib;
 
 			if (l->memory_bytes && kib * 1024 > l->memory_bytes) {

@@ -55,7 +55,8 @@ struct ph_plugin {
 	enum ph_plugin_state state;
 	pid_t pid; /* the child we cloned (init, with a pid namespace) */
 	int pidfd;
-	pid_t plugin_pid; /* the plugin process itself, for /proc reads */
+	pid_t plugin_pid;	/* the plugin process itself, for /proc reads */
+	int stat_fd, status_fd; /* its /proc stat and status, kept open */
 	int sock;
 	int sup;      /* supervisor channel from the plugin's init, or -1 */
 	int listener; /* seccomp user-notify listener, or -1 */

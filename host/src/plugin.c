@@ -49,6 +49,8 @@ void ph__plugin_stop(struct ph_plugin *p)
 	close_fd(&p->pidfd);
 	close_fd(&p->epfd);
 	close_fd(&p->timerfd);
+	close_fd(&p->stat_fd);
+	close_fd(&p->status_fd);
 	if (p->ring_map)
 		munmap(p->ring_map, p->ring_map_len);
 	p->ring_map = NULL;
@@ -239,6 +241,7 @@ int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	int r, seccomp, notify;
 
 	p->sock = p->pidfd = p->listener = p->sup = p->epfd = p->timerfd = -1;
+	p->stat_fd = p->status_fd = -1;
 	p->plugin_pid = -1;
 	p->state = PH_STATE_SPAWNING;
 	p->end_set = p->killed = 0;

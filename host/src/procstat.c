@@ -20,33 +20,43 @@
 
 #include "procstat.h"
 
-/* Read a small /proc file into buf (NUL-terminated). */
-static int read_proc(pid_t pid, const char *name, char *buf, size_t len)
+/*
+ * Read a small /proc file of pid into buf (NUL-terminated). *cache holds
+ * an fd kept open across reads (or -1): /proc regenerates the contents on
+ * every read from offset 0, so one open serves the instance's life, which
+ * saves an open and a close on every call's usage.
+ */
+static int read_proc(pid_t pid, const char *name, int *cache, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
-	int fd;
+	int fd = cache ? *cache : -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (cache)
+			*cache = fd;
+	}
+	n = pread(fd, buf, len - 1, 0);
+	if (!cache)
+		close(fd);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
 	return 0;
 }
 
-int ph__proc_cpu_usec(pid_t pid, uint64_t *ret_user, uint64_t *ret_sys)
+int ph__proc_cpu_usec(pid_t pid, int *cache, uint64_t *ret_user, uint64_t *ret_sys)
 {
 	static long ticks;
 	unsigned long long ut, st;
 	char buf[1024], *p;
 	int r;
 
-	r = read_proc(pid, "stat", buf, sizeof(buf));
+	r = read_proc(pid, "stat", cache, buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	/* Field 2 (comm) may hold spaces and parentheses: skip past the last
@@ -62,13 +72,13 @@ int ph__proc_cpu_usec(pid_t pid, uint64_t *ret_user, uint64_t *ret_sys)
 	return 0;
 }
 
-int ph__proc_status(pid_t pid, struct ph__proc_status *ret)
+int ph__proc_status(pid_t pid, int *cache, struct ph__proc_status *ret)
 {
 	char buf[4096];
 	const char *line;
 	int r;
 
-	r = read_proc(pid, "status", buf, sizeof(buf));
+	r = read_proc(pid, "status", cache, buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	memset(ret, 0, sizeof(*ret));

@@ -10,10 +10,11 @@ struct ph__proc_status {
 	uint32_t threads;
 };
 
-/* CPU time of process pid (all its threads), in microseconds. */
-int ph__proc_cpu_usec(pid_t pid, uint64_t *ret_user, uint64_t *ret_sys);
-/* Resident memory, its peak, and the thread count of pid. */
-int ph__proc_status(pid_t pid, struct ph__proc_status *ret);
+/* CPU time of process pid (all its threads), in microseconds. cache: an
+ * fd slot kept open between reads (init to -1, close when done), or NULL. */
+int ph__proc_cpu_usec(pid_t pid, int *cache, uint64_t *ret_user, uint64_t *ret_sys);
+/* Resident memory, its peak, and the thread count of pid (cache as above). */
+int ph__proc_status(pid_t pid, int *cache, struct ph__proc_status *ret);
 /* How many fds pid has open, or a negative errno. */
 int ph__proc_count_fds(pid_t pid);
 /* The first child of pid (its main thread's), or a negative errno. */
