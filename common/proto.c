@@ -380,5 +380,8 @@ int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char
 		return bad(ret_why, "EXIT has an unknown si_code");
 	if (out->status < 0 || out->status > 255)
 		return bad(ret_why, "EXIT status out of range");
+	if (out->fault_signo < 0 || out->fault_signo >= 65 ||
+	    (!out->fault_signo && out->fault_code))
+		return bad(ret_why, "EXIT fault signal out of range");
 	return 0;
 }

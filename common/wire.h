@@ -173,6 +173,13 @@ struct ph_msg_exit {
 	uint64_t user_usec;
 	uint64_t sys_usec;
 	uint64_t max_rss_kib;
+	/* The fault that killed it, from the kernel's siginfo (init traces
+	 * the plugin): 0 when it did not die of a fault, or was not traced. */
+	int32_t fault_signo;
+	int32_t fault_code; /* SEGV_MAPERR, BUS_ADRALN, ... */
+	uint64_t fault_addr;
+	uint32_t traced;
+	uint32_t reserved;
 };
 
 enum ph_done_status {

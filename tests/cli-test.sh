@@ -51,7 +51,7 @@ if [ "$got" = "FROM STDIN" ]; then ok "input from stdin"; else bad "stdin: '$got
 expect "missing descriptor" 3 "cannot load '$tdir/nodesc.so': not a plughost plugin (missing descriptor" -- "$PLUGHOST" run "$tdir/nodesc.so"
 expect "no such plugin" 3 "cannot load '$work/none.so': No such file or directory" -- "$PLUGHOST" run "$work/none.so"
 expect "not ELF" 3 "not an ELF file" -- "$PLUGHOST" run "$work/small"
-expect "crash" 4 "plugin 'echo' crashed: SIGSEGV" -- "$PLUGHOST" run "$tdir/echo.so" --method crash
+expect "crash" 4 "plugin 'echo' crashed: SIGSEGV (Segmentation fault) at 0x40 (address not mapped)" -- "$PLUGHOST" run "$tdir/echo.so" --method crash
 expect "plugin error" 1 "plugin 'echo' returned error 42: asked to fail" -- "$PLUGHOST" run "$tdir/echo.so" -m fail
 expect "exited" 5 "plugin 'echo' exited with status 3" -- "$PLUGHOST" run "$tdir/echo.so" -m exit
 expect "no such method" 2 "has no method 'nope'" -- "$PLUGHOST" run "$tdir/echo.so" -m nope

@@ -284,6 +284,9 @@ static void test_crash_mid_call(void **state)
 	assert_int_equal(ph_plugin_call_collect(p, "crash", NULL, 0, &out, &len, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_CRASHED);
 	assert_int_equal(res.crash.signo, SIGSEGV);
+	/* The kernel's own account of the fault, through the plugin's init. */
+	assert_int_equal(res.crash.si_code, SEGV_MAPERR);
+	assert_int_equal(res.crash.addr, 0x40);
 	/* What it published before dying still arrives, intact. */
 	assert_true(len <= 1000);
 	for (size_t i = 0; i < len; i++)
@@ -326,6 +329,9 @@ static void test_exit_and_abort(void **state)
 	assert_int_equal(ph_plugin_call(p, "abort", NULL, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_CRASHED);
 	assert_int_equal(res.crash.signo, SIGABRT);
+	/* abort() is a signal it sent itself, not a fault: no address. */
+	assert_int_equal(res.crash.si_code, 0);
+	assert_int_equal(res.crash.addr, 0);
 	ph_plugin_destroy(p);
 	tu_assert_unchanged(&before);
 }

@@ -84,7 +84,8 @@ static int check_limits(struct ph_plugin *p, int at_end);
 /* Take init's report of the plugin's end, if it sent one, in place of
  * init's own status. Init is trusted (it never runs plugin code, and the
  * plugin never holds this channel), but its message is parsed strictly. */
-static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru)
+static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
+		     struct ph_msg_exit *ret_fault)
 {
 	int got = 0;
 
@@ -101,6 +102,7 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru)
 			ru->ru_stime.tv_sec = (time_t)(ex.sys_usec / 1000000u);
 			ru->ru_stime.tv_usec = (suseconds_t)(ex.sys_usec % 1000000u);
 			ru->ru_maxrss = (long)ex.max_rss_kib;
+			*ret_fault = ex;
 			got = 1;
 		}
 		ph__msg_close_fds(m);
@@ -128,7 +130,8 @@ static void reap(struct ph_plugin *p)
 
 	/* With a pid namespace the child we reaped is the plugin's init; it
 	 * told us on the supervisor channel how the plugin itself ended. */
-	int reported = p->sup < 0 || read_exit(p, &si, &ru);
+	struct ph_msg_exit fault = {0};
+	int reported = p->sup < 0 || read_exit(p, &si, &ru, &fault);
 
 	if (p->cfg.limits.memory_bytes &&
 	    (uint64_t)ru.ru_maxrss * 1024 > p->cfg.limits.memory_bytes) {
@@ -149,7 +152,11 @@ static void reap(struct ph_plugin *p)
 	} else {
 		ph__result_init(&r, PH_RESULT_CRASHED);
 		r.crash.signo = si.si_status;
-		r.crash.si_code = si.si_code;
+		/* The fault behind it, as the kernel told the plugin's init. */
+		if (fault.fault_signo == si.si_status) {
+			r.crash.si_code = fault.fault_code;
+			r.crash.addr = fault.fault_addr;
+		}
 	}
 	ph__plugin_set_end(p, &r);
 	/* The plugin's own rusage, unless we killed it: then init died with

@@ -77,6 +77,34 @@ void ph__result_protocol(struct ph_result *r, const char *why)
 	snprintf(r->message, sizeof(r->message), "%s", why);
 }
 
+/* What a fault's si_code means, in the words of sigaction(2). */
+static const char *fault_cause(int signo, int code)
+{
+	static const struct {
+		int signo, code;
+		const char *text;
+	} causes[] = {
+	    {SIGSEGV, SEGV_MAPERR, "address not mapped"},
+	    {SIGSEGV, SEGV_ACCERR, "invalid permissions for mapped object"},
+	    {SIGSEGV, SEGV_PKUERR, "protection key check failed"},
+	    {SIGBUS, BUS_ADRALN, "invalid address alignment"},
+	    {SIGBUS, BUS_ADRERR, "nonexistent physical address"},
+	    {SIGBUS, BUS_OBJERR, "object-specific hardware error"},
+	    {SIGILL, ILL_ILLOPC, "illegal opcode"},
+	    {SIGILL, ILL_ILLOPN, "illegal operand"},
+	    {SIGILL, ILL_PRVOPC, "privileged opcode"},
+	    {SIGFPE, FPE_INTDIV, "integer divide by zero"},
+	    {SIGFPE, FPE_INTOVF, "integer overflow"},
+	    {SIGFPE, FPE_FLTDIV, "floating-point divide by zero"},
+	    {SIGTRAP, TRAP_BRKPT, "breakpoint"},
+	};
+
+	for (size_t i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
+		if (causes[i].signo == signo && causes[i].code == code)
+			return causes[i].text;
+	return "fault";
+}
+
 PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t len)
 {
 	const char *sig;
@@ -111,9 +139,13 @@ PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t 
 				"notification on this kernel) — killed");
 	case PH_RESULT_CRASHED:
 		sig = sigabbrev_np(res->crash.signo);
-		return snprintf(buf, len, "crashed: SIG%s (%s)%s", sig ? sig : "?",
-				strsignal(res->crash.signo),
-				res->crash.si_code == CLD_DUMPED ? ", core dumped" : "");
+		if (res->crash.si_code > 0)
+			return snprintf(buf, len, "crashed: SIG%s (%s) at 0x%llx (%s)",
+					sig ? sig : "?", strsignal(res->crash.signo),
+					(unsigned long long)res->crash.addr,
+					fault_cause(res->crash.signo, res->crash.si_code));
+		return snprintf(buf, len, "crashed: SIG%s (%s)", sig ? sig : "?",
+				strsignal(res->crash.signo));
 	case PH_RESULT_EXITED:
 		return snprintf(buf, len, "exited with status %d", res->code);
 	case PH_RESULT_PROTOCOL:
@@ -198,7 +230,7 @@ PH_EXPORT int ph_result_to_json(const struct ph_result *res, char *buf, size_t l
 		    (unsigned long long)res->violation.args[5]);
 	}
 	if (res->kind == PH_RESULT_CRASHED)
-		ADD(",\"crash\":{\"signal\":%d,\"signal_name\":\"SIG%s\",\"code\":%d,\"addr\":%"
+		ADD(",\"crash\":{\"signal\":%d,\"signal_name\":\"SIG%s\",\"si_code\":%d,\"addr\":%"
 		    "llu}",
 		    res->crash.signo, sigabbrev_np(res->crash.signo) ?: "?", res->crash.si_code,
 		    (unsigned long long)res->crash.addr);

@@ -83,8 +83,12 @@ struct ph_result {
 	} violation;
 	struct {
 		int signo;
-		int si_code;   /* CLD_KILLED or CLD_DUMPED */
-		uint64_t addr; /* fault address, 0 if unknown */
+		/* For a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) raised
+		 * by the kernel: its si_code (SEGV_MAPERR, ...) and the faulting
+		 * address, as the kernel reported them to the plugin's tracer.
+		 * 0 when it did not die of a fault or the cause is unknown. */
+		int si_code;
+		uint64_t addr;
 	} crash;
 	struct {
 		uint64_t user_usec;
