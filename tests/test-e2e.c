@@ -23,21 +23,6 @@
 
 #include "testutil.h"
 
-static struct ph_host *host;
-
-static int setup_host(void **state)
-{
-	(void)state;
-	return ph_host_new(NULL, &host) == 0 ? 0 : -1;
-}
-
-static int teardown_host(void **state)
-{
-	(void)state;
-	ph_host_free(host);
-	return 0;
-}
-
 static struct ph_plugin *spawn_ring(const char *name, size_t ring)
 {
 	struct ph_plugin_config cfg;
@@ -199,18 +184,6 @@ static void test_upper_100mib(void **state)
 }
 
 /* Output 2,500 times the ring: back-pressure must hold it, in order. */
-static int check_pattern(void *userdata, const void *buf, size_t len)
-{
-	size_t *pos = userdata;
-	const char *b = buf;
-
-	for (size_t i = 0; i < len; i++)
-		if (b[i] != 'a' + (char)((*pos + i) % 26))
-			return -EIO;
-	*pos += len;
-	return 0;
-}
-
 static void test_output_larger_than_ring(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
@@ -220,7 +193,7 @@ static void test_output_larger_than_ring(void **state)
 	size_t pos = 0;
 	(void)state;
 
-	assert_int_equal(ph_plugin_call(p, "flood", &n, 1, check_pattern, &pos, &res), 0);
+	assert_int_equal(ph_plugin_call(p, "flood", &n, 1, tu_check_pattern, &pos, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OK);
 	assert_int_equal(pos, 10240000);
 	assert_int_equal(res.output_bytes, 10240000);
@@ -519,5 +492,5 @@ int main(void)
 	    cmocka_unit_test(test_blob_from_file),
 	};
 
-	return cmocka_run_group_tests(tests, setup_host, teardown_host);
+	return cmocka_run_group_tests(tests, tu_setup_host, tu_teardown_host);
 }

@@ -28,8 +28,6 @@
 
 #include "testutil.h"
 
-static struct ph_host *host;
-
 static int setup_host(void **state)
 {
 	struct rlimit rl;
@@ -40,14 +38,7 @@ static int setup_host(void **state)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return ph_host_new(NULL, &host) == 0 ? 0 : -1;
-}
-
-static int teardown_host(void **state)
-{
-	(void)state;
-	ph_host_free(host);
-	return 0;
+	return tu_setup_host(state);
 }
 
 static int64_t now_ms(void)
@@ -358,18 +349,6 @@ static void test_host_death_kills_plugins(void **state)
 	fail_msg("plugin processes outlived their host");
 }
 
-static int check_pattern(void *userdata, const void *buf, size_t len)
-{
-	size_t *pos = userdata;
-	const char *b = buf;
-
-	for (size_t i = 0; i < len; i++)
-		if (b[i] != 'a' + (char)((*pos + i) % 26))
-			return -EIO;
-	*pos += len;
-	return 0;
-}
-
 static void test_crash_while_streaming(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
@@ -382,7 +361,8 @@ static void test_crash_while_streaming(void **state)
 	ph_plugin_config_init(&cfg);
 	cfg.ring_size = 64 * 1024; /* small: the crash comes mid-stream */
 	p = spawn_cfg("limits.so", &cfg);
-	assert_int_equal(ph_plugin_call(p, "stream_crash", NULL, 0, check_pattern, &pos, &res), 0);
+	assert_int_equal(ph_plugin_call(p, "stream_crash", NULL, 0, tu_check_pattern, &pos, &res),
+			 0);
 	assert_int_equal(res.kind, PH_RESULT_CRASHED);
 	assert_int_equal(res.crash.signo, SIGSEGV);
 	/* Everything it flushed arrived intact, in order. */
@@ -469,7 +449,7 @@ static void test_hundred_concurrent(void **state)
 
 		assert_int_equal(slots[i].res.kind, PH_RESULT_OK);
 		assert_int_equal(slots[i].len, 262144);
-		assert_int_equal(check_pattern(&pos, slots[i].out, slots[i].len), 0);
+		assert_int_equal(tu_check_pattern(&pos, slots[i].out, slots[i].len), 0);
 		ph_plugin_destroy(slots[i].p);
 		free(slots[i].out);
 	}
@@ -646,5 +626,5 @@ int main(void)
 	    cmocka_unit_test(test_result_json),
 	};
 
-	return cmocka_run_group_tests(tests, setup_host, teardown_host);
+	return cmocka_run_group_tests(tests, setup_host, tu_teardown_host);
 }

@@ -26,21 +26,6 @@
 
 #include "testutil.h"
 
-static struct ph_host *host;
-
-static int setup_host(void **state)
-{
-	(void)state;
-	return ph_host_new(NULL, &host) == 0 ? 0 : -1;
-}
-
-static int teardown_host(void **state)
-{
-	(void)state;
-	ph_host_free(host);
-	return 0;
-}
-
 enum expect { VIOLATION, ERRNO, CRASH };
 
 struct attack_case {
@@ -389,5 +374,5 @@ int main(void)
 	    cmocka_unit_test(test_required_layers),
 	};
 
-	return cmocka_run_group_tests(tests, setup_host, teardown_host);
+	return cmocka_run_group_tests(tests, tu_setup_host, tu_teardown_host);
 }

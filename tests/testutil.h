@@ -7,11 +7,30 @@
 #pragma once
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <plughost/host.h>
+
+/* The host the cmocka suites share, made and freed by their group setup. */
+static struct ph_host *host __attribute__((unused));
+
+static inline int tu_setup_host(void **state)
+{
+	(void)state;
+	return ph_host_new(NULL, &host) == 0 ? 0 : -1;
+}
+
+static inline int tu_teardown_host(void **state)
+{
+	(void)state;
+	ph_host_free(host);
+	return 0;
+}
 
 /* Path of a built plugin: the first $PH_PLUGIN_DIR entry (a colon-separated
  * list) that holds name, else name itself (malloc'd). */
@@ -88,6 +107,20 @@ static inline int tu_count_children(void)
 	free(line);
 	fclose(f);
 	return n;
+}
+
+/* Output sink: checks the test plugins' pattern (byte i is 'a' + i % 26)
+ * and counts bytes in *(size_t *)userdata. */
+static inline int tu_check_pattern(void *userdata, const void *buf, size_t len)
+{
+	size_t *pos = userdata;
+	const char *b = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i] != 'a' + (char)((*pos + i) % 26))
+			return -EIO;
+	*pos += len;
+	return 0;
 }
 
 struct tu_snapshot {

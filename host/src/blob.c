@@ -110,6 +110,35 @@ PH_EXPORT int ph_blob_new_from_bytes(const void *data, size_t len, struct ph_blo
 	return 0;
 }
 
+/* read() that retries on EINTR; returns bytes, 0 at EOF, or -errno. */
+static ssize_t read_some(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* Grow b's memfd and mapping from *cap to at least need bytes. */
+static int blob_grow(struct ph_blob *b, size_t *cap, size_t need)
+{
+	size_t ncap = *cap * 2 > need ? *cap * 2 : need + 64 * 1024;
+	void *m;
+
+	if ((uint64_t)ncap > BLOB_MAX)
+		return -EFBIG;
+	if (ftruncate(b->fd, (off_t)ncap) < 0)
+		return -errno;
+	m = mremap(b->map, *cap, ncap, MREMAP_MAYMOVE);
+	if (m == MAP_FAILED)
+		return -errno;
+	b->map = m;
+	*cap = b->size = ncap;
+	return 0;
+}
+
 /* Read fd to EOF straight into the memfd, growing it as needed: one copy,
  * and it works for pipes whose size is unknown. */
 PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob)
@@ -130,54 +159,25 @@ PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob)
 	if (r < 0)
 		return r;
 	for (;;) {
-		ssize_t n;
+		char probe[4096];
+		/* Full: look for EOF in a small buffer before growing, so a
+		 * regular file whose size we guessed right is never doubled. */
+		const int full = used == cap;
+		ssize_t n = read_some(fd, full ? probe : (char *)b->map + used,
+				      full ? sizeof(probe) : cap - used);
 
-		if (used == cap) {
-			char probe[4096];
-			size_t ncap = cap * 2;
-			void *m;
-
-			/* Full: look for EOF before growing, so a regular file
-			 * whose size we guessed right is never doubled. */
-			n = read(fd, probe, sizeof(probe));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				r = -errno;
-				goto fail;
-			}
-			if (n == 0)
-				break;
-			if (ncap < used + (size_t)n)
-				ncap = used + 64 * 1024;
-			if ((uint64_t)ncap > BLOB_MAX) {
-				r = -EFBIG;
-				goto fail;
-			}
-			if (ftruncate(b->fd, (off_t)ncap) < 0) {
-				r = -errno;
-				goto fail;
-			}
-			m = mremap(b->map, cap, ncap, MREMAP_MAYMOVE);
-			if (m == MAP_FAILED) {
-				r = -errno;
-				goto fail;
-			}
-			b->map = m;
-			cap = b->size = ncap;
-			memcpy((char *)b->map + used, probe, (size_t)n);
-			used += (size_t)n;
-			continue;
-		}
-		n = read(fd, (char *)b->map + used, cap - used);
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
-			r = -errno;
+			r = (int)n;
 			goto fail;
 		}
 		if (n == 0)
 			break;
+		if (full) {
+			r = blob_grow(b, &cap, used + (size_t)n);
+			if (r < 0)
+				goto fail;
+			memcpy((char *)b->map + used, probe, (size_t)n);
+		}
 		used += (size_t)n;
 	}
 	/* Shrink to what was read before sealing fixes the size for good. */
