@@ -202,6 +202,36 @@ static void test_output_larger_than_ring(void **state)
 	tu_assert_unchanged(&before);
 }
 
+static int refuse_output(void *userdata, const void *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	++*(int *)userdata;
+	return -ECANCELED;
+}
+
+/* A callback that refuses output abandons the call: the plugin is killed
+ * and the result says why. */
+static void test_output_callback_abandons(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn("echo.so");
+	struct ph_blob *n = blob_of("100000", 6);
+	struct ph_result res;
+	int calls = 0;
+	(void)state;
+
+	assert_int_equal(ph_plugin_call(p, "flood", &n, 1, refuse_output, &calls, &res), 0);
+	assert_int_equal(calls, 1);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGKILL);
+	assert_non_null(strstr(res.message, "output callback failed"));
+	assert_false(ph_plugin_alive(p));
+	ph_plugin_destroy(p);
+	ph_blob_free(n);
+	tu_assert_unchanged(&before);
+}
+
 static void test_thousand_calls(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
@@ -480,6 +510,7 @@ int main(void)
 	    cmocka_unit_test(test_sha256_empty_and_one_byte),
 	    cmocka_unit_test(test_upper_100mib),
 	    cmocka_unit_test(test_output_larger_than_ring),
+	    cmocka_unit_test(test_output_callback_abandons),
 	    cmocka_unit_test(test_thousand_calls),
 	    cmocka_unit_test(test_many_inputs),
 	    cmocka_unit_test(test_crash_mid_call),

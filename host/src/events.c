@@ -357,6 +357,9 @@ static int drain_ring(struct ph_plugin *p)
 	if (n < 0) {
 		struct ph_result r;
 
+		/* The caller said stop: it hears nothing more of this call,
+		 * not even what is left in the ring when the plugin dies. */
+		p->call.fn = NULL;
 		ph__result_init(&r, PH_RESULT_CRASHED);
 		r.crash.signo = SIGKILL;
 		snprintf(r.message, sizeof(r.message),

@@ -290,8 +290,10 @@ PH_EXPORT int ph_plugin_alive(const struct ph_plugin *plugin);
 
 /*
  * Receives output as it streams; buf is host memory valid for the call.
- * Return 0 to go on, or a negative errno to abandon the call (the plugin is
- * then killed, since its output can no longer be accounted for).
+ * Return 0 to go on, or a negative errno to abandon the call: the plugin is
+ * then killed (its output can no longer be accounted for), and the call
+ * ends as PH_RESULT_CRASHED with signo SIGKILL and a message naming the
+ * callback's error.
  */
 typedef int (*ph_output_fn)(void *userdata, const void *buf, size_t len);
 
