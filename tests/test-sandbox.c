@@ -26,12 +26,13 @@
 
 #include "testutil.h"
 
-enum expect { VIOLATION, ERRNO, CRASH };
+enum expect { VIOLATION, ERRNO, CRASH, PROTOCOL };
 
 struct attack_case {
 	const char *attack;
 	enum expect expect;
-	const char *syscall; /* VIOLATION: the name the kernel reported */
+	const char *syscall; /* VIOLATION: the name the kernel reported;
+				PROTOCOL: the rule the host names */
 	int value;	     /* ERRNO: the code (1000 = it succeeded); CRASH: signal */
 };
 
@@ -83,6 +84,12 @@ static void run_case(const struct attack_case *c, const struct ph_plugin_config 
 	case CRASH:
 		if (res.kind != PH_RESULT_CRASHED || res.crash.signo != c->value)
 			fail_msg("%s: wanted signal %d, got: %s", c->attack, c->value, line);
+		break;
+	case PROTOCOL:
+		if (res.kind != PH_RESULT_PROTOCOL || strcmp(res.message, c->syscall) != 0)
+			fail_msg("%s: wanted a protocol violation '%s', got: %s", c->attack,
+				 c->syscall, line);
+		assert_false(ph_plugin_alive(p));
 		break;
 	}
 	if (ret)
@@ -158,6 +165,22 @@ static void test_denied_classes(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(strict_cases) / sizeof(strict_cases[0]); i++)
 		run_case(&strict_cases[i], NULL, NULL);
+}
+
+/* Lies on the control socket, from a real plugin mid-call: each ends the
+ * instance as a protocol violation naming the rule, and leaks nothing
+ * (the fd attached to the LOG is closed by the host). */
+static void test_protocol_attacks(void **state)
+{
+	static const struct attack_case cases[] = {
+	    {"forge_done", PROTOCOL, "DONE for a call that is not in progress", 0},
+	    {"runt_message", PROTOCOL, "message shorter than its header", 0},
+	    {"empty_message", PROTOCOL, "empty message", 0},
+	    {"log_with_fd", PROTOCOL, "wrong number of fds for this message type", 0},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i], NULL, NULL);
 }
 
 static void test_ioctl_high_bits_reported(void **state)
@@ -362,6 +385,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_denied_classes),
+	    cmocka_unit_test(test_protocol_attacks),
 	    cmocka_unit_test(test_ioctl_high_bits_reported),
 	    cmocka_unit_test(test_open_passwd_message),
 	    cmocka_unit_test(test_x32),

@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -125,6 +126,67 @@ static long exec_mprotect(void)
 	if (p == MAP_FAILED)
 		return -1;
 	return mprotect(p, 4096, PROT_READ | PROT_EXEC);
+}
+
+/* Protocol attacks: raw messages on the control socket (fd 3), built by
+ * hand so they can break any rule. */
+static long send_raw(const void *buf, size_t len, int fd_to_pass)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (fd_to_pass >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd_to_pass, sizeof(int));
+	}
+	if (sendmsg(3, &mh, MSG_NOSIGNAL) < 0)
+		return -1;
+	/* The host acts on it at once; wait for that in an allowed syscall
+	 * (pause() is not on the list, and its violation would win). */
+	for (;;)
+		sleep(1);
+}
+
+struct raw_hdr {
+	uint32_t magic;
+	uint16_t abi, type;
+	uint32_t len, nfds;
+	uint64_t call_id;
+};
+
+static long forge_done(void)
+{
+	struct {
+		struct raw_hdr h;
+		uint32_t status;
+		int32_t code;
+		uint64_t output_bytes;
+		uint32_t msg_len, reserved;
+	} m = {{0x31474850u, 1, 6 /* DONE */, 24, 0, 999999}, 0, 0, 0, 0, 0};
+
+	return send_raw(&m, sizeof(m), -1);
+}
+
+static long log_with_fd(void)
+{
+	struct {
+		struct raw_hdr h;
+		uint32_t level, len;
+	} m = {{0x31474850u, 1, 7 /* LOG */, 8, 1, 0}, 2, 0};
+
+	return send_raw(&m, sizeof(m), 0);
 }
 
 static long run_attack(const char *name, long arg)
@@ -225,6 +287,14 @@ static long run_attack(const char *name, long arg)
 		return int80_getpid();
 	if (IS("getppid"))
 		return getppid();
+	if (IS("forge_done"))
+		return forge_done();
+	if (IS("runt_message"))
+		return send_raw("PHG1", 4, -1);
+	if (IS("empty_message"))
+		return send_raw("", 0, -1);
+	if (IS("log_with_fd"))
+		return log_with_fd();
 #undef IS
 	errno = EINVAL;
 	return -2;
