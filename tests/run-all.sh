@@ -1,14 +1,21 @@
 #!/bin/sh
 # Build and run the whole test suite, as CI does:
 #   1. a -Werror build, every suite;
-#   2. when run as root, the e2e, sandbox and limits suites again as an unprivileged
-#      user (nobody), so the user-namespace path is covered too;
+#   2. when run as root, the e2e, sandbox and limits suites again as an
+#      unprivileged user (nobody), so the user-namespace path is covered too;
 #   3. an ASan+UBSan build, every suite.
-# Exits nonzero if any test fails.
+# Ends with one line "N passed, M failed" over all three passes, and exits
+# nonzero if any test failed.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
 ./tests/install-deps.sh
+
+passed=0
+failed=0
+logs=$(mktemp -d /tmp/plughost-tests.XXXXXX)
+chmod 755 "$logs"
+trap 'rm -rf "$logs" ${udir:+"$udir"}' EXIT
 
 setup() { # DIR OPTIONS...
 	dir=$1
@@ -20,18 +27,34 @@ setup() { # DIR OPTIONS...
 	fi
 }
 
+# Run one pass (the command in "$@"), show its output, and add meson's
+# Ok/Fail/Timeout counts to the totals.
+pass() { # NAME COMMAND...
+	name=$1
+	shift
+	rc=0
+	"$@" >"$logs/$name.log" 2>&1 || rc=$?
+	cat "$logs/$name.log"
+	ok=$(awk '/^Ok:/ { n += $2 } END { print n + 0 }' "$logs/$name.log")
+	bad=$(awk '/^(Fail|Timeout|Unexpected Pass):/ { n += $NF } END { print n + 0 }' "$logs/$name.log")
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		bad=1 # the build or setup itself failed
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
 echo "== 1/3: -Werror build, all suites =="
 setup build-test --werror
-meson test -C build-test --print-errorlogs
+pass werror meson test -C build-test --print-errorlogs
 
 if [ "$(id -u)" -eq 0 ]; then
 	echo "== 2/3: e2e, sandbox and limits suites as user 'nobody' =="
 	udir=$(mktemp -d /tmp/plughost-unpriv.XXXXXX)
-	trap 'rm -rf "$udir"' EXIT
 	tar -C "$top" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$udir" -xf -
 	chown -R nobody:nogroup "$udir"
 	chmod 755 "$udir"
-	setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env \
+	pass unpriv setpriv --reuid=nobody --regid=nogroup --clear-groups --reset-env \
 		sh -c "cd '$udir' && meson setup build --werror >/dev/null &&
 		       meson test -C build --print-errorlogs --suite e2e --suite sandbox --suite limits"
 else
@@ -40,5 +63,7 @@ fi
 
 echo "== 3/3: ASan+UBSan build, all suites =="
 setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false
-meson test -C build-asan --print-errorlogs
-echo "== all test runs passed =="
+pass asan meson test -C build-asan --print-errorlogs
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
