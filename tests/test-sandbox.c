@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/param.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -177,10 +180,55 @@ static void test_protocol_attacks(void **state)
 	    {"runt_message", PROTOCOL, "message shorter than its header", 0},
 	    {"empty_message", PROTOCOL, "empty message", 0},
 	    {"log_with_fd", PROTOCOL, "wrong number of fds for this message type", 0},
+	    {"hang_up", PROTOCOL, "closed its control channel but did not exit", 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i], NULL, NULL);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In an event loop, a plugin that hangs up and keeps running must not
+ * stall the loop while the host waits to see whether it dies. */
+static void test_hang_up_never_blocks(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	char *path = tu_plugin_path("hostile.so");
+	struct ph_plugin *p;
+	struct ph_blob *in;
+	struct ph_result res;
+	int64_t t0 = mono_ms(), longest = 0;
+	int r;
+	(void)state;
+
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), 0);
+	assert_int_equal(ph_blob_new_from_bytes("hang_up", 7, &in), 0);
+	assert_int_equal(ph_plugin_submit(p, "attack", &in, 1, NULL, NULL), 0);
+	do {
+		struct pollfd pfd = {.fd = ph_plugin_fd(p), .events = POLLIN};
+		int64_t t;
+
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		t = mono_ms();
+		r = ph_plugin_process(p, &res);
+		longest = MAX(longest, mono_ms() - t);
+		assert_true(r >= 0);
+	} while (r == 0);
+	assert_int_equal(res.kind, PH_RESULT_PROTOCOL);
+	assert_string_equal(res.message, "closed its control channel but did not exit");
+	assert_true(mono_ms() - t0 >= 900); /* it had its grace period */
+	assert_true(longest < 100);	    /* and no call waited it out */
+	ph_blob_free(in);
+	ph_plugin_destroy(p);
+	free(path);
+	tu_assert_unchanged(&before);
 }
 
 static void test_ioctl_high_bits_reported(void **state)
@@ -386,6 +434,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_denied_classes),
 	    cmocka_unit_test(test_protocol_attacks),
+	    cmocka_unit_test(test_hang_up_never_blocks),
 	    cmocka_unit_test(test_ioctl_high_bits_reported),
 	    cmocka_unit_test(test_open_passwd_message),
 	    cmocka_unit_test(test_x32),

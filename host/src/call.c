@@ -72,8 +72,11 @@ PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
 			p->call.cpu0_usec = u + s;
 	}
 
-	r = ph__msg_send2(p->sock, PH_MSG_CALL, p->call.id, payload, off, method, mlen, fds,
-			  (unsigned)n);
+	/* A hung-up socket (sock < 0) or EPIPE: the child is dying or about to
+	 * be killed for it, and the pump learns which. */
+	r = p->sock < 0 ? -EPIPE
+			: ph__msg_send2(p->sock, PH_MSG_CALL, p->call.id, payload, off, method,
+					mlen, fds, (unsigned)n);
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return r;
 	/* On EPIPE the child is dying: the pump learns how. */

@@ -20,6 +20,8 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/param.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -539,18 +541,20 @@ void ph__plugin_arm_timer(struct ph_plugin *p)
 
 	if (p->timerfd < 0)
 		return;
-	if (p->state == PH_STATE_IN_CALL) {
-		int64_t wait = watching(p) ? WATCH_INTERVAL_MS : INT64_MAX;
+	int64_t wait = INT64_MAX;
 
-		if (p->call.deadline_ms) {
-			int64_t left = p->call.deadline_ms - ph__now_ms();
-			if (left < wait)
-				wait = left < 1 ? 1 : left;
-		}
-		if (wait != INT64_MAX) {
-			its.it_value.tv_sec = wait / 1000;
-			its.it_value.tv_nsec = (wait % 1000) * 1000000;
-		}
+	if (p->state == PH_STATE_IN_CALL) {
+		if (watching(p))
+			wait = WATCH_INTERVAL_MS;
+		if (p->call.deadline_ms)
+			wait = MIN(wait, p->call.deadline_ms - ph__now_ms());
+	}
+	if (p->eof_deadline_ms && p->state != PH_STATE_DEAD)
+		wait = MIN(wait, p->eof_deadline_ms - ph__now_ms());
+	if (wait != INT64_MAX) {
+		wait = wait < 1 ? 1 : wait;
+		its.it_value.tv_sec = wait / 1000;
+		its.it_value.tv_nsec = (wait % 1000) * 1000000;
 	}
 	timerfd_settime(p->timerfd, 0, &its, NULL);
 	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) {
@@ -574,8 +578,16 @@ static void on_timer(struct ph_plugin *p)
 {
 	uint64_t ticks;
 
-	if (read(p->timerfd, &ticks, sizeof(ticks)) < 0 || p->state != PH_STATE_IN_CALL)
+	if (read(p->timerfd, &ticks, sizeof(ticks)) < 0 || p->state == PH_STATE_DEAD)
 		return;
+	if (p->eof_deadline_ms && ph__now_ms() >= p->eof_deadline_ms) {
+		kill_protocol(p, "closed its control channel but did not exit");
+		return;
+	}
+	if (p->state != PH_STATE_IN_CALL) {
+		ph__plugin_arm_timer(p);
+		return;
+	}
 	/* The deadline is the host's own clock: nothing the plugin does,
 	 * spinning or blocked in a syscall, can move it. */
 	if (p->call.deadline_ms && ph__now_ms() >= p->call.deadline_ms) {
@@ -731,16 +743,22 @@ int64_t ph__now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The control socket closed: give the child a moment to finish dying,
- * then kill it, since it can take no more calls either way. */
+/*
+ * The control socket closed: the child is dying, or it hung up on us and
+ * keeps running. Stop watching the socket (a closed peer reads as ready
+ * forever) and give the child EOF_GRACE_MS to be reaped; the timer kills
+ * it after that. Never blocks: the caller's event loop goes on meanwhile.
+ */
 static void on_eof(struct ph_plugin *p)
 {
-	struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
-
-	if (poll(&pfd, 1, EOF_GRACE_MS) == 1)
-		reap(p);
-	else
-		kill_protocol(p, "closed its control channel but did not exit");
+	if (p->sock < 0)
+		return;
+	if (p->epfd >= 0)
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->sock, NULL);
+	close(p->sock);
+	p->sock = -1;
+	p->eof_deadline_ms = ph__now_ms() + EOF_GRACE_MS;
+	ph__plugin_arm_timer(p);
 }
 
 int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int timeout_ms)
@@ -791,10 +809,8 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		if (p->state == PH_STATE_DEAD)
 			break;
 		if (pfd[SOCK].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if (read_messages(p) && p->state != PH_STATE_DEAD) {
+			if (read_messages(p) && p->state != PH_STATE_DEAD)
 				on_eof(p);
-				break;
-			}
 		}
 		if (p->state == PH_STATE_DEAD)
 			break;

@@ -90,6 +90,9 @@ struct ph_plugin {
 		uint64_t cpu0_usec;  /* plugin CPU time when the call began */
 	} call;
 
+	/* The control socket hung up: reaped by then, or killed. 0 = no. */
+	int64_t eof_deadline_ms;
+
 	/* Log lines: at most LOG_LINES_PER_SEC per second per instance. */
 	int64_t log_window_ms;
 	unsigned int log_in_window;

@@ -245,6 +245,7 @@ int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	p->plugin_pid = -1;
 	p->state = PH_STATE_SPAWNING;
 	p->end_set = p->killed = 0;
+	p->eof_deadline_ms = 0;
 	memset(&p->call, 0, sizeof(p->call));
 	ph__result_init(&p->end, PH_RESULT_OK);
 

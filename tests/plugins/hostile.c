@@ -295,6 +295,13 @@ static long run_attack(const char *name, long arg)
 		return send_raw("", 0, -1);
 	if (IS("log_with_fd"))
 		return log_with_fd();
+	if (IS("hang_up")) {
+		/* Hang up on the host and keep running ("reached" is already
+		 * flushed). */
+		close(3);
+		for (;;)
+			sleep(1);
+	}
 #undef IS
 	errno = EINVAL;
 	return -2;
