@@ -34,6 +34,7 @@
 #define EOF_GRACE_MS	   1000
 #define LOG_LINES_PER_CALL 1000
 #define LOG_LINES_PER_SEC  100
+#define MESSAGES_PER_PASS  64
 /* How often the watchdog looks at CPU, memory, fds and threads. */
 #define WATCH_INTERVAL_MS 10
 
@@ -656,7 +657,10 @@ static int read_messages(struct ph_plugin *p)
 
 	if (!m)
 		return 0;
-	while (p->sock >= 0) {
+	/* At most a batch per pass: a plugin sending messages as fast as we
+	 * read them must not keep one pass (one ph_plugin_process()) going
+	 * forever; the socket stays readable and the next pass goes on. */
+	for (int batch = 0; p->sock >= 0 && batch < MESSAGES_PER_PASS; batch++) {
 		int r = ph__msg_recv(p->sock, m, MSG_DONTWAIT, &why);
 
 		if (r == -EAGAIN)

@@ -295,6 +295,13 @@ static long run_attack(const char *name, long arg)
 		return send_raw("", 0, -1);
 	if (IS("log_with_fd"))
 		return log_with_fd();
+	if (IS("doorbell_flood")) {
+		/* Doorbells as fast as the socket takes them, for ever. */
+		struct raw_hdr h = {0x31474850u, 1, 8 /* DOORBELL */, 0, 0, 0};
+
+		for (;;)
+			send(3, &h, sizeof(h), MSG_NOSIGNAL);
+	}
 	if (IS("hang_up")) {
 		/* Hang up on the host and keep running ("reached" is already
 		 * flushed). */
