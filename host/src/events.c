@@ -720,6 +720,14 @@ static void handle_notification(struct ph_plugin *p)
 	ph__plugin_kill(p, &r);
 }
 
+static void drop_listener(struct ph_plugin *p)
+{
+	if (p->epfd >= 0)
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->listener, NULL);
+	close(p->listener);
+	p->listener = -1;
+}
+
 int ph__notif_setup(struct ph_plugin *p)
 {
 	struct seccomp_notif_sizes sizes;
@@ -810,6 +818,11 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		 * kernel's word on it beats anything the plugin says. */
 		if (nfds == 4 && (pfd[LISTENER].revents & POLLIN))
 			handle_notification(p);
+		else if (nfds == 4 && (pfd[LISTENER].revents & (POLLHUP | POLLERR)))
+			/* Every task under the filter is gone: it can never
+			 * notify again, and a hung-up fd would keep the
+			 * instance's epoll fd readable for nothing. */
+			drop_listener(p);
 		if (p->state == PH_STATE_DEAD)
 			break;
 		if (pfd[SOCK].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -827,6 +840,10 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		}
 		if (pfd[TIMER].revents & POLLIN)
 			on_timer(p);
+		/* Without a wait, one round only: a plugin that always has
+		 * something to say must not keep ph_plugin_process() here. */
+		if (timeout_ms == 0)
+			break;
 	}
 	return 0;
 }

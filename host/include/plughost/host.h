@@ -325,7 +325,9 @@ PH_EXPORT int ph_plugin_call_collect(struct ph_plugin *plugin, const char *metho
 /*
  * One pollable fd per instance (an epoll fd over its control socket, pidfd,
  * seccomp listener and limit timer): when it is readable (POLLIN), call
- * ph_plugin_process(). Owned by the instance; do not close or read it.
+ * ph_plugin_process(). Each call does a bounded round of work and may
+ * leave the fd readable, so poll it level-triggered (poll(), or epoll
+ * without EPOLLET). Owned by the instance; do not close or read it.
  */
 PH_EXPORT int ph_plugin_fd(const struct ph_plugin *plugin);
 
