@@ -85,7 +85,7 @@ int ph__msg_send(int sock, uint16_t type, uint64_t call_id, const void *payload,
 static const struct {
 	uint8_t min, max;
 } fd_allowance[PH_MSG_TYPE_MAX + 1] = {
-    [PH_MSG_SETUP] = {1, 2},	    [PH_MSG_SANDBOXED] = {0, 1},	[PH_MSG_LOADED] = {0, 0},
+    [PH_MSG_SETUP] = {2, 3},	    [PH_MSG_SANDBOXED] = {0, 1},	[PH_MSG_LOADED] = {0, 0},
     [PH_MSG_SETUP_FAILED] = {0, 0}, [PH_MSG_CALL] = {0, PH_INPUTS_MAX}, [PH_MSG_DONE] = {0, 0},
     [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},		[PH_MSG_SHUTDOWN] = {0, 0},
 };
@@ -315,7 +315,7 @@ int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const c
 		return bad(ret_why, "SETUP message has trailing bytes");
 	if (!str_clean(out->path))
 		return bad(ret_why, "SETUP path contains NUL");
-	if (((out->fixed.flags & PH_SETUP_SECCOMP) ? 2u : 1u) != msg->nfds)
+	if (((out->fixed.flags & PH_SETUP_SECCOMP) ? 3u : 2u) != msg->nfds)
 		return bad(ret_why, "SETUP fd count does not match its flags");
 	return 0;
 }

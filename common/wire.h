@@ -37,7 +37,7 @@
 #define PH_INPUTS_MAX  PH_MSG_MAX_FDS
 
 enum ph_msg_type {
-	/* host -> runner, once: ring fd [+ seccomp program fd]. */
+	/* host -> runner, once: ring fd, plugin file fd [+ seccomp program fd]. */
 	PH_MSG_SETUP = 1,
 	/* runner -> host, once, before plugin code runs: [seccomp listener fd]. */
 	PH_MSG_SANDBOXED = 2,
@@ -86,7 +86,7 @@ struct ph_msg_setup {
 	uint64_t reserved[4];
 };
 
-#define PH_SETUP_SECCOMP	0x1u /* fd[1] holds a seccomp program */
+#define PH_SETUP_SECCOMP	0x1u /* fd[2] holds a seccomp program (fd[0] ring, fd[1] plugin) */
 #define PH_SETUP_SECCOMP_LISTEN 0x2u /* load it with a user-notify listener */
 #define PH_SETUP_SANDBOX	0x4u /* apply the sandbox layers at all */
 #define PH_SETUP_SUPERVISE	0x8u /* fd 4 is the supervisor channel: run an init */

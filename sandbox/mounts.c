@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The plugin's filesystem view: an empty tmpfs root holding read-only
- * binds of what the dynamic loader needs and the plugin file itself.
+ * binds of what the dynamic loader needs, and a copy of the plugin file.
  * Nothing else exists in it: no /proc, /dev, /tmp, /home or /etc beyond
  * ld.so.cache. Runs in the runner as root of its own user and mount
  * namespaces, before capabilities are dropped.
@@ -9,7 +9,7 @@
  * The approach is bubblewrap's: mount the tmpfs over an existing
  * directory, pivot_root() into it with the old root parked beneath, bind
  * from the parked old root (where the directory we mounted over shows its
- * original content again, so a plugin under /tmp is still reachable),
+ * original content again),
  * then detach the old root for good.
  */
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -129,7 +130,52 @@ static int add_lib_dir(const char *dir)
 	return bind_readonly(old, dir);
 }
 
-static int build_root(const char *plugin_real, const char *cache_real, const char *inside)
+/*
+ * The plugin itself, copied from the fd the host opened into a tmpfs of
+ * its own at /plugin: nothing here resolves a host path, so the plugin may
+ * live anywhere the host can read (a root host's sandbox runs as nobody,
+ * who could not traverse /root), and the file loaded is the very file the
+ * host checked. The tmpfs is sized to the plugin, nosuid and nodev but
+ * not noexec (the plugin is mapped executable), and read-only once
+ * written.
+ */
+static int add_plugin(int plugin_fd, uint64_t size, const char *inside)
+{
+	char opts[64];
+	off_t off = 0;
+	int fd, r = 0;
+
+	if (mkdir("/plugin", 0755) < 0)
+		return -errno;
+	snprintf(opts, sizeof(opts), "mode=0755,size=%llu,nr_inodes=4",
+		 (unsigned long long)(size + 4096));
+	if (mount("tmpfs", "/plugin", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return -errno;
+	fd = open(inside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
+	if (fd < 0)
+		return -errno;
+	while ((uint64_t)off < size) {
+		ssize_t n = sendfile(fd, plugin_fd, &off, (size_t)(size - (uint64_t)off));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO; /* EIO: the file shrank under us */
+			break;
+		}
+	}
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		return r;
+	if (mount(NULL, "/plugin", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int build_root(int plugin_fd, uint64_t plugin_size, const char *cache_real,
+		      const char *inside)
 {
 	char src[PATH_MAX];
 	struct stat st;
@@ -166,45 +212,30 @@ static int build_root(const char *plugin_real, const char *cache_real, const cha
 			return r;
 	}
 
-	if (mkdir("/plugin", 0755) < 0)
-		return -errno;
-	r = join(src, sizeof(src), OLDROOT, plugin_real);
-	if (r < 0)
-		return r;
-	r = make_file(inside);
-	if (r < 0)
-		return r;
-	/* Read-only but not noexec: the plugin must be mapped executable. */
-	return bind_readonly(src, inside);
+	return add_plugin(plugin_fd, plugin_size, inside);
 }
 
-int ph__sb_mounts(const char *plugin_path, const char **ret_path)
+int ph__sb_mounts(int plugin_fd, const char *plugin_name, const char **ret_path)
 {
 	static char inside[PATH_MAX];
 	char want[PATH_MAX], path[PATH_MAX];
-	_cleanup_free_ char *plugin_real = NULL, *cache_real = NULL;
+	_cleanup_free_ char *cache_real = NULL;
 	const char *name, *base = NULL;
-	struct stat st;
+	struct stat st, plugin_st;
 	int r;
 
-	if (!plugin_path || !*plugin_path || !ret_path)
+	if (plugin_fd < 0 || !plugin_name || !*plugin_name || !ret_path)
 		return -EINVAL;
-	name = strrchr(plugin_path, '/');
-	name = name ? name + 1 : plugin_path;
+	name = strrchr(plugin_name, '/');
+	name = name ? name + 1 : plugin_name;
 	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
 	r = join(want, sizeof(want), "/plugin/", name);
 	if (r < 0)
 		return r;
-
-	/* Resolve relative paths and symlinks now, against the host's view:
-	 * after pivot_root an absolute symlink would resolve in the new root. */
-	plugin_real = realpath(plugin_path, NULL);
-	if (!plugin_real)
+	if (fstat(plugin_fd, &plugin_st) < 0)
 		return -errno;
-	if (stat(plugin_real, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(plugin_st.st_mode))
 		return -EINVAL;
 	cache_real = realpath("/etc/ld.so.cache", NULL);
 	if (!cache_real && errno != ENOENT)
@@ -239,7 +270,7 @@ int ph__sb_mounts(const char *plugin_path, const char **ret_path)
 	if (chdir("/") < 0)
 		return -errno;
 
-	r = build_root(plugin_real, cache_real, want);
+	r = build_root(plugin_fd, (uint64_t)plugin_st.st_size, cache_real, want);
 	if (r < 0)
 		return r;
 

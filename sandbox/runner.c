@@ -87,7 +87,7 @@ static void close_other_fds(void)
 }
 
 /* The sandbox layers, in order. Returns the PH_LAYER_* bits now active. */
-static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path,
+static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, int plugin_fd,
 			      const char **ret_path_inside, int *ret_landlock_abi)
 {
 	uint32_t layers = 0;
@@ -114,7 +114,7 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path,
 	if (ns & CLONE_NEWNS) {
 		/* The filesystem view shrinks to what loading needs; done while
 		 * we still hold CAP_SYS_ADMIN in our own user namespace. */
-		r = ph__sb_mounts(path, ret_path_inside);
+		r = ph__sb_mounts(plugin_fd, path, ret_path_inside);
 		if (r < 0)
 			fail(PH_STEP_MOUNTS, -r, "cannot build the plugin's filesystem view");
 	}
@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 	struct ph__runner_env env = {.abi = PH_WIRE_ABI, .size = sizeof(env), .ctl_fd = CTL_FD};
 	char path[4097];
 	const char *path_inside = path, *why;
-	int ring_fd, prog_fd = -1, stage2_fd = -1, listener = -1, notify, r;
+	int ring_fd, plugin_fd, prog_fd = -1, stage2_fd = -1, listener = -1, notify, r;
 	uint64_t ring_size;
 	void *ring;
 
@@ -350,8 +350,9 @@ int main(int argc, char **argv)
 	memcpy(path, setup.path.p, setup.path.len);
 	path[setup.path.len] = '\0';
 	ring_fd = msg.fds[0];
+	plugin_fd = msg.fds[1];
 	if (setup.fixed.flags & PH_SETUP_SECCOMP)
-		prog_fd = msg.fds[1];
+		prog_fd = msg.fds[2];
 	notify = !!(setup.fixed.flags & PH_SETUP_SECCOMP_LISTEN);
 
 	r = ph__seal_check(ring_fd, PH_SEAL_KIND_RING, PH_RING_HDR_SIZE + setup.fixed.ring_capacity,
@@ -381,7 +382,11 @@ int main(int argc, char **argv)
 	setup.fixed.rlimit_as = 0;
 #endif
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
-		sb.layers = apply_sandbox(&setup, path, &path_inside, (int *)&sb.landlock_abi);
+		sb.layers =
+		    apply_sandbox(&setup, path, plugin_fd, &path_inside, (int *)&sb.landlock_abi);
+	/* Copied into the sandbox's own view by now, or (without a mount
+	 * namespace) loaded by its path below. */
+	close(plugin_fd);
 	if (setup.fixed.flags & PH_SETUP_SUPERVISE)
 		become_init();
 	else

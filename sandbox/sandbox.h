@@ -101,12 +101,13 @@ int ph__probe_report(char *buf, size_t len);
 
 /*
  * Build the plugin's filesystem view: a fresh tmpfs root holding read-only
- * binds of the dynamic loader's directories (/usr, /lib, /lib64, /etc's
- * ld.so.cache) and the plugin file at /plugin/<basename>, then pivot_root
- * into it and detach the old root. *ret_path gets the plugin's path inside
- * (static storage). Returns 0 or -errno.
+ * binds of the dynamic loader's directories (/usr, /lib*, /etc's
+ * ld.so.cache) and, in a tmpfs of its own, a read-only copy of the plugin
+ * read from plugin_fd (opened by the host) at /plugin/<basename of
+ * plugin_name>; then pivot_root into it and detach the old root. *ret_path
+ * gets the plugin's path inside (static storage). Returns 0 or -errno.
  */
-int ph__sb_mounts(const char *plugin_path, const char **ret_path);
+int ph__sb_mounts(int plugin_fd, const char *plugin_name, const char **ret_path);
 
 /* Set the rlimits from setup (plus core 0, fsize 0, memlock 0). */
 int ph__sb_rlimits(const struct ph_msg_setup *setup);

@@ -5,6 +5,8 @@
  * was: no fd, child or mapping leaked.
  */
 #include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -484,6 +486,82 @@ static void test_api_misuse(void **state)
 	ph_plugin_destroy(p);
 }
 
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			n = -1;
+	close(in);
+	close(out);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * A plugin, and the runner, in a directory only the host can enter (a
+ * build tree under /root, say). For a root host the sandbox runs as
+ * nobody outside its namespace, who cannot traverse it: the host must
+ * hand over both as open files, never as paths.
+ */
+static void test_private_directory(void **state)
+{
+	char dir[] = "/tmp/plughost-private-XXXXXX", plugin[128], runner[128], *src, *rsrc;
+	struct ph_host_config hcfg;
+	struct ph_host *h;
+	struct ph_plugin *p;
+	struct ph_result res;
+	void *out;
+	size_t len;
+	Dl_info info;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir)); /* mode 0700 */
+	snprintf(plugin, sizeof(plugin), "%s/echo.so", dir);
+	snprintf(runner, sizeof(runner), "%s/plughost-runner", dir);
+	src = tu_plugin_path("echo.so");
+	assert_int_equal(copy_file(src, plugin, 0755), 0);
+	/* The runner sits beside libplughost.so in the build tree. */
+	assert_true(dladdr((void *)ph_host_new, &info) && info.dli_fname);
+	assert_true(asprintf(&rsrc, "%.*s/plughost-runner",
+			     (int)(strrchr(info.dli_fname, '/') - info.dli_fname),
+			     info.dli_fname) > 0);
+	assert_int_equal(copy_file(rsrc, runner, 0755), 0);
+
+	ph_host_config_init(&hcfg);
+	hcfg.runner_path = runner;
+	assert_int_equal(ph_host_new(&hcfg, &h), 0);
+	if (ph_plugin_spawn(h, plugin, NULL, &p, &res) < 0) {
+		char line[512];
+		ph_result_describe(&res, line, sizeof(line));
+		fail_msg("spawn from a private directory: %s", line);
+	}
+	{
+		struct ph_blob *b = blob_of("private", 7);
+
+		call_ok(p, "echo", &b, 1, &out, &len);
+		assert_string_equal(out, "private");
+		free(out);
+		ph_blob_free(b);
+	}
+	ph_plugin_destroy(p);
+	ph_host_free(h);
+	unlink(plugin);
+	unlink(runner);
+	rmdir(dir);
+	free(src);
+	free(rsrc);
+}
+
 static void test_blob_from_file(void **state)
 {
 	char path[] = "/tmp/plughost-test-XXXXXX";
@@ -520,6 +598,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_plugins),
 	    cmocka_unit_test(test_constructor_crash),
 	    cmocka_unit_test(test_api_misuse),
+	    cmocka_unit_test(test_private_directory),
 	    cmocka_unit_test(test_blob_from_file),
 	};
 

@@ -229,12 +229,12 @@ static void test_roundtrip_setup(void **state)
 				 .rlimit_nofile = 64,
 				 .rlimit_nproc = 1};
 	const char path[] = "/usr/lib/plughost/plugins/echo.so";
-	int fds[2] = {memfd_sized(4096), memfd_sized(100)};
+	int fds[3] = {memfd_sized(4096), memfd_sized(100), memfd_sized(100)};
 	struct ph_setup_view v;
 	const char *why = NULL;
 
 	s.path_len = sizeof(path) - 1;
-	roundtrip(PH_MSG_SETUP, &s, sizeof(s), path, s.path_len, fds, 2);
+	roundtrip(PH_MSG_SETUP, &s, sizeof(s), path, s.path_len, fds, 3);
 	assert_int_equal(ph__parse_setup(&msg, &v, &why), 0);
 	assert_memory_equal(&v.fixed, &s, sizeof(s));
 	assert_int_equal(v.path.len, s.path_len);
@@ -244,14 +244,16 @@ static void test_roundtrip_setup(void **state)
 	assert_int_equal(msg.nfds, 0);
 	assert_int_equal(msg.fds[0], -1);
 	assert_int_equal(msg.fds[1], -1);
+	assert_int_equal(msg.fds[2], -1);
 
-	/* Without a seccomp program: one fd. */
+	/* Without a seccomp program: the ring and the plugin. */
 	s.flags = PH_SETUP_SANDBOX;
-	roundtrip(PH_MSG_SETUP, &s, sizeof(s), path, s.path_len, fds, 1);
+	roundtrip(PH_MSG_SETUP, &s, sizeof(s), path, s.path_len, fds, 2);
 	assert_int_equal(ph__parse_setup(&msg, &v, &why), 0);
 	ph__msg_close_fds(&msg);
 	close(fds[0]);
 	close(fds[1]);
+	close(fds[2]);
 	assert_int_equal(count_fds(), before);
 }
 
@@ -607,19 +609,19 @@ static void test_hdr_fds_for_type(void **state)
 	expect_reject(&h, sizeof(h), 1, WHY_FDTYPE);
 	h = hdr_of(PH_MSG_DOORBELL, 0, 1);
 	expect_reject(&h, sizeof(h), 1, WHY_FDTYPE);
-	h = hdr_of(PH_MSG_SETUP, 0, 0);
-	expect_reject(&h, sizeof(h), 0, WHY_FDTYPE);
-	h = hdr_of(PH_MSG_SETUP, 0, 3);
-	expect_reject(&h, sizeof(h), 3, WHY_FDTYPE);
+	h = hdr_of(PH_MSG_SETUP, 0, 1);
+	expect_reject(&h, sizeof(h), 1, WHY_FDTYPE);
+	h = hdr_of(PH_MSG_SETUP, 0, 4);
+	expect_reject(&h, sizeof(h), 4, WHY_FDTYPE);
 	h = hdr_of(PH_MSG_SANDBOXED, 0, 2);
 	expect_reject(&h, sizeof(h), 2, WHY_FDTYPE);
 	h = hdr_of(PH_MSG_EXIT, 0, 1);
 	expect_reject(&h, sizeof(h), 1, WHY_FDTYPE);
 	/* The allowances themselves are accepted. */
-	h = hdr_of(PH_MSG_SETUP, 0, 1);
-	expect_accept(&h, sizeof(h), 1);
 	h = hdr_of(PH_MSG_SETUP, 0, 2);
 	expect_accept(&h, sizeof(h), 2);
+	h = hdr_of(PH_MSG_SETUP, 0, 3);
+	expect_accept(&h, sizeof(h), 3);
 	h = hdr_of(PH_MSG_SANDBOXED, 0, 1);
 	expect_accept(&h, sizeof(h), 1);
 	h = hdr_of(PH_MSG_CALL, 0, PH_MSG_MAX_FDS);
@@ -1086,49 +1088,49 @@ static void test_parse_setup(void **state)
 
 	memset(p4097, 'p', sizeof(p4097));
 	setup_payload(&pl, PH_RING_DEFAULT_CAPACITY, PH_SETUP_SECCOMP, 6, "/a.so!", 6);
-	load(PH_MSG_SETUP, pl.b, pl.n, 2);
+	load(PH_MSG_SETUP, pl.b, pl.n, 3);
 	assert_int_equal(ph__parse_setup(&msg, &v, &why), 0);
 	assert_int_equal(v.path.len, 6);
 	assert_ptr_equal(v.path.p, (const char *)msg.payload + sizeof(struct ph_msg_setup));
 
 	load(PH_MSG_SANDBOXED, pl.b, pl.n, 2);
 	expect_bad(p_setup, "SETUP message too short");
-	load(PH_MSG_SETUP, pl.b, sizeof(struct ph_msg_setup) - 1, 2);
+	load(PH_MSG_SETUP, pl.b, sizeof(struct ph_msg_setup) - 1, 3);
 	expect_bad(p_setup, "SETUP message too short");
 
 	for (size_t i = 0; i < sizeof(bad_caps) / sizeof(bad_caps[0]); i++) {
 		setup_payload(&pl, bad_caps[i], 0, 6, "/a.so!", 6);
-		load(PH_MSG_SETUP, pl.b, pl.n, 1);
+		load(PH_MSG_SETUP, pl.b, pl.n, 2);
 		expect_bad(p_setup, "SETUP ring capacity not a power of two in range");
 	}
 	setup_payload(&pl, PH_RING_MIN_CAPACITY, 0, 6, "/a.so!", 6);
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_good(p_setup);
 	setup_payload(&pl, PH_RING_MAX_CAPACITY, 0, 4096, p4097, 4096);
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_good(p_setup);
 
 	setup_payload(&pl, PH_RING_MIN_CAPACITY, 0, 0, "", 0);
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_bad(p_setup, "SETUP plugin path empty or too long");
 	setup_payload(&pl, PH_RING_MIN_CAPACITY, 0, 4097, p4097, 4097);
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_bad(p_setup, "SETUP plugin path empty or too long");
 	setup_payload(&pl, PH_RING_MIN_CAPACITY, 0, 7, "/a.so!", 6);
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_bad(p_setup, "SETUP message shorter than its path length says");
 	setup_payload(&pl, PH_RING_MIN_CAPACITY, 0, 5, "/a.so!", 6);
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_bad(p_setup, "SETUP message has trailing bytes");
 	setup_payload(&pl, PH_RING_MIN_CAPACITY, 0, 6, "/a\0so!", 6);
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_bad(p_setup, "SETUP path contains NUL");
 
 	setup_payload(&pl, PH_RING_MIN_CAPACITY, PH_SETUP_SECCOMP, 6, "/a.so!", 6);
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_bad(p_setup, "SETUP fd count does not match its flags");
 	setup_payload(&pl, PH_RING_MIN_CAPACITY, PH_SETUP_SANDBOX, 6, "/a.so!", 6);
-	load(PH_MSG_SETUP, pl.b, pl.n, 2);
+	load(PH_MSG_SETUP, pl.b, pl.n, 3);
 	expect_bad(p_setup, "SETUP fd count does not match its flags");
 }
 
@@ -1234,7 +1236,7 @@ static void test_parse_sandboxed(void **state)
 	assert_int_equal(ph__parse_sandboxed(&msg, &v, &why), 0);
 	assert_int_equal(v.layers, s.layers);
 
-	load(PH_MSG_SETUP, pl.b, pl.n, 1);
+	load(PH_MSG_SETUP, pl.b, pl.n, 2);
 	expect_bad(p_sandboxed, "SANDBOXED message too short");
 	load(PH_MSG_SANDBOXED, pl.b, sizeof(s) - 1, 1);
 	expect_bad(p_sandboxed, "SANDBOXED message too short");
@@ -1467,7 +1469,7 @@ static void check_accepted(int k)
 		assert_int_equal(v.fixed.ring_capacity & (v.fixed.ring_capacity - 1), 0);
 		assert_true(v.path.len >= 1 && v.path.len <= 4096 && in_payload(v.path));
 		assert_int_equal(sizeof(struct ph_msg_setup) + v.path.len, len);
-		assert_int_equal(msg.nfds, (v.fixed.flags & PH_SETUP_SECCOMP) ? 2 : 1);
+		assert_int_equal(msg.nfds, (v.fixed.flags & PH_SETUP_SECCOMP) ? 3 : 2);
 		break;
 	}
 	case F_FAILED: {
@@ -1566,7 +1568,7 @@ static void test_fuzz_wire(void **state)
 	static const struct {
 		uint8_t min, max;
 	} allow[PH_MSG_TYPE_MAX + 1] = {
-	    [PH_MSG_SETUP] = {1, 2},	    [PH_MSG_SANDBOXED] = {0, 1}, [PH_MSG_LOADED] = {0, 0},
+	    [PH_MSG_SETUP] = {2, 3},	    [PH_MSG_SANDBOXED] = {0, 1}, [PH_MSG_LOADED] = {0, 0},
 	    [PH_MSG_SETUP_FAILED] = {0, 0}, [PH_MSG_CALL] = {0, 16},	 [PH_MSG_DONE] = {0, 0},
 	    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},	 [PH_MSG_SHUTDOWN] = {0, 0},
 	    [PH_MSG_EXIT] = {0, 0},

@@ -1444,15 +1444,26 @@ static int mounts_child(void *arg)
 	if (enter_userns_mntns() < 0)
 		return 1;
 
-	/* Refused before anything is mounted. */
-	if (ph__sb_mounts("/usr", &inside) != -EINVAL || inside)
-		return 4;
+	/* Refused before anything is mounted: a directory is no plugin. */
+	{
+		int dir = open("/usr", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dir < 0 || ph__sb_mounts(dir, "/usr", &inside) != -EINVAL || inside)
+			return 4;
+		close(dir);
+	}
 	/* Not loaded before: the dlopen below must really map the file. */
 	if (dlopen(copy, RTLD_NOW | RTLD_NOLOAD))
 		return 5;
 
-	if (ph__sb_mounts(copy, &inside) < 0 || !inside)
-		return 6;
+	/* The plugin arrives as an open fd, like the host passes it. */
+	{
+		int fd = open(copy, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || ph__sb_mounts(fd, copy, &inside) < 0 || !inside)
+			return 6;
+		close(fd);
+	}
 	snprintf(expect, sizeof(expect), "/plugin/%s", base);
 	if (strcmp(inside, expect) != 0)
 		return 7;
@@ -1492,7 +1503,9 @@ static int mounts_peer_child(void *arg)
 	/* Same user namespace as the parent: our mounts are its peers. */
 	if (unshare(CLONE_NEWNS) < 0)
 		return 1;
-	return ph__sb_mounts(arg, &inside) == 0 ? 0 : 2;
+	int fd = open(arg, O_RDONLY | O_CLOEXEC);
+
+	return fd >= 0 && ph__sb_mounts(fd, arg, &inside) == 0 ? 0 : 2;
 }
 
 /*

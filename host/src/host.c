@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,17 @@ PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret
 		return -ENOMEM;
 	}
 	h->runner_path = runner;
+	/* Opened once, exec'd by fd: a root host's sandbox runs as nobody,
+	 * who may not be able to traverse the path (a build tree under
+	 * /root), and the file cannot be swapped between spawns. */
+	h->runner_fd = open(runner, O_PATH | O_CLOEXEC);
+	if (h->runner_fd < 0) {
+		int r = -errno;
+
+		free(runner);
+		free(h);
+		return r;
+	}
 	if (cfg) {
 		h->log_fn = cfg->log_fn;
 		h->log_userdata = cfg->log_userdata;
@@ -97,6 +109,8 @@ PH_EXPORT void ph_host_free(struct ph_host *host)
 	if (!host)
 		return;
 	free(host->runner_path);
+	if (host->runner_fd >= 0)
+		close(host->runner_fd);
 	free(host);
 }
 

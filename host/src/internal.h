@@ -28,6 +28,7 @@ static inline int ph__take_fd(int *fd)
 
 struct ph_host {
 	char *runner_path;
+	int runner_fd; /* O_PATH: the child execs this file, never a path */
 	ph_log_fn log_fn;
 	void *log_userdata;
 };
@@ -106,7 +107,7 @@ struct ph_plugin {
 };
 
 /* spawn.c: clone3 + exec the runner; fills pid, pidfd, sock. */
-int ph__spawn_runner(struct ph_plugin *p, const char *runner, uint64_t clone_flags,
+int ph__spawn_runner(struct ph_plugin *p, int runner_fd, uint64_t clone_flags,
 		     struct ph_result *fail);
 /* spawn.c: is path a readable ELF shared object for this machine? */
 int ph__check_plugin_file(const char *path, char *why, size_t why_len);

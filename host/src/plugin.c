@@ -167,7 +167,8 @@ static int plan_sandbox(const struct ph_plugin_config *cfg, uint64_t *ret_clone_
 }
 
 static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plugin_config *cfg,
-		      uint64_t capacity, uint64_t clone_flags, int ring_fd, int prog_fd, int notify)
+		      uint64_t capacity, uint64_t clone_flags, int ring_fd, int plugin_fd,
+		      int prog_fd, int notify)
 {
 	struct ph_msg_setup s = {
 	    .ring_capacity = capacity,
@@ -175,7 +176,7 @@ static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plu
 	    .ns_flags = (uint32_t)clone_flags,
 	    .require = cfg->require,
 	};
-	int fds[2] = {ring_fd, prog_fd};
+	int fds[3] = {ring_fd, plugin_fd, prog_fd};
 
 	/* Kernel-enforced backstops for the instance limits; the host's
 	 * watchdog (events.c) turns reaching them into a result. Init counts
@@ -193,7 +194,7 @@ static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plu
 	if (prog_fd >= 0)
 		s.flags |= PH_SETUP_SECCOMP | (notify ? PH_SETUP_SECCOMP_LISTEN : 0);
 	return ph__msg_send2(p->sock, PH_MSG_SETUP, 0, &s, sizeof(s), path, s.path_len, fds,
-			     prog_fd >= 0 ? 2 : 1);
+			     prog_fd >= 0 ? 3 : 2);
 }
 
 /* Wait out one handshake state; a silent runner is a setup failure. */
@@ -236,7 +237,7 @@ int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 {
 	const struct ph_plugin_config *cfg = &p->cfg;
 	const uint64_t capacity = cfg->ring_size ? cfg->ring_size : PH_RING_DEFAULT_CAPACITY;
-	_cleanup_close_ int ring_fd = -1, prog_fd = -1;
+	_cleanup_close_ int ring_fd = -1, prog_fd = -1, plugin_fd = -1;
 	uint64_t clone_flags;
 	int r, seccomp, notify;
 
@@ -268,7 +269,15 @@ int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		ph__result_setup(fail, PH_STEP_SECCOMP, -r, "cannot size seccomp notifications");
 		goto out;
 	}
-	r = ph__spawn_runner(p, p->host->runner_path, clone_flags, fail);
+	/* The runner gets the plugin as an open file, never as a path to
+	 * resolve in its own (lesser) view: what it loads is what we open. */
+	plugin_fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (plugin_fd < 0) {
+		r = -errno;
+		ph__result_setup(fail, PH_STEP_LOAD, -r, "cannot open '%s'", p->path);
+		goto out;
+	}
+	r = ph__spawn_runner(p, p->host->runner_fd, clone_flags, fail);
 	if (r < 0)
 		goto out;
 	if (seccomp) {
@@ -282,7 +291,7 @@ int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 			goto out;
 		}
 	}
-	r = send_setup(p, p->path, cfg, capacity, clone_flags, ring_fd, prog_fd, notify);
+	r = send_setup(p, p->path, cfg, capacity, clone_flags, ring_fd, plugin_fd, prog_fd, notify);
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
 		ph__result_setup(fail, PH_STEP_HANDSHAKE, -r, "cannot send SETUP to the runner");
 		goto out;

@@ -58,8 +58,8 @@ out:
 }
 
 /* In the child, before exec. Raw syscalls only; no malloc, no locks. */
-static _Noreturn void child_exec(const char *runner, int ctl, int sup, int devnull, int sync_rd,
-				 int userns, char *const argv[])
+static _Noreturn void child_exec(int runner, int ctl, int sup, int devnull, int sync_rd, int userns,
+				 char *const argv[])
 {
 	static char *const envp[] = {NULL};
 	struct sigaction sa = {.sa_handler = SIG_DFL};
@@ -91,33 +91,43 @@ static _Noreturn void child_exec(const char *runner, int ctl, int sup, int devnu
 			_exit(127);
 	}
 
+	/* Every fd we keep moves above the numbers we are about to fill
+	 * (0-4) first: any of them may sit at 0-4 in the host, and a dup2
+	 * onto it would silently swap it for something else. The runner's
+	 * fd stays close-on-exec (an ELF binary exec'd by fd needs it only
+	 * until the exec). */
+	runner = fcntl(runner, F_DUPFD_CLOEXEC, 10);
+	ctl = fcntl(ctl, F_DUPFD, 10);
+	devnull = fcntl(devnull, F_DUPFD, 10);
+	if (sup >= 0)
+		sup = fcntl(sup, F_DUPFD, 10);
+	if (runner < 0 || ctl < 0 || devnull < 0 || (sup < 0 && sup != -1))
+		_exit(127);
+
 	/* Standard fds point at /dev/null, never at the host's terminal or
 	 * pipes: a stray printf in a plugin goes nowhere, and no fd the plugin
-	 * opens could be mistaken for stdout. */
+	 * opens could be mistaken for stdout. Then only the control socket
+	 * (fd 3) and, with a pid namespace, the supervisor channel (fd 4)
+	 * cross over. */
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(devnull, fd) < 0)
 			_exit(127);
-
-	/* Only the control socket (fd 3) and, with a pid namespace, the
-	 * supervisor channel (fd 4) cross over. Move both above the target
-	 * numbers first so neither dup2 can clobber the other. */
-	ctl = fcntl(ctl, F_DUPFD, 10);
-	if (ctl < 0 || dup2(ctl, CTL_FD) < 0)
+	if (dup2(ctl, CTL_FD) < 0 || (sup >= 0 && dup2(sup, SUP_FD) < 0))
 		_exit(127);
-	if (sup >= 0) {
-		sup = fcntl(sup, F_DUPFD, 10);
-		if (sup < 0 || dup2(sup, SUP_FD) < 0)
-			_exit(127);
+	{
+		const unsigned first = sup >= 0 ? SUP_FD + 1 : CTL_FD + 1;
+
+		if (syscall(SYS_close_range, first, (unsigned)runner - 1, 0) < 0 ||
+		    syscall(SYS_close_range, (unsigned)runner + 1, ~0U, 0) < 0)
+			for (int fd = (int)first; fd < 65536; fd++)
+				if (fd != runner)
+					close(fd);
 	}
-	if (syscall(SYS_close_range, sup >= 0 ? SUP_FD + 1 : CTL_FD + 1, ~0U, 0) < 0)
-		for (int fd = sup >= 0 ? SUP_FD + 1 : CTL_FD + 1; fd < 65536; fd++)
-			close(fd);
-	execve(runner, argv, envp);
+	syscall(SYS_execveat, runner, "", argv, envp, AT_EMPTY_PATH);
 	_exit(127);
 }
 
-int ph__spawn_runner(struct ph_plugin *p, const char *runner, uint64_t clone_flags,
-		     struct ph_result *fail)
+int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t clone_flags, struct ph_result *fail)
 {
 	char *argv[] = {(char *)"plughost-runner", NULL};
 	int sv[2] = {-1, -1}, sup[2] = {-1, -1}, sync[2] = {-1, -1}, pidfd = -1, r;
