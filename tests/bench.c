@@ -23,7 +23,7 @@
 
 #include <plughost/host.h>
 
-#include "testutil.h"
+#include "testhost.h"
 
 static double now_s(void)
 {

@@ -23,7 +23,7 @@
 
 #include <plughost/host.h>
 
-#include "testutil.h"
+#include "testhost.h"
 
 static struct ph_plugin *spawn_ring(const char *name, size_t ring)
 {

@@ -26,7 +26,7 @@
 
 #include <plughost/host.h>
 
-#include "testutil.h"
+#include "testhost.h"
 
 static int setup_host(void **state)
 {

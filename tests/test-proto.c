@@ -24,38 +24,14 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "proto.h"
 #include "seal.h"
 
 #define CALL_ID 0xA1B2C3D4E5F60718ull
 
 /* ------------------------------------------------------------ helpers */
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
-
-/* Open fds of this process (the directory's own fd included, every time). */
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 static void pair(int sv[2])
 {
@@ -219,7 +195,7 @@ static int memfd_sized(uint64_t size)
 
 static void test_roundtrip_setup(void **state)
 {
-	const int before = count_fds();
+	const int before = tu_count_fds();
 	struct ph_msg_setup s = {.ring_capacity = 1u << 20,
 				 .flags = PH_SETUP_SECCOMP | PH_SETUP_SANDBOX,
 				 .ns_flags = 0x10000000,
@@ -254,12 +230,12 @@ static void test_roundtrip_setup(void **state)
 	close(fds[0]);
 	close(fds[1]);
 	close(fds[2]);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_fds(), before);
 }
 
 static void test_roundtrip_sandboxed(void **state)
 {
-	const int before = count_fds();
+	const int before = tu_count_fds();
 	struct ph_msg_sandboxed s = {.layers = PH_LAYER_SECCOMP | PH_LAYER_NOTIFY,
 				     .landlock_abi = 4};
 	struct ph_msg_sandboxed v;
@@ -276,7 +252,7 @@ static void test_roundtrip_sandboxed(void **state)
 	assert_int_equal(ph__parse_sandboxed(&msg, &v, &why), 0);
 	assert_int_equal(v.layers, s.layers);
 	close(fd);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_fds(), before);
 }
 
 static void test_roundtrip_loaded(void **state)
@@ -329,7 +305,7 @@ static void test_roundtrip_setup_failed(void **state)
 
 static void test_roundtrip_call(void **state)
 {
-	const int before = count_fds();
+	const int before = tu_count_fds();
 	const uint64_t sizes[3] = {10, 0, 4096};
 	int fds[3] = {memfd_sized(10), memfd_sized(0), memfd_sized(4096)};
 	struct ph_msg_call f = {.n_inputs = 3, .method_len = 9};
@@ -361,7 +337,7 @@ static void test_roundtrip_call(void **state)
 	assert_int_equal(v.n_inputs, 0);
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_fds(), before);
 }
 
 static void test_roundtrip_done_log_and_empty(void **state)
@@ -446,7 +422,7 @@ static void test_send_limits(void **state)
 
 static void test_recv_eof_and_eagain(void **state)
 {
-	const int before = count_fds();
+	const int before = tu_count_fds();
 	const char *why = NULL;
 	int sv[2], p[2];
 
@@ -468,7 +444,7 @@ static void test_recv_eof_and_eagain(void **state)
 	close(p[0]);
 	close(p[1]);
 	assert_int_equal(ph__msg_recv(-1, &msg, MSG_DONTWAIT, &why), -EBADF);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_fds(), before);
 }
 
 /* ------------------------------------------------- header rules: wire */
@@ -495,12 +471,12 @@ static void expect_reject(const void *buf, size_t len, unsigned int n, const cha
 	const char *why = "untouched";
 
 	pair(sv);
-	before = count_fds();
+	before = tu_count_fds();
 	raw_send_fds(sv[0], buf, len, n);
 	assert_int_equal(ph__msg_recv(sv[1], &msg, MSG_DONTWAIT, &why), -EBADMSG);
 	assert_string_equal(why, why_expected);
 	assert_int_equal(msg.nfds, 0);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_fds(), before);
 
 	assert_int_equal(ph__msg_send(sv[0], PH_MSG_DOORBELL, 9, NULL, 0, NULL, 0), 0);
 	assert_int_equal(ph__msg_recv(sv[1], &msg, MSG_DONTWAIT, &why), 1);
@@ -517,13 +493,13 @@ static void expect_accept(const void *buf, size_t len, unsigned int n)
 	const char *why = NULL;
 
 	pair(sv);
-	before = count_fds();
+	before = tu_count_fds();
 	raw_send_fds(sv[0], buf, len, n);
 	assert_int_equal(ph__msg_recv(sv[1], &msg, MSG_DONTWAIT, &why), 1);
 	assert_int_equal(msg.nfds, n);
-	assert_int_equal(count_fds(), before + (int)n);
+	assert_int_equal(tu_count_fds(), before + (int)n);
 	ph__msg_close_fds(&msg);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(tu_count_fds(), before);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -1324,7 +1300,7 @@ static const struct {
 /* A valid payload of kind k (and its fd count) to mutate. */
 static unsigned int fuzz_template(int k, struct bb *b, uint64_t *seed)
 {
-	unsigned int n = (unsigned int)(rng_next(seed) % 4);
+	unsigned int n = (unsigned int)(tu_rng_next(seed) % 4);
 
 	b->n = 0;
 	switch (k) {
@@ -1368,17 +1344,17 @@ static const uint32_t interesting[] = {0,    1,	    2,	   3,	       4,	   7,	   
 
 static void mutate(struct bb *b, unsigned int *nfds, uint64_t *seed)
 {
-	uint64_t x = rng_next(seed);
+	uint64_t x = tu_rng_next(seed);
 
 	switch (x % 7) {
 	case 0: /* one random byte */
 		if (b->n)
-			b->b[rng_next(seed) % b->n] = (uint8_t)rng_next(seed);
+			b->b[tu_rng_next(seed) % b->n] = (uint8_t)tu_rng_next(seed);
 		break;
 	case 1: { /* an interesting 16- or 32-bit value in the fixed part */
 		uint32_t v =
-		    interesting[rng_next(seed) % (sizeof(interesting) / sizeof(interesting[0]))];
-		size_t off = (rng_next(seed) % 20) * 2;
+		    interesting[tu_rng_next(seed) % (sizeof(interesting) / sizeof(interesting[0]))];
+		size_t off = (tu_rng_next(seed) % 20) * 2;
 
 		if (off + 4 <= b->n && (x & 8))
 			memcpy(b->b + off, &v, 4);
@@ -1387,24 +1363,24 @@ static void mutate(struct bb *b, unsigned int *nfds, uint64_t *seed)
 		break;
 	}
 	case 2: /* truncate */
-		b->n = b->n ? rng_next(seed) % b->n : 0;
+		b->n = b->n ? tu_rng_next(seed) % b->n : 0;
 		break;
 	case 3: /* append */
-		for (uint64_t i = rng_next(seed) % 16 + 1; i; i--)
+		for (uint64_t i = tu_rng_next(seed) % 16 + 1; i; i--)
 			if (b->n < 4096)
-				b->b[b->n++] = (uint8_t)rng_next(seed);
+				b->b[b->n++] = (uint8_t)tu_rng_next(seed);
 		break;
 	case 4: /* a NUL somewhere */
 		if (b->n)
-			b->b[rng_next(seed) % b->n] = 0;
+			b->b[tu_rng_next(seed) % b->n] = 0;
 		break;
 	case 5:
-		*nfds = (unsigned int)(rng_next(seed) % (PH_MSG_MAX_FDS + 1));
+		*nfds = (unsigned int)(tu_rng_next(seed) % (PH_MSG_MAX_FDS + 1));
 		break;
 	default: /* all random */
-		b->n = rng_next(seed) % 600;
+		b->n = tu_rng_next(seed) % 600;
 		for (size_t i = 0; i < b->n; i++)
-			b->b[i] = (uint8_t)rng_next(seed);
+			b->b[i] = (uint8_t)tu_rng_next(seed);
 		break;
 	}
 }
@@ -1533,7 +1509,7 @@ static void test_fuzz_parsers(void **state)
 
 		for (int i = 0; i < 4000; i++) {
 			unsigned int nfds = fuzz_template(k, &b, &seed);
-			int muts = (int)(rng_next(&seed) % 4);
+			int muts = (int)(tu_rng_next(&seed) % 4);
 			const char *why = NULL;
 			int r;
 
@@ -1579,13 +1555,13 @@ static void test_fuzz_wire(void **state)
 	int sv[2], before;
 
 	pair(sv);
-	before = count_fds();
+	before = tu_count_fds();
 	for (int i = 0; i < 3000; i++) {
-		int k = (int)(rng_next(&seed) % F_N);
+		int k = (int)(tu_rng_next(&seed) % F_N);
 		unsigned int nfds = fuzz_template(k, &b, &seed), attach;
 		struct ph_msg_hdr h = hdr_of(fz[k].type, 0, 0);
 		const char *why = NULL;
-		uint64_t x = rng_next(&seed);
+		uint64_t x = tu_rng_next(&seed);
 		int r;
 
 		if (x & 1)
@@ -1595,19 +1571,19 @@ static void test_fuzz_wire(void **state)
 		attach = nfds;
 		switch ((x >> 1) % 8) {
 		case 0:
-			h.type = (uint16_t)(rng_next(&seed) % (PH_MSG_TYPE_MAX + 2));
+			h.type = (uint16_t)(tu_rng_next(&seed) % (PH_MSG_TYPE_MAX + 2));
 			break;
 		case 1:
-			h.len += (uint32_t)(rng_next(&seed) % 3) - 1;
+			h.len += (uint32_t)(tu_rng_next(&seed) % 3) - 1;
 			break;
 		case 2: /* up to one more than allowed (see test_hdr_too_many_fds) */
-			attach = (unsigned int)(rng_next(&seed) % (PH_MSG_MAX_FDS + 2));
+			attach = (unsigned int)(tu_rng_next(&seed) % (PH_MSG_MAX_FDS + 2));
 			break;
 		case 3:
-			h.nfds = (uint32_t)(rng_next(&seed) % 20);
+			h.nfds = (uint32_t)(tu_rng_next(&seed) % 20);
 			break;
 		case 4:
-			h.magic ^= 1u << (rng_next(&seed) % 32);
+			h.magic ^= 1u << (tu_rng_next(&seed) % 32);
 			break;
 		default:
 			break;
@@ -1616,7 +1592,7 @@ static void test_fuzz_wire(void **state)
 		put(&wire, &h, sizeof(h));
 		put(&wire, b.b, b.n);
 		if ((x >> 8) % 16 == 0) /* sometimes cut into the header */
-			wire.n = rng_next(&seed) % wire.n;
+			wire.n = tu_rng_next(&seed) % wire.n;
 		if (wire.n == 0)
 			wire.n = 1; /* an empty record is another matter */
 		raw_send_fds(sv[0], wire.b, wire.n, attach);
@@ -1629,7 +1605,7 @@ static void test_fuzz_wire(void **state)
 			assert_int_equal(msg.hdr.nfds, attach);
 			assert_true(attach >= allow[msg.hdr.type].min &&
 				    attach <= allow[msg.hdr.type].max);
-			assert_int_equal(count_fds(), before + (int)attach);
+			assert_int_equal(tu_count_fds(), before + (int)attach);
 			ph__msg_close_fds(&msg);
 			ok++;
 		} else {
@@ -1638,7 +1614,7 @@ static void test_fuzz_wire(void **state)
 			assert_int_equal(msg.nfds, 0);
 			bad++;
 		}
-		assert_int_equal(count_fds(), before);
+		assert_int_equal(tu_count_fds(), before);
 	}
 	close(sv[0]);
 	close(sv[1]);

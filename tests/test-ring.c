@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "ring.h"
 #include "ring_producer.h"
 #include "seal.h"
@@ -46,18 +48,6 @@
 #define WHY_CALL      "ring record belongs to another call"
 
 /* ------------------------------------------------------------ helpers */
-
-/* Deterministic PRNG (xorshift64*), so every run sees the same inputs. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
 
 /* A position-dependent byte: a dropped, repeated or shifted byte shows. */
 static uint8_t pattern(uint64_t pos)
@@ -329,25 +319,25 @@ static void test_random_heads(void **state)
 		put_data(r, off, 112, CALL_ID, off);
 
 	for (int i = 0; i < 200000; i++) {
-		uint64_t x = rng_next(&seed), tail, delta, head;
+		uint64_t x = tu_rng_next(&seed), tail, delta, head;
 		const char *why = NULL, *want_why = NULL;
 		int64_t n, want;
 		uint64_t want_bytes;
 
 		switch (i % 4) {
 		case 0:
-			tail = rng_next(&seed) & ~(uint64_t)(CAP - 1);
+			tail = tu_rng_next(&seed) & ~(uint64_t)(CAP - 1);
 			break;
 		case 1: /* within a few capacities of the 64-bit wrap */
-			tail = (uint64_t)0 - (rng_next(&seed) % 8) * CAP;
+			tail = (uint64_t)0 - (tu_rng_next(&seed) % 8) * CAP;
 			break;
 		default:
-			tail = (rng_next(&seed) % 1000) * CAP;
+			tail = (tu_rng_next(&seed) % 1000) * CAP;
 			break;
 		}
 		switch ((x >> 60) % 4) {
 		case 0:
-			delta = rng_next(&seed); /* anything at all */
+			delta = tu_rng_next(&seed); /* anything at all */
 			break;
 		case 1:
 			delta = (uint64_t)((int64_t)(x % (4 * CAP)) - 2 * CAP);
@@ -590,11 +580,11 @@ static void test_wrap_u64_honest(void **state)
 	p.head = p.published = start;
 
 	while (!crossed || p.head < 3 * CAP) {
-		int nrec = 1 + (int)(rng_next(&seed) % 3);
+		int nrec = 1 + (int)(tu_rng_next(&seed) % 3);
 		uint64_t before = p.head;
 
 		for (int k = 0; k < nrec; k++) {
-			uint64_t len = 1 + rng_next(&seed) % max;
+			uint64_t len = 1 + tu_rng_next(&seed) % max;
 
 			for (uint64_t i = 0; i < len; i++)
 				buf[i] = pattern(sent + i);
@@ -805,7 +795,7 @@ static void test_honest_wrap_with_pads(void **state)
 
 	ph__ring_producer_init(&p, r->base, CAP, -1);
 	for (int i = 0; i < 3000; i++) {
-		uint64_t len = 1 + rng_next(&seed) % sizeof(buf);
+		uint64_t len = 1 + tu_rng_next(&seed) % sizeof(buf);
 		uint64_t total = ph_ring_rec_total(len), off = model & (CAP - 1);
 
 		if (CAP - off < total) {
@@ -850,7 +840,7 @@ static void *stream_producer(void *arg)
 
 	ph__ring_producer_init(&p, st->r->base, st->r->cap, -1);
 	while (pos < st->total) {
-		uint64_t len = 1 + rng_next(&seed) % sizeof(buf);
+		uint64_t len = 1 + tu_rng_next(&seed) % sizeof(buf);
 
 		if (len > st->total - pos)
 			len = st->total - pos;

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -70,20 +72,6 @@ static pid_t parent_pid;
 static struct ph_policy *test_policy;
 
 /* ----------------------------------------------------------- helpers */
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own fd */
-}
 
 static int wait_child(pid_t pid)
 {
@@ -423,13 +411,13 @@ static void test_probe(void **state)
 {
 	const struct ph__features *f;
 	char buf[4096], small[10], expect[64];
-	int fds = count_fds(), n;
+	int fds = tu_count_fds(), n;
 
 	(void)state;
 	f = ph__probe();
 	assert_non_null(f);
 	assert_ptr_equal(f, ph__probe());
-	assert_int_equal(count_fds(), fds);
+	assert_int_equal(tu_count_fds(), fds);
 
 	assert_in_range(f->seccomp, 0, 1);
 	assert_in_range(f->seccomp_notify, 0, 1);
@@ -628,7 +616,7 @@ static void test_policy_api(void **state)
 
 static void test_policy_compile_memfd(void **state)
 {
-	int fds = count_fds(), fd;
+	int fds = tu_count_fds(), fd;
 	uint64_t size;
 	const char *why = NULL;
 
@@ -656,7 +644,7 @@ static void test_policy_compile_memfd(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ph__sb_seccomp_load(fd, 0, NULL), -EINVAL);
 	close(fd);
-	assert_int_equal(count_fds(), fds);
+	assert_int_equal(tu_count_fds(), fds);
 }
 
 static void test_strict_kill_mode(void **state)
@@ -1060,7 +1048,7 @@ static void test_notify_mode(void **state)
 	struct seccomp_notif_sizes sizes;
 	struct notif_bufs b;
 	char name[32], line[256];
-	int sv[2], listener, fds = count_fds(), st, n;
+	int sv[2], listener, fds = tu_count_fds(), st, n;
 	uint64_t args[6];
 	pid_t pid;
 
@@ -1151,7 +1139,7 @@ static void test_notify_mode(void **state)
 	close(sv[0]);
 	free(b.req);
 	free(b.resp);
-	assert_int_equal(count_fds(), fds);
+	assert_int_equal(tu_count_fds(), fds);
 }
 
 static void test_loader_allows(void **state)

@@ -27,7 +27,7 @@
 
 #include <plughost/host.h>
 
-#include "testutil.h"
+#include "testhost.h"
 
 enum expect { VIOLATION, ERRNO, CRASH, PROTOCOL };
 

@@ -1,62 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers for tests that run real plugins: where the built plugins are, and
- * a snapshot of the host's fds, children and mappings, to prove that an
- * instance left nothing behind however it ended.
+ * Helpers every test may use: a deterministic PRNG and counting entries of
+ * /proc directories (open fds). testhost.h adds what tests of real plugins
+ * need.
  */
 #pragma once
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <plughost/host.h>
-
-/* The host the cmocka suites share, made and freed by their group setup. */
-static struct ph_host *host __attribute__((unused));
-
-static inline int tu_setup_host(void **state)
-{
-	(void)state;
-	return ph_host_new(NULL, &host) == 0 ? 0 : -1;
-}
-
-static inline int tu_teardown_host(void **state)
-{
-	(void)state;
-	ph_host_free(host);
-	return 0;
-}
-
-/* Path of a built plugin: the first $PH_PLUGIN_DIR entry (a colon-separated
- * list) that holds name, else name itself (malloc'd). */
-static inline char *tu_plugin_path(const char *name)
-{
-	const char *dirs = getenv("PH_PLUGIN_DIR");
-	char *copy, *save = NULL, *path = NULL;
-
-	if (!dirs) {
-		fprintf(stderr, "PH_PLUGIN_DIR is not set: run this through 'meson test'\n");
-		abort();
-	}
-	copy = strdup(dirs);
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		if (asprintf(&path, "%s/%s", d, name) < 0)
-			abort();
-		if (access(path, F_OK) == 0)
-			break;
-		free(path);
-		path = NULL;
-	}
-	free(copy);
-	if (!path && !(path = strdup(name)))
-		abort();
-	return path;
-}
 
 static inline int tu_count_dir(const char *path)
 {
@@ -73,70 +30,20 @@ static inline int tu_count_dir(const char *path)
 	return n;
 }
 
-/* Mappings of memfds ("/memfd:...") in our address space. */
-static inline int tu_count_memfd_maps(void)
+/* Open fds of this process (the directory's own fd not counted). */
+static inline int tu_count_fds(void)
 {
-	FILE *f = fopen("/proc/self/maps", "re");
-	char line[512];
-	int n = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "/memfd:"))
-			n++;
-	fclose(f);
-	return n;
+	return tu_count_dir("/proc/self/fd") - 1;
 }
 
-/* Children of ours not yet reaped (zombies included). */
-static inline int tu_count_children(void)
+/* Deterministic PRNG (xorshift64*), so every run sees the same inputs. */
+static inline uint64_t tu_rng_next(uint64_t *s)
 {
-	char path[64], *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int n = 0;
+	uint64_t x = *s;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (getline(&line, &cap, f) > 0)
-		for (char *t = strtok(line, " \n"); t; t = strtok(NULL, " \n"))
-			n++;
-	free(line);
-	fclose(f);
-	return n;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1Dull;
 }
-
-/* Output sink: checks the test plugins' pattern (byte i is 'a' + i % 26)
- * and counts bytes in *(size_t *)userdata. */
-static inline int tu_check_pattern(void *userdata, const void *buf, size_t len)
-{
-	size_t *pos = userdata;
-	const char *b = buf;
-
-	for (size_t i = 0; i < len; i++)
-		if (b[i] != 'a' + (char)((*pos + i) % 26))
-			return -EIO;
-	*pos += len;
-	return 0;
-}
-
-struct tu_snapshot {
-	int fds, maps, children;
-};
-
-static inline struct tu_snapshot tu_snapshot(void)
-{
-	return (struct tu_snapshot){tu_count_dir("/proc/self/fd"), tu_count_memfd_maps(),
-				    tu_count_children()};
-}
-
-#define tu_assert_unchanged(before)                                                                \
-	do {                                                                                       \
-		struct tu_snapshot now_ = tu_snapshot();                                           \
-		assert_int_equal(now_.fds, (before)->fds);                                         \
-		assert_int_equal(now_.maps, (before)->maps);                                       \
-		assert_int_equal(now_.children, (before)->children);                               \
-	} while (0)
