@@ -151,7 +151,7 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 
 /* Check the descriptor well enough to give a clear error; the host checks
  * everything it is told again, since the plugin's code has run by now. */
-static const struct ph_plugin_descriptor *load_plugin(const char *path, const char *shown)
+static const struct ph_plugin_descriptor *load_plugin(const char *path)
 {
 	const struct ph_plugin_descriptor *d;
 	void *h;
@@ -174,7 +174,6 @@ static const struct ph_plugin_descriptor *load_plugin(const char *path, const ch
 	if (!d->methods || d->n_methods == 0 || d->n_methods > PH_METHODS_MAX)
 		fail(PH_STEP_DESCRIPTOR, 0, "plugin exports no methods, or more than %u",
 		     PH_METHODS_MAX);
-	(void)shown;
 	return d;
 }
 
@@ -409,7 +408,7 @@ int main(int argc, char **argv)
 		close(listener);
 
 	/* From here on, untrusted code runs in this process. */
-	desc = load_plugin(path_inside, path);
+	desc = load_plugin(path_inside);
 	send_loaded(desc);
 
 	/* Stage 2. In notify mode the host stops allowing the loader's

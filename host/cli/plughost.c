@@ -490,12 +490,7 @@ static int cmd_run(int argc, char **argv)
 		if (r == -EPROTO || r == -ENOENT || r == -ENOEXEC || r == -EACCES) {
 			have_result = 1;
 			ph_result_describe(&res, line, sizeof(line));
-			if (res.kind == PH_RESULT_SETUP_FAILED && res.setup_step <= 0)
-				fprintf(stderr, "plughost: cannot load '%s': %s\n", path, line);
-			else if (res.kind == PH_RESULT_SETUP_FAILED &&
-				 strncmp(res.message, "cannot load", 11) == 0)
-				fprintf(stderr, "plughost: %s\n", res.message);
-			else if (res.kind == PH_RESULT_SETUP_FAILED)
+			if (res.kind == PH_RESULT_SETUP_FAILED)
 				fprintf(stderr, "plughost: cannot load '%s': %s%s%s\n", path,
 					res.message, res.code ? ": " : "",
 					res.code ? strerror(res.code) : "");

@@ -274,7 +274,7 @@ int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	plugin_fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (plugin_fd < 0) {
 		r = -errno;
-		ph__result_setup(fail, PH_STEP_LOAD, -r, "cannot open '%s'", p->path);
+		ph__result_setup(fail, PH_STEP_LOAD, -r, "cannot open the plugin file");
 		goto out;
 	}
 	r = ph__spawn_runner(p, p->host->runner_fd, clone_flags, fail);
@@ -339,8 +339,9 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 
 	r = ph__check_plugin_file(path, why, sizeof(why));
 	if (r < 0) {
-		ph__result_setup(&fail, PH_STEP_LOAD, r == -ENOEXEC ? 0 : -r,
-				 "cannot load '%s': %s", path, why);
+		/* The reason alone (it already names the errno): callers add
+		 * which file, as the CLI does ("cannot load 'x.so': ..."). */
+		ph__result_setup(&fail, PH_STEP_LOAD, 0, "%s", why);
 		goto fail;
 	}
 	p = calloc(1, sizeof(*p));
@@ -351,7 +352,7 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 	if (!p->path) {
 		r = -errno;
 		free(p);
-		ph__result_setup(&fail, PH_STEP_LOAD, -r, "cannot resolve '%s'", path);
+		ph__result_setup(&fail, PH_STEP_LOAD, -r, "cannot resolve its path");
 		goto fail;
 	}
 	if (cfg)
