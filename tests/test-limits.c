@@ -7,7 +7,9 @@
  * run a hundred at once, restart and pool, without leaking anything.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -275,6 +277,46 @@ static void test_thousand_cycles(void **state)
 	assert_true(rss1 - rss0 < 1024);
 #endif
 	ph_blob_free(in);
+}
+
+static void *call_in_thread(void *arg)
+{
+	struct ph_plugin *p = arg;
+	struct ph_result res;
+
+	if (ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res) < 0 || res.kind != PH_RESULT_OK)
+		return (void *)1;
+	return NULL;
+}
+
+/* A host that calls from many short-lived threads keeps nothing of them
+ * (the library's per-thread receive buffer goes with each thread). */
+static void test_calls_from_short_lived_threads(void **state)
+{
+	struct ph_plugin *p = spawn_cfg("echo.so", NULL);
+	size_t used0 = 0, used1 = 0;
+	(void)state;
+
+	/* Bytes still allocated, over all malloc arenas (RSS would miss a
+	 * leaked buffer that was never touched). */
+	for (int round = 0; round < 2; round++) {
+		used0 = mallinfo2().uordblks;
+		for (int i = 0; i < 100; i++) {
+			pthread_t t;
+			void *ret;
+
+			assert_int_equal(pthread_create(&t, NULL, call_in_thread, p), 0);
+			assert_int_equal(pthread_join(t, &ret), 0);
+			assert_null(ret);
+		}
+		used1 = mallinfo2().uordblks;
+	}
+	print_message("  100 threads, one call each: %zu -> %zu bytes allocated\n", used0, used1);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* ASan's allocator is not malloc's: LeakSanitizer checks there. */
+	assert_true(used1 < used0 + 64 * 1024); /* 64 KiB per thread would be 6.4 MB */
+#endif
+	ph_plugin_destroy(p);
 }
 
 /* A state line of /proc/PID/stat: 'Z' or gone both mean dead. */
@@ -620,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(test_fd_limit),
 	    cmocka_unit_test(test_limits_between_calls),
 	    cmocka_unit_test(test_thousand_cycles),
+	    cmocka_unit_test(test_calls_from_short_lived_threads),
 	    cmocka_unit_test(test_host_death_kills_plugins),
 	    cmocka_unit_test(test_crash_while_streaming),
 	    cmocka_unit_test(test_hundred_concurrent),

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,13 +39,31 @@
 /* How often the watchdog looks at CPU, memory, fds and threads. */
 #define WATCH_INTERVAL_MS 10
 
+static pthread_key_t msg_key;
+static pthread_once_t msg_key_once = PTHREAD_ONCE_INIT;
+
+static void msg_key_create(void)
+{
+	/* free() runs at each thread's exit: a host calling us from many
+	 * short-lived threads leaks nothing. */
+	pthread_key_create(&msg_key, free);
+}
+
+/* The receive buffer: 64 KiB per message, so one per thread rather than
+ * on the stack. NULL when out of memory. */
 static struct ph_msg *msg_buf(void)
 {
-	/* 64 KiB per message: one per thread, not on the stack. */
-	static __thread struct ph_msg *m;
+	struct ph_msg *m;
 
-	if (!m)
+	pthread_once(&msg_key_once, msg_key_create);
+	m = pthread_getspecific(msg_key);
+	if (!m) {
 		m = malloc(sizeof(*m));
+		if (m && pthread_setspecific(msg_key, m) != 0) {
+			free(m);
+			m = NULL;
+		}
+	}
 	return m;
 }
 
