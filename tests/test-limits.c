@@ -245,7 +245,12 @@ static void cycle(struct ph_blob *in)
 	size_t len;
 
 	assert_int_equal(ph_plugin_call_collect(p, "echo", &in, 1, &out, &len, &res), 0);
-	assert_int_equal(res.kind, PH_RESULT_OK);
+	if (res.kind != PH_RESULT_OK) {
+		char line[512];
+
+		ph_result_describe(&res, line, sizeof(line));
+		fail_msg("cycle: %s", line);
+	}
 	assert_memory_equal(out, "cycle", 5);
 	free(out);
 	ph_plugin_destroy(p);
