@@ -725,7 +725,10 @@ static void handle_notification(struct ph_plugin *p)
 		memset(resp, 0, p->resp_size);
 		resp->id = n->id;
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		if (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) == 0)
+		/* ENOENT: no longer pending (the task died, or a signal cut
+		 * the syscall short and it will come back as a new
+		 * notification). Either way nothing was refused. */
+		if (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) == 0 || errno == ENOENT)
 			return;
 	}
 
