@@ -100,6 +100,14 @@ static void finish(struct ph_plugin *p)
 	p->call.finished = 1;
 }
 
+/* Hand the settled result out and make the instance ready for a call. */
+static void take_result(struct ph_plugin *p, struct ph_result *ret_result)
+{
+	*ret_result = p->call.result;
+	p->call.finished = 0;
+	p->call.id = 0;
+}
+
 PH_EXPORT int ph_plugin_process(struct ph_plugin *p, struct ph_result *ret_result)
 {
 	int r;
@@ -110,17 +118,13 @@ PH_EXPORT int ph_plugin_process(struct ph_plugin *p, struct ph_result *ret_resul
 		r = ph__plugin_pump(p, p->state, 0);
 		if (r < 0 && r != -ETIMEDOUT)
 			return r;
-		if (p->state == PH_STATE_IN_CALL || (!p->call.id && !p->call.finished))
+		/* No call, or still running: nothing to hand out yet. */
+		if (!p->call.id || p->state == PH_STATE_IN_CALL)
 			return 0;
-		if (!p->call.finished && p->call.id)
-			finish(p);
+		finish(p);
 	}
-	if (!p->call.finished)
-		return 0;
 	ph__plugin_arm_timer(p); /* quiet the fd again if ph__plugin_wake() fired it */
-	*ret_result = p->call.result;
-	p->call.finished = 0;
-	p->call.id = 0;
+	take_result(p, ret_result);
 	return 1;
 }
 
@@ -141,9 +145,7 @@ PH_EXPORT int ph_plugin_call(struct ph_plugin *p, const char *method, struct ph_
 			return r;
 		finish(p);
 	}
-	*ret_result = p->call.result;
-	p->call.finished = 0;
-	p->call.id = 0;
+	take_result(p, ret_result);
 	return 0;
 }
 

@@ -69,7 +69,7 @@ static struct ph_msg *msg_buf(void)
 
 /* ------------------------------------------------------------ lifecycle */
 
-void ph__plugin_set_end(struct ph_plugin *p, const struct ph_result *r)
+static void set_end(struct ph_plugin *p, const struct ph_result *r)
 {
 	if (p->end_set)
 		return;
@@ -180,7 +180,7 @@ static void reap(struct ph_plugin *p)
 			r.crash.addr = fault.fault_addr;
 		}
 	}
-	ph__plugin_set_end(p, &r);
+	set_end(p, &r);
 	/* The plugin's own rusage, unless we killed it: then init died with
 	 * it before it could say, and the end carries what /proc said just
 	 * before the kill. */
@@ -214,7 +214,7 @@ void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why)
 
 		/* Killed, it can no longer tell its usage: take it now. */
 		sample_usage(p, &r);
-		ph__plugin_set_end(p, &r);
+		set_end(p, &r);
 	}
 	if (p->pidfd < 0)
 		return;

@@ -113,7 +113,6 @@ int ph__spawn_runner(struct ph_plugin *p, int runner_fd, uint64_t clone_flags,
 int ph__check_plugin_file(const char *path, char *why, size_t why_len);
 
 /* events.c: the instance's event pump and how it ends. */
-void ph__plugin_set_end(struct ph_plugin *p, const struct ph_result *r);
 void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why);
 /* Wait for and handle events until the state leaves `while_state` or the
  * instance dies; timeout_ms < 0 waits forever, 0 handles what is ready
@@ -127,10 +126,6 @@ void ph__plugin_wake(struct ph_plugin *p);
 void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r);
 int ph__notif_setup(struct ph_plugin *p);
 int64_t ph__now_ms(void);
-
-/* plugin.c */
-int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail);
-void ph__plugin_stop(struct ph_plugin *p);
 
 /* result.c */
 void ph__result_init(struct ph_result *r, enum ph_result_kind kind);

@@ -39,7 +39,7 @@ static void close_fd(int *fd)
 
 /* Kill and reap the child if alive and release everything of this run,
  * keeping what restart needs (host, path, configuration). */
-void ph__plugin_stop(struct ph_plugin *p)
+static void plugin_stop(struct ph_plugin *p)
 {
 	if (p->pidfd >= 0)
 		ph__plugin_kill(p, NULL);
@@ -72,7 +72,7 @@ static void plugin_free(struct ph_plugin *p)
 {
 	if (!p)
 		return;
-	ph__plugin_stop(p);
+	plugin_stop(p);
 	free(p->path);
 	free(p);
 }
@@ -233,7 +233,7 @@ static int make_epoll(struct ph_plugin *p)
  * through the handshake. Returns 0 with p idle, or a negative errno with
  * the reason in *fail and p stopped.
  */
-int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
+static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 {
 	const struct ph_plugin_config *cfg = &p->cfg;
 	const uint64_t capacity = cfg->ring_size ? cfg->ring_size : PH_RING_DEFAULT_CAPACITY;
@@ -316,7 +316,7 @@ int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot create the instance's epoll fd");
 out:
 	if (r < 0)
-		ph__plugin_stop(p);
+		plugin_stop(p);
 	return r;
 }
 
@@ -363,7 +363,7 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 		p->cfg.limits.max_threads = DEFAULT_MAX_THREADS;
 	p->limits = p->cfg.limits;
 
-	r = ph__plugin_start(p, &fail);
+	r = plugin_start(p, &fail);
 	if (r < 0) {
 		plugin_free(p);
 		goto fail;
@@ -383,8 +383,8 @@ PH_EXPORT int ph_plugin_restart(struct ph_plugin *p, struct ph_result *ret_failu
 
 	if (!p)
 		return -EINVAL;
-	ph__plugin_stop(p);
-	r = ph__plugin_start(p, &fail);
+	plugin_stop(p);
+	r = plugin_start(p, &fail);
 	if (r < 0 && ret_failure)
 		*ret_failure = fail;
 	return r;
