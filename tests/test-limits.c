@@ -221,6 +221,26 @@ static void test_limits_between_calls(void **state)
 	ph_plugin_destroy(p);
 }
 
+/* A constructor that never returns: spawn gives up on the handshake. */
+static void test_constructor_hang(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	char *path = tu_plugin_path("ctor_hang.so");
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	int64_t t0 = now_ms();
+	(void)state;
+
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), -EPROTO);
+	assert_null(p);
+	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+	assert_string_equal(ph_setup_step_name(res.setup_step), "handshake");
+	assert_non_null(strstr(res.message, "did not finish loading within"));
+	assert_true(now_ms() - t0 < 15000);
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 static long self_rss_kib(void)
@@ -666,6 +686,7 @@ int main(void)
 	    cmocka_unit_test(test_output_quota),
 	    cmocka_unit_test(test_fd_limit),
 	    cmocka_unit_test(test_limits_between_calls),
+	    cmocka_unit_test(test_constructor_hang),
 	    cmocka_unit_test(test_thousand_cycles),
 	    cmocka_unit_test(test_calls_from_short_lived_threads),
 	    cmocka_unit_test(test_host_death_kills_plugins),

@@ -205,8 +205,11 @@ static void handshake(struct ph_plugin *p, enum ph_plugin_state st)
 	if (p->state != st)
 		return;
 	if (ph__plugin_pump(p, st, HANDSHAKE_TIMEOUT_MS) == -ETIMEDOUT) {
-		ph__result_setup(&r, PH_STEP_HANDSHAKE, ETIMEDOUT,
-				 "the runner did not answer within %d ms", HANDSHAKE_TIMEOUT_MS);
+		/* No errno: "Connection timed out" would mislead; the text says it. */
+		ph__result_setup(&r, PH_STEP_HANDSHAKE, 0,
+				 "the plugin did not finish loading within %d ms (does a "
+				 "constructor hang?)",
+				 HANDSHAKE_TIMEOUT_MS);
 		ph__plugin_kill(p, &r);
 	}
 }
