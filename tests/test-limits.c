@@ -605,6 +605,12 @@ static void test_event_loop_api(void **state)
 	assert_int_equal(ph_blob_new_from_bytes("async", 5, &in), 0);
 	assert_int_equal(ph_plugin_submit(p, "echo", &in, 1, slot_sink, &s), 0);
 	assert_int_equal(ph_plugin_submit(p, "echo", &in, 1, NULL, NULL), -EBUSY);
+	{
+		struct ph_limits l = {.timeout_ms = 1};
+
+		/* Limits change between calls, never under one. */
+		assert_int_equal(ph_plugin_set_limits(p, &l), -EBUSY);
+	}
 	do {
 		pfd = (struct pollfd){.fd = ph_plugin_fd(p), .events = POLLIN};
 		assert_int_equal(poll(&pfd, 1, 10000), 1);
