@@ -87,34 +87,34 @@ static struct ph_result run_limited(const char *method, const struct ph_plugin_c
 	return res;
 }
 
-static void test_timeout_spinning(void **state)
+/* A 300 ms deadline ends the method however it spends its time. */
+static struct ph_result run_with_deadline(const char *method)
 {
 	struct ph_plugin_config cfg;
 	struct ph_result res;
 	int64_t ms;
-	(void)state;
 
 	ph_plugin_config_init(&cfg);
 	cfg.limits.timeout_ms = 300;
-	res = run_limited("spin", &cfg, &ms);
+	res = run_limited(method, &cfg, &ms);
 	assert_int_equal(res.kind, PH_RESULT_TIMEOUT);
 	assert_true(ms >= 300 && ms < 3000);
+	return res;
+}
+
+static void test_timeout_spinning(void **state)
+{
+	struct ph_result res = run_with_deadline("spin");
+	(void)state;
+
 	/* It spun for real: the kernel counted its CPU time. */
 	assert_true(res.usage.user_usec + res.usage.sys_usec > 100 * 1000);
 }
 
 static void test_timeout_blocked_in_syscall(void **state)
 {
-	struct ph_plugin_config cfg;
-	struct ph_result res;
-	int64_t ms;
 	(void)state;
-
-	ph_plugin_config_init(&cfg);
-	cfg.limits.timeout_ms = 300;
-	res = run_limited("sleep", &cfg, &ms);
-	assert_int_equal(res.kind, PH_RESULT_TIMEOUT);
-	assert_true(ms >= 300 && ms < 3000);
+	run_with_deadline("sleep");
 }
 
 static void test_cpu_limit(void **state)
