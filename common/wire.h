@@ -57,7 +57,13 @@ enum ph_msg_type {
 	PH_MSG_SHUTDOWN = 9,
 	/* init -> host, on the supervisor channel only: how the plugin ended. */
 	PH_MSG_EXIT = 10,
-	PH_MSG_TYPE_MAX = 10,
+	/* init -> host, on the supervisor channel only, once, right after it
+	 * forked the plugin: one fd, a pidfd of the plugin process. The host
+	 * learns the pid it watches from the kernel (the pidfd's fdinfo) and
+	 * checks that the process is init's child; nothing the plugin says
+	 * names it. */
+	PH_MSG_CHILD = 11,
+	PH_MSG_TYPE_MAX = 11,
 };
 
 /* Every message starts with this header; len counts the payload after it. */
