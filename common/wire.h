@@ -27,6 +27,11 @@
 
 /* ---- control messages (AF_UNIX SOCK_SEQPACKET) ---- */
 
+/* The fds the runner is started with, and nothing else: the control
+ * socket and, with a pid namespace, init's supervisor channel. */
+#define PH_FD_CONTROL	 3
+#define PH_FD_SUPERVISOR 4
+
 #define PH_WIRE_MAGIC  0x31474850u /* "PHG1" in little-endian byte order */
 #define PH_WIRE_ABI    1u
 #define PH_MSG_MAX     65536u /* largest message, header included */
@@ -266,18 +271,11 @@ static inline uint64_t ph_ring_max_payload(uint64_t capacity)
 	return capacity / 4 - sizeof(struct ph_ring_rec);
 }
 
-/* ---- what the runner hands the SDK's request loop ---- */
-
-/*
- * The runner, after loading the plugin, calls the descriptor's serve entry
- * with this. It is plain data so the SDK needs none of the runner's code.
- */
-struct ph__runner_env {
-	uint32_t abi; /* PH_WIRE_ABI */
-	uint32_t size;
-	int ctl_fd;
-	int reserved_fd;
-	void *ring_base; /* PH_RING_HDR_SIZE + ring_capacity bytes, read-write */
-	uint64_t ring_capacity;
-	uint64_t reserved[4];
-};
+/* The layouts are the wire format between host and runner: pinned. */
+_Static_assert(sizeof(struct ph_msg_setup) == 80 && sizeof(struct ph_msg_sandboxed) == 24 &&
+		   sizeof(struct ph_msg_setup_failed) == 16 && sizeof(struct ph_msg_loaded) == 8 &&
+		   sizeof(struct ph_msg_call) == 8 && sizeof(struct ph_msg_exit) == 56 &&
+		   sizeof(struct ph_msg_done) == 24 && sizeof(struct ph_msg_log) == 8,
+	       "wire message layouts are fixed");
+_Static_assert(sizeof(struct ph_ring_rec) == 16 && PH_RING_HDR_SIZE == 4096,
+	       "ring record and header sizes are fixed");

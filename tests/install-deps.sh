@@ -2,9 +2,10 @@
 # Install the Debian 12 packages plughost needs to build and test, if any
 # are missing. Used by samples/demo.sh, tests/run-all.sh and .ci/run.
 set -eu
-# gcc brings its own sanitizer runtimes (ASan, UBSan); setpriv is in
+# gcc brings its own sanitizer runtimes (ASan, UBSan); g++ builds the C++
+# sample plugin; setpriv is in
 # util-linux; tr, sha256sum and wc in coreutils, cmp in diffutils.
-pkgs="gcc libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
+pkgs="gcc g++ libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
       scdoc util-linux coreutils diffutils"
 missing=
 for p in $pkgs; do

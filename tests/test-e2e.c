@@ -123,6 +123,33 @@ static void test_sha256_empty_and_one_byte(void **state)
 	ph_blob_free(one);
 }
 
+/* The C++ sample: PH_PLUGIN() exported its descriptor from C++, and the
+ * standard library (a hash map, strings, sort) works in the sandbox. */
+static void test_cxx_plugin(void **state)
+{
+	static const char text[] = "The cat and the hat; THE end. Cat!";
+	struct ph_plugin *p = spawn("wordfreq.so");
+	struct ph_blob *in = blob_of(text, sizeof(text) - 1), *two[2];
+	void *out;
+	size_t len;
+	(void)state;
+
+	assert_string_equal(ph_plugin_name(p), "wordfreq");
+	call_ok(p, "top", &in, 1, &out, &len);
+	assert_string_equal(out, "3 the\n2 cat\n1 and\n1 end\n1 hat\n");
+	free(out);
+	/* Two inputs are two texts: a word does not run across them. */
+	two[0] = blob_of("ab", 2);
+	two[1] = blob_of("c ab", 4);
+	call_ok(p, "top", two, 2, &out, &len);
+	assert_string_equal(out, "2 ab\n1 c\n");
+	free(out);
+	ph_plugin_destroy(p);
+	ph_blob_free(in);
+	ph_blob_free(two[0]);
+	ph_blob_free(two[1]);
+}
+
 /* 100 MiB through upper, filled in place (no extra copy), checked
  * byte-for-byte as it streams back. */
 struct upper_check {
@@ -423,7 +450,11 @@ static void test_bad_plugins(void **state)
 	(void)state;
 	expect_spawn_failure("nodesc.so", -EPROTO, 11 /* descriptor */,
 			     "not a plughost plugin (missing descriptor");
-	expect_spawn_failure("badabi.so", -EPROTO, 11, "ABI 999");
+	expect_spawn_failure("badabi.so", -EPROTO, 11,
+			     "plugin ABI 999, newer than this runner's ABI 2");
+	/* Built by plughost 0.1's SDK: refused, never served. */
+	expect_spawn_failure("oldabi.so", -EPROTO, 11,
+			     "plugin ABI 1 (it exports 'plughost_plugin_v1')");
 	expect_spawn_failure("no-such-plugin.so", -ENOENT, 10 /* load */,
 			     "No such file or directory");
 	/* Not ELF at all. */
@@ -586,6 +617,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_upper_empty_and_one_byte),
 	    cmocka_unit_test(test_sha256_empty_and_one_byte),
+	    cmocka_unit_test(test_cxx_plugin),
 	    cmocka_unit_test(test_upper_100mib),
 	    cmocka_unit_test(test_output_larger_than_ring),
 	    cmocka_unit_test(test_output_callback_abandons),

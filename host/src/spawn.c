@@ -20,9 +20,6 @@
 #include "internal.h"
 #include "sandbox.h"
 
-#define CTL_FD 3
-#define SUP_FD 4
-
 int ph__check_plugin_file(const char *path, char *why, size_t why_len)
 {
 	Elf64_Ehdr eh;
@@ -112,10 +109,10 @@ static _Noreturn void child_exec(int runner, int ctl, int sup, int devnull, int 
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(devnull, fd) < 0)
 			_exit(127);
-	if (dup2(ctl, CTL_FD) < 0 || (sup >= 0 && dup2(sup, SUP_FD) < 0))
+	if (dup2(ctl, PH_FD_CONTROL) < 0 || (sup >= 0 && dup2(sup, PH_FD_SUPERVISOR) < 0))
 		_exit(127);
 	{
-		const unsigned first = sup >= 0 ? SUP_FD + 1 : CTL_FD + 1;
+		const unsigned first = sup >= 0 ? PH_FD_SUPERVISOR + 1 : PH_FD_CONTROL + 1;
 
 		if (syscall(SYS_close_range, first, (unsigned)runner - 1, 0) < 0 ||
 		    syscall(SYS_close_range, (unsigned)runner + 1, ~0U, 0) < 0)

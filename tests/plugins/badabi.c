@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test plugin "badabi": exports plughost_plugin_v1 built by hand with
- * abi_version 999. Everything else about it is sound (a real method, the
- * SDK's request loop), so a runner that forgot the ABI check would load it
- * and serve calls, and the test expecting a descriptor failure would fail.
+ * Test plugin "badabi": a descriptor exactly as PH_PLUGIN() makes it, but
+ * claiming plugin ABI 999, newer than any runner. Everything else about it
+ * is sound (a real method), so a runner that forgot the version check
+ * would load it and serve calls, and the test expecting a descriptor
+ * failure naming both versions would fail.
  */
 #include <plughost/plugin.h>
 
@@ -17,12 +18,14 @@ static const struct ph_method methods[] = {
     {"ok", ok},
 };
 
-__attribute__((visibility("default"))) const struct ph_plugin_descriptor plughost_plugin_v1 = {
+extern __attribute__((visibility("default"))) const struct ph_plugin_descriptor plughost_plugin_v2;
+const struct ph_plugin_descriptor plughost_plugin_v2 = {
     .abi_version = 999,
     .struct_size = sizeof(struct ph_plugin_descriptor),
     .name = "badabi",
     .version = "1.0",
     .methods = methods,
     .n_methods = sizeof(methods) / sizeof(methods[0]),
-    .serve = ph__sdk_serve,
+    .method_size = sizeof(struct ph_method),
+    .input_size = sizeof(struct ph_input),
 };

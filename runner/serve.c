@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SDK's request loop. It runs inside the plugin's own process, entered
- * from the runner through the descriptor's serve pointer: receive a CALL,
- * check and map its inputs read-only, run the handler, publish its output,
- * answer DONE. The host is trusted here, but inputs are still checked: a
- * handler must never see memory that can change or shrink under it.
+ * The request loop and the operations table of the plugin ABI. The runner
+ * enters it once the plugin is loaded and stage 2 is in force: receive a
+ * CALL, check and map its inputs read-only, run the handler, publish its
+ * output, answer DONE. Plugin code reaches the ring and the control socket
+ * only through the ops below (see <plughost/plugin.h>), so it holds no
+ * protocol of its own. The host is trusted here, but inputs are still
+ * checked: a handler must never see memory that can change or shrink under
+ * it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,12 +21,15 @@
 
 #include "proto.h"
 #include "ring_producer.h"
+#include "runner.h"
 #include "seal.h"
 
 /* Inputs larger than this are refused (the host never sends them). */
 #define INPUT_MAX ((uint64_t)1 << 40)
 
-struct ph_call {
+/* The runner's side of a call; the plugin holds a pointer to pub. */
+struct call {
+	struct ph_call pub; /* first: the plugin's view */
 	uint64_t id;
 	int ctl_fd;
 	struct ph_ring_producer *ring;
@@ -34,11 +40,17 @@ struct ph_call {
 	char err[PH_TEXT_MAX];
 };
 
-int ph_write(struct ph_call *call, const void *data, size_t len)
+static struct call *call_of(struct ph_call *pub)
 {
+	return (struct call *)pub;
+}
+
+static int op_write(struct ph_call *pub, const void *data, size_t len)
+{
+	struct call *call = call_of(pub);
 	int r;
 
-	if (!call || (!data && len))
+	if (!data && len)
 		return -EINVAL;
 	if (call->broken)
 		return -EPIPE;
@@ -53,12 +65,11 @@ int ph_write(struct ph_call *call, const void *data, size_t len)
 	return 0;
 }
 
-int ph_flush(struct ph_call *call)
+static int op_flush(struct ph_call *pub)
 {
+	struct call *call = call_of(pub);
 	int r;
 
-	if (!call)
-		return -EINVAL;
 	if (call->broken)
 		return -EPIPE;
 	r = ph__ring_publish(call->ring);
@@ -67,76 +78,84 @@ int ph_flush(struct ph_call *call)
 	return r;
 }
 
-int ph_printf(struct ph_call *call, const char *fmt, ...)
+static int op_vprintf(struct ph_call *pub, const char *fmt, va_list ap)
 {
-	char small[1024];
-	va_list ap;
+	char small[1024], *big;
+	va_list again;
 	int n, r;
 
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		va_end(again);
 		return -EINVAL;
-	if ((size_t)n < sizeof(small))
-		return ph_write(call, small, (size_t)n);
-
-	char *big = malloc((size_t)n + 1);
-	if (!big)
+	}
+	if ((size_t)n < sizeof(small)) {
+		va_end(again);
+		return op_write(pub, small, (size_t)n);
+	}
+	big = malloc((size_t)n + 1);
+	if (!big) {
+		va_end(again);
 		return -ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	r = ph_write(call, big, (size_t)n);
+	}
+	vsnprintf(big, (size_t)n + 1, fmt, again);
+	va_end(again);
+	r = op_write(pub, big, (size_t)n);
 	free(big);
 	return r;
 }
 
-void ph_log(struct ph_call *call, enum ph_level level, const char *fmt, ...)
+static void op_vlog(struct ph_call *pub, enum ph_level level, const char *fmt, va_list ap)
 {
+	struct call *call = call_of(pub);
 	char text[PH_TEXT_MAX];
 	struct ph_msg_log hdr;
-	va_list ap;
 	int n;
 
-	if (!call || !fmt || call->broken)
+	if (call->broken)
 		return;
-	va_start(ap, fmt);
 	n = vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return;
-	hdr.level = level > PH_DEBUG ? PH_DEBUG : (uint32_t)level;
+	hdr.level = (uint32_t)level > PH_DEBUG ? PH_DEBUG : (uint32_t)level;
 	hdr.len = (size_t)n < sizeof(text) ? (uint32_t)n : sizeof(text) - 1;
 	if (ph__msg_send2(call->ctl_fd, PH_MSG_LOG, call->id, &hdr, sizeof(hdr), text, hdr.len,
 			  NULL, 0) < 0)
 		call->broken = 1;
 }
 
-int ph_error(struct ph_call *call, int code, const char *fmt, ...)
+static int op_verror(struct ph_call *pub, int code, const char *fmt, va_list ap)
 {
-	va_list ap;
+	struct call *call = call_of(pub);
 
-	if (call && fmt) {
-		va_start(ap, fmt);
-		vsnprintf(call->err, sizeof(call->err), fmt, ap);
-		va_end(ap);
-		call->err_set = 1;
-	}
+	vsnprintf(call->err, sizeof(call->err), fmt, ap);
+	call->err_set = 1;
 	return code;
 }
 
-const char *ph_call_method(const struct ph_call *call)
+static const char *op_method(const struct ph_call *pub)
 {
-	return call ? call->method : NULL;
+	return ((const struct call *)pub)->method;
 }
+
+static const struct ph_call_ops call_ops = {
+    .version = PH_CALL_OPS_VERSION,
+    .size = sizeof(struct ph_call_ops),
+    .write = op_write,
+    .flush = op_flush,
+    .vprintf = op_vprintf,
+    .vlog = op_vlog,
+    .verror = op_verror,
+    .method = op_method,
+};
 
 struct mapped_input {
 	void *addr;
 	size_t len;
 };
 
-static int send_done(struct ph_call *call, uint32_t status, int code, const char *text)
+static int send_done(struct call *call, uint32_t status, int code, const char *text)
 {
 	struct ph_msg_done done = {
 	    .status = status,
@@ -158,22 +177,31 @@ static int send_done(struct ph_call *call, uint32_t status, int code, const char
 
 static const struct ph_method *find_method(const struct ph_plugin_descriptor *d, struct ph_str name)
 {
-	for (size_t i = 0; i < d->n_methods; i++) {
-		const char *m = d->methods[i].name;
+	for (uint32_t i = 0; i < d->n_methods; i++) {
+		const struct ph_method *m = ph__runner_method(d, i);
 
-		if (m && strlen(m) == name.len && memcmp(m, name.p, name.len) == 0)
-			return &d->methods[i];
+		if (m->name && strlen(m->name) == name.len &&
+		    memcmp(m->name, name.p, name.len) == 0)
+			return m;
 	}
 	return NULL;
 }
+
+/* The inputs as the handler indexes them: struct ph_input at the stride
+ * the plugin was compiled with, zero past the fields this runner knows. */
+static _Alignas(16) uint8_t input_area[PH_INPUTS_MAX * 1024];
 
 /* Handle one CALL. Returns 0 to go on, negative when the host is gone. */
 static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_producer *ring,
 		       int ctl_fd, struct ph_msg *msg)
 {
 	struct mapped_input maps[PH_INPUTS_MAX] = {0};
-	struct ph_input inputs[PH_INPUTS_MAX] = {0};
-	struct ph_call call = {.id = msg->hdr.call_id, .ctl_fd = ctl_fd, .ring = ring};
+	struct call call = {
+	    .pub = {.size = sizeof(call), .ops = &call_ops},
+	    .id = msg->hdr.call_id,
+	    .ctl_fd = ctl_fd,
+	    .ring = ring,
+	};
 	struct ph_call_view view;
 	const struct ph_method *m;
 	const char *why;
@@ -186,8 +214,10 @@ static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_p
 	}
 	memcpy(call.method, view.method.p, view.method.len);
 	call.method[view.method.len] = '\0';
+	memset(input_area, 0, (size_t)view.n_inputs * desc->input_size);
 
 	for (uint32_t i = 0; i < view.n_inputs; i++) {
+		struct ph_input in = {0};
 		uint64_t size;
 
 		/* Map only what cannot change or shrink under the handler. */
@@ -207,8 +237,9 @@ static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_p
 				goto out;
 			}
 			maps[i] = (struct mapped_input){a, size};
+			in = (struct ph_input){a, size};
 		}
-		inputs[i] = (struct ph_input){maps[i].addr, size};
+		memcpy(input_area + (size_t)i * desc->input_size, &in, sizeof(in));
 	}
 	ph__msg_close_fds(msg); /* the mappings keep the memory alive */
 
@@ -220,7 +251,7 @@ static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_p
 		goto out;
 	}
 
-	code = m->fn(&call, inputs, view.n_inputs);
+	code = m->fn(&call.pub, (const struct ph_input *)input_area, view.n_inputs);
 	if (call.broken) {
 		r = -EPIPE;
 		goto out;
@@ -237,19 +268,17 @@ out:
 	return r;
 }
 
-int ph__sdk_serve(const struct ph_plugin_descriptor *desc, const struct ph__runner_env *env)
+int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, void *ring_base,
+		     uint64_t ring_capacity)
 {
 	/* One message at a time, and big: keep it off the stack. */
 	static struct ph_msg msg;
 	struct ph_ring_producer ring;
 
-	if (!desc || !env || env->abi != PH_WIRE_ABI || env->size < sizeof(*env))
-		return 70;
-	ph__ring_producer_init(&ring, env->ring_base, env->ring_capacity, env->ctl_fd);
-
+	ph__ring_producer_init(&ring, ring_base, ring_capacity, ctl_fd);
 	for (;;) {
 		const char *why;
-		int r = ph__msg_recv(env->ctl_fd, &msg, 0, &why);
+		int r = ph__msg_recv(ctl_fd, &msg, 0, &why);
 
 		if (r == 0)
 			return 0; /* the host closed the channel: we are done */
@@ -257,10 +286,11 @@ int ph__sdk_serve(const struct ph_plugin_descriptor *desc, const struct ph__runn
 			return 71;
 		switch (msg.hdr.type) {
 		case PH_MSG_CALL:
-			if (handle_call(desc, &ring, env->ctl_fd, &msg) < 0)
+			if (handle_call(desc, &ring, ctl_fd, &msg) < 0)
 				return 0; /* host gone mid-call */
 			break;
 		case PH_MSG_SHUTDOWN:
+			ph__msg_close_fds(&msg);
 			return 0;
 		default:
 			ph__msg_close_fds(&msg);

@@ -11,8 +11,9 @@
  *   3. loads seccomp stage 1 and sends its listener fd to the host, so that
  *      every refused syscall from here on is reported by the kernel;
  *   4. loads the plugin: its constructors are the first untrusted code;
- *   5. checks the descriptor, reports LOADED, enters stage 2 and hands
- *      control to the SDK's request loop inside the plugin.
+ *   5. checks the descriptor, reports LOADED, enters stage 2 and runs the
+ *      request loop (serve.c), which calls the plugin's handlers and gives
+ *      them the operations table of <plughost/plugin.h>.
  *
  * Until step 4 everything here is trusted. After it, nothing this process
  * says can be believed, which is why the listener goes out first and why the
@@ -37,11 +38,9 @@
 #include <plughost/plugin.h>
 
 #include "proto.h"
+#include "runner.h"
 #include "sandbox.h"
 #include "seal.h"
-
-#define CTL_FD 3
-#define SUP_FD 4 /* supervisor channel, held by init only */
 
 static struct ph_msg msg;
 
@@ -62,7 +61,7 @@ const char *__asan_default_options(void)
 #endif
 
 /* Report a setup failure to the host and exit. Never returns. */
-static _Noreturn void fail(enum ph_setup_step step, int err, const char *fmt, ...)
+_Noreturn void ph__runner_fail(enum ph_setup_step step, int err, const char *fmt, ...)
 {
 	struct ph_msg_setup_failed f = {.step = step, .err = err > 0 ? err : 0};
 	char text[PH_TEXT_MAX];
@@ -73,7 +72,8 @@ static _Noreturn void fail(enum ph_setup_step step, int err, const char *fmt, ..
 	n = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	f.msg_len = n < 0 ? 0 : (size_t)n < sizeof(text) ? (uint32_t)n : sizeof(text) - 1;
-	ph__msg_send2(CTL_FD, PH_MSG_SETUP_FAILED, 0, &f, sizeof(f), text, f.msg_len, NULL, 0);
+	ph__msg_send2(PH_FD_CONTROL, PH_MSG_SETUP_FAILED, 0, &f, sizeof(f), text, f.msg_len, NULL,
+		      0);
 	_exit(1);
 }
 
@@ -81,8 +81,8 @@ static void close_other_fds(void)
 {
 	/* The host already closed everything but fd 3 before exec; do it again
 	 * so that a runner started some other way starts just as clean. */
-	if (syscall(SYS_close_range, SUP_FD + 1, ~0U, 0) < 0)
-		for (int fd = SUP_FD + 1; fd < 1024; fd++)
+	if (syscall(SYS_close_range, PH_FD_SUPERVISOR + 1, ~0U, 0) < 0)
+		for (int fd = PH_FD_SUPERVISOR + 1; fd < 1024; fd++)
 			close(fd);
 }
 
@@ -116,30 +116,32 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 		 * we still hold CAP_SYS_ADMIN in our own user namespace. */
 		r = ph__sb_mounts(plugin_fd, path, ret_path_inside);
 		if (r < 0)
-			fail(PH_STEP_MOUNTS, -r, "cannot build the plugin's filesystem view");
+			ph__runner_fail(PH_STEP_MOUNTS, -r,
+					"cannot build the plugin's filesystem view");
 	}
 	/* Limits before dropping capabilities: lowering needs none, and once
 	 * CAP_SYS_RESOURCE is gone the plugin cannot raise them back. */
 	r = ph__sb_rlimits(&s->fixed);
 	if (r < 0)
-		fail(PH_STEP_RLIMITS, -r, "cannot set resource limits");
+		ph__runner_fail(PH_STEP_RLIMITS, -r, "cannot set resource limits");
 	layers |= PH_LAYER_RLIMITS;
 
 	r = ph__sb_caps_drop();
 	if (r < 0)
-		fail(PH_STEP_CAPS, -r, "cannot drop capabilities");
+		ph__runner_fail(PH_STEP_CAPS, -r, "cannot drop capabilities");
 	layers |= PH_LAYER_CAPS;
 
 	/* Required for Landlock and for loading seccomp without privilege,
 	 * and it stops any setuid or file-capability gain through exec. */
 	r = ph__sb_nnp();
 	if (r < 0)
-		fail(PH_STEP_NNP, -r, "cannot set no_new_privs");
+		ph__runner_fail(PH_STEP_NNP, -r, "cannot set no_new_privs");
 	layers |= PH_LAYER_NNP;
 
 	r = ph__sb_landlock(*ret_path_inside);
 	if (r < 0)
-		fail(PH_STEP_LANDLOCK, -r, "cannot restrict filesystem access with Landlock");
+		ph__runner_fail(PH_STEP_LANDLOCK, -r,
+				"cannot restrict filesystem access with Landlock");
 	if (r > 0) {
 		layers |= PH_LAYER_LANDLOCK;
 		if (r >= 4)
@@ -149,8 +151,26 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	return layers;
 }
 
-/* Check the descriptor well enough to give a clear error; the host checks
- * everything it is told again, since the plugin's code has run by now. */
+/* The descriptor of plugin ABI 1, whose serve pointer ran the plugin's own
+ * copy of the wire protocol. Only looked up to say what to do about it. */
+#define PH_PLUGIN_SYMBOL_V1 "plughost_plugin_v1"
+
+/* The size of the descriptor each plugin ABI version defined. */
+static uint32_t descriptor_size(uint32_t abi)
+{
+	switch (abi) {
+	case 2:
+		return 80;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Load the plugin and check its descriptor well enough to give a clear
+ * error. Plugin code has run by now (its constructors): the host checks
+ * everything it is told again, and trusts nothing from here on.
+ */
 static const struct ph_plugin_descriptor *load_plugin(const char *path)
 {
 	const struct ph_plugin_descriptor *d;
@@ -159,21 +179,49 @@ static const struct ph_plugin_descriptor *load_plugin(const char *path)
 	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		const char *e = dlerror();
-		fail(PH_STEP_LOAD, 0, "%s", e ? e : "dlopen failed");
+		ph__runner_fail(PH_STEP_LOAD, 0, "%s", e ? e : "dlopen failed");
 	}
 	d = dlsym(h, PH_PLUGIN_SYMBOL);
+	if (!d && dlsym(h, PH_PLUGIN_SYMBOL_V1))
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"plugin built for plugin ABI 1 (it exports '" PH_PLUGIN_SYMBOL_V1
+				"'), which this runner no longer runs: rebuild it against the "
+				"current <plughost/plugin.h>, with no plughost library to link");
 	if (!d)
-		fail(PH_STEP_DESCRIPTOR, 0,
-		     "not a plughost plugin (missing descriptor '" PH_PLUGIN_SYMBOL "')");
-	if (d->abi_version != PH_PLUGIN_ABI_VERSION)
-		fail(PH_STEP_DESCRIPTOR, 0,
-		     "plugin built for SDK ABI %u, this runner speaks ABI %u: rebuild it",
-		     d->abi_version, PH_PLUGIN_ABI_VERSION);
-	if (d->struct_size < sizeof(*d) || !d->name || !d->name[0] || !d->serve)
-		fail(PH_STEP_DESCRIPTOR, 0, "plugin descriptor is malformed (size, name or entry)");
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"not a plughost plugin (missing descriptor '" PH_PLUGIN_SYMBOL
+				"'; C++ plugins need PH_PLUGIN() at namespace scope)");
+	if (d->abi_version > PH_PLUGIN_ABI_VERSION)
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"plugin built for plugin ABI %u, newer than this runner's ABI %u: "
+				"install a newer plughost, or rebuild the plugin against this "
+				"one's header",
+				d->abi_version, PH_PLUGIN_ABI_VERSION);
+	if (d->abi_version < 2)
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"plugin descriptor names plugin ABI %u, which never existed under "
+				"'" PH_PLUGIN_SYMBOL "'",
+				d->abi_version);
+	if (d->struct_size != descriptor_size(d->abi_version))
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"plugin descriptor is %u bytes, but plugin ABI %u defines %u",
+				d->struct_size, d->abi_version, descriptor_size(d->abi_version));
+	if (d->reserved0 || d->reserved[0] || d->reserved[1] || d->reserved[2] || d->reserved[3])
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"plugin descriptor has nonzero reserved fields");
+	/* The strides must hold at least what this runner reads, stay
+	 * aligned for the pointers in them, and stay sane. */
+	if (d->method_size < sizeof(struct ph_method) || d->method_size > 1024 ||
+	    d->method_size % sizeof(void *) || d->input_size < sizeof(struct ph_input) ||
+	    d->input_size > 1024 || d->input_size % sizeof(void *))
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"plugin descriptor has bad method or input sizes (%u, %u)",
+				d->method_size, d->input_size);
+	if (!d->name || !d->name[0])
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0, "plugin descriptor has no name");
 	if (!d->methods || d->n_methods == 0 || d->n_methods > PH_METHODS_MAX)
-		fail(PH_STEP_DESCRIPTOR, 0, "plugin exports no methods, or more than %u",
-		     PH_METHODS_MAX);
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0, "plugin exports no methods, or more than %u",
+				PH_METHODS_MAX);
 	return d;
 }
 
@@ -186,8 +234,8 @@ static void send_loaded(const struct ph_plugin_descriptor *d)
 	       vl = strnlen(version, PH_NAME_MAX + 1);
 
 	if (nl > PH_NAME_MAX || vl > PH_NAME_MAX)
-		fail(PH_STEP_DESCRIPTOR, 0, "plugin name or version longer than %u bytes",
-		     PH_NAME_MAX);
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"plugin name or version longer than %u bytes", PH_NAME_MAX);
 	fixed.name_len = (uint16_t)nl;
 	fixed.version_len = (uint16_t)vl;
 	memcpy(buf, &fixed, sizeof(fixed));
@@ -195,128 +243,24 @@ static void send_loaded(const struct ph_plugin_descriptor *d)
 	off += nl;
 	memcpy(buf + off, version, vl);
 	off += vl;
-	for (size_t i = 0; i < d->n_methods; i++) {
-		const char *m = d->methods[i].name;
+	for (uint32_t i = 0; i < d->n_methods; i++) {
+		const struct ph_method *method = ph__runner_method(d, i);
+		const char *m = method->name;
 		size_t ml = m ? strnlen(m, PH_NAME_MAX + 1) : 0;
 		uint16_t l = (uint16_t)ml;
 
-		if (ml == 0 || ml > PH_NAME_MAX || !d->methods[i].fn)
-			fail(PH_STEP_DESCRIPTOR, 0,
-			     "method %zu has no name, a name over %u bytes, or no handler", i,
-			     PH_NAME_MAX);
+		if (ml == 0 || ml > PH_NAME_MAX || !method->fn)
+			ph__runner_fail(
+			    PH_STEP_DESCRIPTOR, 0,
+			    "method %u has no name, a name over %u bytes, or no handler", i,
+			    PH_NAME_MAX);
 		memcpy(buf + off, &l, sizeof(l));
 		off += sizeof(l);
 		memcpy(buf + off, m, ml);
 		off += ml;
 	}
-	if (ph__msg_send(CTL_FD, PH_MSG_LOADED, 0, buf, off, NULL, 0) < 0)
+	if (ph__msg_send(PH_FD_CONTROL, PH_MSG_LOADED, 0, buf, off, NULL, 0) < 0)
 		_exit(1);
-}
-
-/* Signals the kernel raises for a fault, whose siginfo names the cause
- * (si_code) and the faulting address. */
-static int is_fault(int sig)
-{
-	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP;
-}
-
-/*
- * Stay behind as init (pid 1 of the plugin's pid namespace) and let the
- * plugin run as pid 2. A pid 1 is immune to its own default-action
- * signals, so a plugin that was pid 1 could not even abort(); and only
- * init, which never runs plugin code, can tell the host truthfully how the
- * plugin ended.
- *
- * Init is also the plugin's tracer (PTRACE_TRACEME, before any filter or
- * plugin code): at each signal-delivery-stop the kernel hands it the
- * signal's siginfo, so a crash is reported with its si_code and fault
- * address, which no wait status carries. Init only ever reads siginfo and
- * resumes: it never touches the plugin's memory or registers. Where
- * tracing is refused (Yama ptrace_scope 3), crashes are reported without
- * an address. Returns in the child; never returns in init.
- */
-static void become_init(void)
-{
-	struct ph_msg_exit ex = {0};
-	int traced = 0, configured = 0;
-	pid_t child = fork();
-
-	if (child < 0)
-		fail(PH_STEP_SPAWN, errno, "cannot fork the plugin process");
-	if (child == 0) {
-		close(SUP_FD); /* the plugin never holds the supervisor channel */
-		/* Stop once so init can set its options before going on. */
-		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0)
-			raise(SIGSTOP);
-		return;
-	}
-
-	/* Init needs nothing of the plugin's: not its control socket (the
-	 * host must see EOF when the plugin dies), not the ring. */
-	close(CTL_FD);
-	for (;;) {
-		struct rusage ru = {0};
-		siginfo_t info;
-		int status, sig;
-		pid_t pid = wait4(-1, &status, __WALL, &ru);
-
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			_exit(1);
-		}
-		if (WIFSTOPPED(status)) {
-			traced = 1;
-			sig = WSTOPSIG(status);
-			if (!configured && pid == child) {
-				/* The first stop: trace its threads too, and take
-				 * the plugin along if init itself should die. */
-				ptrace(PTRACE_SETOPTIONS, pid, NULL,
-				       (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL));
-				configured = 1;
-				ptrace(PTRACE_CONT, pid, NULL, NULL);
-				continue;
-			}
-			/* Clone events, new threads' first stop, group stops:
-			 * resume without a signal. SIGSTOP is swallowed: a
-			 * stopped plugin would only wait out its deadline. */
-			if ((status >> 16) != 0 || sig == SIGSTOP ||
-			    ptrace(PTRACE_GETSIGINFO, pid, NULL, &info) < 0) {
-				ptrace(PTRACE_CONT, pid, NULL, NULL);
-				continue;
-			}
-			if (is_fault(sig) && info.si_code > 0) {
-				/* Raised by the kernel for a fault (si_code > 0;
-				 * a signal the plugin sent itself has <= 0). */
-				ex.fault_signo = sig;
-				ex.fault_code = info.si_code;
-				ex.fault_addr = (uint64_t)(uintptr_t)info.si_addr;
-			}
-			ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig);
-			continue;
-		}
-		if (pid != child)
-			continue; /* a thread or stray grandchild: nothing to say */
-		if (WIFEXITED(status)) {
-			ex.how = CLD_EXITED;
-			ex.status = WEXITSTATUS(status);
-		} else {
-			ex.how = WCOREDUMP(status) ? CLD_DUMPED : CLD_KILLED;
-			ex.status = WTERMSIG(status);
-		}
-		/* Only the fault that killed it counts. */
-		if (ex.how == CLD_EXITED || ex.fault_signo != ex.status)
-			ex.fault_signo = ex.fault_code = 0, ex.fault_addr = 0;
-		ex.traced = (uint32_t)traced;
-		ex.user_usec =
-		    (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
-		ex.sys_usec =
-		    (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
-		ex.max_rss_kib = (uint64_t)ru.ru_maxrss;
-		ph__msg_send(SUP_FD, PH_MSG_EXIT, 0, &ex, sizeof(ex), NULL, 0);
-		/* Leaving tears the namespace down: nothing of it survives. */
-		_exit(0);
-	}
 }
 
 int main(int argc, char **argv)
@@ -324,7 +268,6 @@ int main(int argc, char **argv)
 	struct ph_setup_view setup;
 	struct ph_msg_sandboxed sb = {0};
 	const struct ph_plugin_descriptor *desc;
-	struct ph__runner_env env = {.abi = PH_WIRE_ABI, .size = sizeof(env), .ctl_fd = CTL_FD};
 	char path[4097];
 	const char *path_inside = path, *why;
 	int ring_fd, plugin_fd, prog_fd = -1, stage2_fd = -1, listener = -1, notify, r;
@@ -338,14 +281,14 @@ int main(int argc, char **argv)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close_other_fds();
 
-	r = ph__msg_recv(CTL_FD, &msg, 0, &why);
+	r = ph__msg_recv(PH_FD_CONTROL, &msg, 0, &why);
 	if (r == 0)
 		_exit(1); /* host gone before it said anything */
 	if (r < 0)
-		fail(PH_STEP_PROTOCOL, 0, "bad SETUP message: %s", why);
+		ph__runner_fail(PH_STEP_PROTOCOL, 0, "bad SETUP message: %s", why);
 	if (msg.hdr.type != PH_MSG_SETUP || ph__parse_setup(&msg, &setup, &why) < 0)
-		fail(PH_STEP_PROTOCOL, 0, "expected a SETUP message: %s",
-		     msg.hdr.type != PH_MSG_SETUP ? "got another type" : why);
+		ph__runner_fail(PH_STEP_PROTOCOL, 0, "expected a SETUP message: %s",
+				msg.hdr.type != PH_MSG_SETUP ? "got another type" : why);
 	memcpy(path, setup.path.p, setup.path.len);
 	path[setup.path.len] = '\0';
 	ring_fd = msg.fds[0];
@@ -357,13 +300,11 @@ int main(int argc, char **argv)
 	r = ph__seal_check(ring_fd, PH_SEAL_KIND_RING, PH_RING_HDR_SIZE + setup.fixed.ring_capacity,
 			   UINT64_MAX, &ring_size, &why);
 	if (r < 0)
-		fail(PH_STEP_RING, -r, "ring rejected: %s", why);
+		ph__runner_fail(PH_STEP_RING, -r, "ring rejected: %s", why);
 	ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
 	if (ring == MAP_FAILED)
-		fail(PH_STEP_RING, errno, "cannot map the ring");
+		ph__runner_fail(PH_STEP_RING, errno, "cannot map the ring");
 	close(ring_fd);
-	env.ring_base = ring;
-	env.ring_capacity = setup.fixed.ring_capacity;
 
 	/* Without a listener, stage 2 is a second, stricter filter. Build it
 	 * now: once the rlimits are in force (FSIZE 0) its memfd cannot be
@@ -371,7 +312,8 @@ int main(int argc, char **argv)
 	if (prog_fd >= 0 && !notify) {
 		stage2_fd = ph__policy_compile_stage2();
 		if (stage2_fd < 0)
-			fail(PH_STEP_SECCOMP, -stage2_fd, "cannot build seccomp stage 2");
+			ph__runner_fail(PH_STEP_SECCOMP, -stage2_fd,
+					"cannot build seccomp stage 2");
 	}
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -387,21 +329,21 @@ int main(int argc, char **argv)
 	 * namespace) loaded by its path below. */
 	close(plugin_fd);
 	if (setup.fixed.flags & PH_SETUP_SUPERVISE)
-		become_init();
+		ph__runner_become_init();
 	else
-		close(SUP_FD);
+		close(PH_FD_SUPERVISOR);
 
 	if (prog_fd >= 0) {
 		r = ph__sb_seccomp_load(prog_fd, notify, notify ? &listener : NULL);
 		if (r < 0)
-			fail(PH_STEP_SECCOMP, -r, "cannot load seccomp stage 1");
+			ph__runner_fail(PH_STEP_SECCOMP, -r, "cannot load seccomp stage 1");
 		close(prog_fd);
 		sb.layers |= PH_LAYER_SECCOMP | (notify ? PH_LAYER_NOTIFY : 0);
 	}
 
 	/* The listener reaches the host before any plugin code runs, so the
 	 * plugin can neither intercept it nor act unobserved. */
-	if (ph__msg_send(CTL_FD, PH_MSG_SANDBOXED, 0, &sb, sizeof(sb), &listener,
+	if (ph__msg_send(PH_FD_CONTROL, PH_MSG_SANDBOXED, 0, &sb, sizeof(sb), &listener,
 			 listener >= 0 ? 1 : 0) < 0)
 		_exit(1);
 	if (listener >= 0)
@@ -419,5 +361,5 @@ int main(int argc, char **argv)
 			_exit(1);
 		close(stage2_fd);
 	}
-	_exit(desc->serve(desc, &env));
+	_exit(ph__runner_serve(desc, PH_FD_CONTROL, ring, setup.fixed.ring_capacity));
 }

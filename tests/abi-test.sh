@@ -1,0 +1,92 @@
+#!/bin/sh
+# The ABI, checked from outside as a packager or plugin author would
+# (TAP, one line per check):
+#   1. libplughost exports exactly the functions host.h declares PH_EXPORT;
+#   2. a plugin built from <plughost/plugin.h> alone, in C and in C++, with
+#      -Wl,-z,defs and no plughost library, links, exports only its
+#      descriptor, needs no plughost symbol, and runs under the real runner;
+#   3. the header compiles on its own, strictly, as C11 and as C++.
+# Struct sizes and offsets are pinned by the static asserts in plugin.h
+# (every plugin build checks them) and in tests/test-abi.c.
+set -u
+PLUGHOST=$1
+LIB=$2
+SRC=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { # NAME COMMAND...: ok when the command succeeds
+	name=$1
+	shift
+	if "$@" >"$work/log" 2>&1; then ok "$name"; else
+		bad "$name"
+		sed 's/^/# /' "$work/log"
+	fi
+}
+echo "1..10"
+
+# 1. Exported symbols against the header.
+sed -n 's/^PH_EXPORT[^(]*[ *]\(ph_[a-z0-9_]*\)(.*/\1/p' "$SRC/host/include/plughost/host.h" |
+	sort -u >"$work/header"
+nm -D --defined-only "$LIB" | awk '$2 == "T" { print $3 }' | sed 's/@.*//' | sort -u >"$work/lib"
+if [ -s "$work/header" ] && cmp -s "$work/header" "$work/lib"; then
+	ok "libplughost exports exactly the $(wc -l <"$work/header") functions host.h declares"
+else
+	bad "libplughost's exports differ from host.h (< header only, > library only)"
+	diff "$work/header" "$work/lib" | sed 's/^/# /'
+fi
+if nm -D --defined-only "$LIB" | awk '{ print $3 }' | grep -q '^ph__'; then
+	bad "libplughost exports no internal ph__ symbol"
+else
+	ok "libplughost exports no internal ph__ symbol"
+fi
+
+# 2. A plugin from the header alone, in C and in C++.
+cat >"$work/p.c" <<'C'
+#include <plughost/plugin.h>
+static int greet(struct ph_call *call, const struct ph_input *in, size_t n)
+{
+	ph_log(call, PH_INFO, "greeting %zu input(s)", n);
+	if (n != 1)
+		return ph_error(call, 3, "want one input, got %zu", n);
+	return ph_printf(call, "hello, %.*s (%s)\n", (int)in[0].len, (const char *)in[0].data,
+			 ph_call_method(call));
+}
+static const struct ph_method methods[] = { { "greet", greet } };
+PH_PLUGIN("greeter", "1.0", methods);
+C
+cp "$work/p.c" "$work/p.cc"
+flags="-shared -fPIC -Wall -Wextra -Werror -Wl,-z,defs -Wl,-z,now -I$SRC/plugin-sdk/include"
+for lang in c cc; do
+	cc=cc
+	[ "$lang" = cc ] && cc=c++
+	check "a $lang plugin builds from the header alone with -Wl,-z,defs" \
+		$cc $flags -o "$work/p-$lang.so" "$work/p.$lang"
+	exports=$(nm -D --defined-only "$work/p-$lang.so" 2>/dev/null | awk '{ print $3 }' |
+		grep -v '^_' | tr '\n' ' ')
+	undef=$(nm -D --undefined-only "$work/p-$lang.so" 2>/dev/null | awk '{ print $2 }' |
+		grep '^ph_' | tr '\n' ' ')
+	if [ "$exports" = "plughost_plugin_v2 " ] && [ -z "$undef" ]; then
+		ok "the $lang plugin exports only plughost_plugin_v2 and needs no ph_ symbol"
+	else
+		bad "the $lang plugin exports '$exports' and needs '$undef'"
+	fi
+	out=$(printf world | "$PLUGHOST" run "$work/p-$lang.so" -m greet --input - 2>"$work/err")
+	if [ "$out" = "hello, world (greet)" ]; then
+		ok "the $lang plugin runs in the sandbox"
+	else
+		bad "the $lang plugin runs in the sandbox: got '$out', stderr '$(cat "$work/err")'"
+	fi
+done
+
+# 3. The header on its own, strictly.
+echo '#include <plughost/plugin.h>' >"$work/h.c"
+cp "$work/h.c" "$work/h.cc"
+check "plugin.h compiles alone as -std=c11 -pedantic -Werror" \
+	cc -std=c11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/plugin-sdk/include" "$work/h.c"
+check "plugin.h compiles alone as -std=c++11 -pedantic -Werror" \
+	c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/plugin-sdk/include" "$work/h.cc"
+[ "$fails" -eq 0 ]
