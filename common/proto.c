@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "ring-layout.h"
 
 static int bad(const char **ret_why, const char *why)
 {

@@ -11,7 +11,16 @@
 #include <stdint.h>
 #include <fcntl.h>
 
-#include "wire.h"
+/* Kernel constants newer than Debian 12's headers (probed at run time). */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
 
 /* An input: nothing about it may change once the host sealed it. */
 #define PH_SEALS_INPUT (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)

@@ -1,29 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The contract between the host, the runner and the plugin SDK: the control
- * message format and the output ring layout. Both sides include this one
- * header, so they can never disagree. docs/protocol.md describes it for
- * people; keep the two in step.
+ * The control messages between the host and the runner, one of the two
+ * halves of their private contract (ring-layout.h is the other). Both
+ * sides include this one header, so they can never disagree; plugins never
+ * see it. docs/protocol.md describes it for people; keep the two in step.
  *
- * Everything here crosses a trust boundary. The host treats every byte the
- * plugin can write (messages it sends, the ring) as hostile; the SDK treats
- * the host as trusted but still checks what it maps.
+ * Everything here crosses a trust boundary. The host treats every message
+ * the instance sends as hostile once plugin code may have run; the runner
+ * treats the host as trusted but still checks what it receives.
  */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- kernel constants newer than Debian 12's headers (probed at run time) ---- */
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL 0x0008U
-#endif
-#ifndef MFD_EXEC
-#define MFD_EXEC 0x0010U
-#endif
-#ifndef F_SEAL_EXEC
-#define F_SEAL_EXEC 0x0020
-#endif
+#include <plughost/host.h>
 
 /* ---- control messages (AF_UNIX SOCK_SEQPACKET) ---- */
 
@@ -88,13 +79,12 @@ struct ph_msg_setup {
 	uint32_t flags;		/* PH_SETUP_* */
 	uint32_t path_len;
 	/* Sandbox parameters the runner applies (see sandbox/sandbox.h). */
-	uint32_t ns_flags;   /* namespaces the host created (CLONE_NEW*) */
-	uint32_t require;    /* PH_LAYER_* the caller requires */
-	uint64_t rlimit_as;  /* bytes, 0 = leave */
-	uint64_t rlimit_cpu; /* seconds, 0 = leave */
+	uint32_t ns_flags;  /* namespaces the host created (CLONE_NEW*) */
+	uint32_t require;   /* PH_LAYER_* the caller requires */
+	uint64_t rlimit_as; /* bytes, 0 = leave */
 	uint32_t rlimit_nofile;
 	uint32_t rlimit_nproc;
-	uint64_t reserved[4];
+	uint64_t reserved[5];
 };
 
 #define PH_SETUP_SECCOMP	0x1u /* fd[2] holds a seccomp program (fd[0] ring, fd[1] plugin) */
@@ -102,21 +92,8 @@ struct ph_msg_setup {
 #define PH_SETUP_SANDBOX	0x4u /* apply the sandbox layers at all */
 #define PH_SETUP_SUPERVISE	0x8u /* fd 4 is the supervisor channel: run an init */
 
-/* Sandbox layers: which are active is reported in PH_MSG_SANDBOXED. */
-#define PH_LAYER_USERNS	      0x0001u
-#define PH_LAYER_PIDNS	      0x0002u
-#define PH_LAYER_NETNS	      0x0004u
-#define PH_LAYER_IPCNS	      0x0008u
-#define PH_LAYER_MNTNS	      0x0010u
-#define PH_LAYER_UTSNS	      0x0020u
-#define PH_LAYER_CGROUPNS     0x0040u
-#define PH_LAYER_CAPS	      0x0080u
-#define PH_LAYER_NNP	      0x0100u
-#define PH_LAYER_LANDLOCK     0x0200u
-#define PH_LAYER_RLIMITS      0x0400u
-#define PH_LAYER_SECCOMP      0x0800u
-#define PH_LAYER_NOTIFY	      0x1000u
-#define PH_LAYER_LANDLOCK_NET 0x2000u
+/* Sandbox layers (PH_LAYER_* in <plughost/host.h>): which are active is
+ * reported in PH_MSG_SANDBOXED. */
 
 /* PH_MSG_SANDBOXED payload. */
 struct ph_msg_sandboxed {
@@ -217,65 +194,9 @@ struct ph_msg_log {
 	uint32_t len;
 };
 
-/* ---- output ring (a memfd sealed SHRINK|GROW|SEAL, mapped by both) ---- */
-
-/*
- * Layout: one page of header, then `capacity` data bytes (a power of two).
- * head and tail are free-running byte counters; the data offset of an index
- * is index & (capacity - 1), with the capacity the host keeps privately.
- * Producer-written and consumer-written words sit on separate cache lines.
- *
- * Records are PH_RING_ALIGN-aligned and never straddle the end of the data
- * area: a producer that cannot fit a record before the end writes a PAD
- * record covering exactly the rest and starts again at offset 0.
- */
-#define PH_RING_HDR_SIZE	 4096u
-#define PH_RING_ALIGN		 16u
-#define PH_RING_MIN_CAPACITY	 4096u
-#define PH_RING_MAX_CAPACITY	 (1u << 30)
-#define PH_RING_DEFAULT_CAPACITY (1u << 20)
-#define PH_CACHELINE		 64u
-
-struct ph_ring_shared {
-	/* Written by the producer (the plugin). The host only reads head,
-	 * once per batch, and treats it as a hint. */
-	_Alignas(PH_CACHELINE) uint64_t head;
-	uint32_t producer_sleeping; /* producer waits on tail_seq */
-	/* Written by the consumer (the host). The host never reads these
-	 * back: its own copy of tail is authoritative. */
-	_Alignas(PH_CACHELINE) uint64_t tail;
-	uint32_t tail_seq;	    /* futex word, bumped at every tail publish */
-	uint32_t consumer_sleeping; /* host wants a DOORBELL on new data */
-};
-_Static_assert(sizeof(struct ph_ring_shared) <= PH_RING_HDR_SIZE, "ring header fits a page");
-
-enum ph_rec_type { PH_REC_DATA = 1, PH_REC_PAD = 2 };
-
-struct ph_ring_rec {
-	uint32_t len;  /* payload bytes that follow this header */
-	uint16_t type; /* enum ph_rec_type */
-	uint16_t flags;
-	uint64_t call_id;
-};
-_Static_assert(sizeof(struct ph_ring_rec) == PH_RING_ALIGN, "record header is one alignment unit");
-
-static inline uint64_t ph_ring_rec_total(uint64_t payload)
-{
-	return (sizeof(struct ph_ring_rec) + payload + PH_RING_ALIGN - 1) &
-	       ~(uint64_t)(PH_RING_ALIGN - 1);
-}
-
-/* The largest payload one record may carry in a ring of this capacity. */
-static inline uint64_t ph_ring_max_payload(uint64_t capacity)
-{
-	return capacity / 4 - sizeof(struct ph_ring_rec);
-}
-
 /* The layouts are the wire format between host and runner: pinned. */
 _Static_assert(sizeof(struct ph_msg_setup) == 80 && sizeof(struct ph_msg_sandboxed) == 24 &&
 		   sizeof(struct ph_msg_setup_failed) == 16 && sizeof(struct ph_msg_loaded) == 8 &&
 		   sizeof(struct ph_msg_call) == 8 && sizeof(struct ph_msg_exit) == 56 &&
 		   sizeof(struct ph_msg_done) == 24 && sizeof(struct ph_msg_log) == 8,
 	       "wire message layouts are fixed");
-_Static_assert(sizeof(struct ph_ring_rec) == 16 && PH_RING_HDR_SIZE == 4096,
-	       "ring record and header sizes are fixed");

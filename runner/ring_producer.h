@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "ring-layout.h"
 
 struct ph_ring_producer {
 	struct ph_ring_shared *shared;

@@ -38,6 +38,7 @@
 #include <plughost/plugin.h>
 
 #include "proto.h"
+#include "ring-layout.h"
 #include "runner.h"
 #include "sandbox.h"
 #include "seal.h"
@@ -94,17 +95,7 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	const uint32_t ns = s->fixed.ns_flags;
 	int r;
 
-	static const struct {
-		uint32_t clone_flag, layer;
-	} ns_layers[] = {
-	    {CLONE_NEWUSER, PH_LAYER_USERNS},	  {CLONE_NEWPID, PH_LAYER_PIDNS},
-	    {CLONE_NEWNET, PH_LAYER_NETNS},	  {CLONE_NEWIPC, PH_LAYER_IPCNS},
-	    {CLONE_NEWNS, PH_LAYER_MNTNS},	  {CLONE_NEWUTS, PH_LAYER_UTSNS},
-	    {CLONE_NEWCGROUP, PH_LAYER_CGROUPNS},
-	};
-	for (size_t i = 0; i < sizeof(ns_layers) / sizeof(ns_layers[0]); i++)
-		if (ns & ns_layers[i].clone_flag)
-			layers |= ns_layers[i].layer;
+	layers |= ph__layers_of_clone_flags(ns);
 
 	/* A new session: no controlling terminal to inject keystrokes into,
 	 * and no signals from the host's terminal job control. */
@@ -121,7 +112,9 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	}
 	/* Limits before dropping capabilities: lowering needs none, and once
 	 * CAP_SYS_RESOURCE is gone the plugin cannot raise them back. */
-	r = ph__sb_rlimits(&s->fixed);
+	r = ph__sb_rlimits(&(struct ph__sb_limits){.as_bytes = s->fixed.rlimit_as,
+						   .nofile = s->fixed.rlimit_nofile,
+						   .nproc = s->fixed.rlimit_nproc});
 	if (r < 0)
 		ph__runner_fail(PH_STEP_RLIMITS, -r, "cannot set resource limits");
 	layers |= PH_LAYER_RLIMITS;

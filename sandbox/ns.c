@@ -18,17 +18,6 @@
 #define PH_NOBODY_UID 65534u
 #define PH_NOBODY_GID 65534u
 
-static const struct {
-	uint32_t layer;
-	uint64_t clone_flag;
-	const char *name;
-} ns_layers[] = {
-    {PH_LAYER_USERNS, CLONE_NEWUSER, "userns"},	      {PH_LAYER_PIDNS, CLONE_NEWPID, "pidns"},
-    {PH_LAYER_NETNS, CLONE_NEWNET, "netns"},	      {PH_LAYER_IPCNS, CLONE_NEWIPC, "ipcns"},
-    {PH_LAYER_MNTNS, CLONE_NEWNS, "mntns"},	      {PH_LAYER_UTSNS, CLONE_NEWUTS, "utsns"},
-    {PH_LAYER_CGROUPNS, CLONE_NEWCGROUP, "cgroupns"},
-};
-
 int ph__ns_plan(const struct ph__features *f, uint32_t require, uint64_t *ret_clone_flags,
 		const char **ret_missing)
 {
@@ -49,20 +38,20 @@ int ph__ns_plan(const struct ph__features *f, uint32_t require, uint64_t *ret_cl
 		flags |= CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUTS |
 			 CLONE_NEWCGROUP;
 
-	for (size_t i = 0; i < PH_ELEMENTSOF(ns_layers) && !missing; i++)
-		if ((require & ns_layers[i].layer) && !(flags & ns_layers[i].clone_flag))
-			missing = ns_layers[i].name;
+	for (uint32_t bit = 1; bit && !missing; bit <<= 1)
+		if ((require & bit) && (ph__layer_clone_flags(bit) & ~flags))
+			missing = ph__layer_name(bit);
 
 	/* The other layers a caller can require depend on the kernel too, and
 	 * refusing here gives one early, precise setup failure. */
 	if (!missing && (require & PH_LAYER_SECCOMP) && !f->seccomp)
-		missing = "seccomp";
+		missing = ph__layer_name(PH_LAYER_SECCOMP);
 	if (!missing && (require & PH_LAYER_NOTIFY) && !(f->seccomp_notify && f->seccomp_continue))
-		missing = "notify";
+		missing = ph__layer_name(PH_LAYER_NOTIFY);
 	if (!missing && (require & PH_LAYER_LANDLOCK) && f->landlock_abi <= 0)
-		missing = "landlock";
+		missing = ph__layer_name(PH_LAYER_LANDLOCK);
 	if (!missing && (require & PH_LAYER_LANDLOCK_NET) && f->landlock_abi < 4)
-		missing = "landlock-net";
+		missing = ph__layer_name(PH_LAYER_LANDLOCK_NET);
 
 	if (missing) {
 		if (ret_missing)

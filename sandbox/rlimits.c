@@ -10,17 +10,6 @@
 
 #include "sandbox.h"
 
-/* fds: ctl socket, listener, ring, a few inputs in flight, the plugin's own. */
-#define PH_DEFAULT_NOFILE 64u
-/*
- * Processes and threads. Strict plugins cannot clone at all; this bounds
- * the THREADS preset. Since 5.14 the count is kept per user namespace (a
- * fresh one per plugin), so it counts the plugin's own threads; on older
- * kernels, or without a user namespace, it counts every process of the
- * uid the plugin runs as, and real root (the no-userns case) is exempt.
- */
-#define PH_DEFAULT_NPROC 16u
-
 static int set_limit(int resource, rlim_t want, rlim_t hard_extra)
 {
 	struct rlimit cur, rl;
@@ -39,11 +28,11 @@ static int set_limit(int resource, rlim_t want, rlim_t hard_extra)
 	return 0;
 }
 
-int ph__sb_rlimits(const struct ph_msg_setup *setup)
+int ph__sb_rlimits(const struct ph__sb_limits *l)
 {
 	int r;
 
-	if (!setup)
+	if (!l)
 		return -EINVAL;
 
 	/* No core dumps: a dump would write the plugin's memory (inputs from
@@ -57,25 +46,23 @@ int ph__sb_rlimits(const struct ph_msg_setup *setup)
 	 * reclaim, and io_uring/BPF-style users of it are refused anyway. */
 	if (r == 0)
 		r = set_limit(RLIMIT_MEMLOCK, 0, 0);
-	if (r == 0)
-		r = set_limit(RLIMIT_NOFILE,
-			      setup->rlimit_nofile ? setup->rlimit_nofile : PH_DEFAULT_NOFILE, 0);
-	if (r == 0)
-		r = set_limit(RLIMIT_NPROC,
-			      setup->rlimit_nproc ? setup->rlimit_nproc : PH_DEFAULT_NPROC, 0);
-	if (r == 0 && setup->rlimit_as)
-		r = set_limit(RLIMIT_AS, setup->rlimit_as, 0);
+	if (r == 0 && l->nofile)
+		r = set_limit(RLIMIT_NOFILE, l->nofile, 0);
 	/*
-	 * CPU: the soft limit sends SIGXCPU, which tells the host "CPU limit"
-	 * apart from any other death; the hard limit one second later is
-	 * SIGKILL for a plugin that catches SIGXCPU. With soft == hard the
-	 * kernel would send SIGKILL straight away, indistinguishable from a
-	 * kill by anyone else. The plugin can raise its soft limit by that
-	 * one second at most.
+	 * Processes and threads. Strict plugins cannot clone at all; this
+	 * bounds the THREADS preset. Since 5.14 the count is kept per user
+	 * namespace (a fresh one per plugin), so it counts the plugin's own
+	 * threads; on older kernels, or without a user namespace, it counts
+	 * every process of the uid the plugin runs as, and real root (the
+	 * no-userns case) is exempt.
 	 */
-	if (r == 0 && setup->rlimit_cpu)
-		r = set_limit(RLIMIT_CPU, setup->rlimit_cpu, 1);
-	/* RLIMIT_STACK stays: the stack is already mapped, and lowering it
-	 * only affects the main thread's growth and new threads' defaults. */
+	if (r == 0 && l->nproc)
+		r = set_limit(RLIMIT_NPROC, l->nproc, 0);
+	if (r == 0 && l->as_bytes)
+		r = set_limit(RLIMIT_AS, l->as_bytes, 0);
+	/* CPU time is limited per call by the host's watchdog, not here: an
+	 * rlimit counts the instance's whole life. RLIMIT_STACK stays: the
+	 * stack is already mapped, and lowering it only affects the main
+	 * thread's growth and new threads' defaults. */
 	return r;
 }

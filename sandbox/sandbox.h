@@ -24,9 +24,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "wire.h"
+#include <plughost/host.h>
 
 struct ph_policy;
+
+/* --------------------------------------------------------------- layers */
+
+/* The name of one PH_LAYER_* bit ("userns"), or NULL. */
+const char *ph__layer_name(uint32_t bit);
+/* The CLONE_NEW* flags that make the namespace layers among layer_bits. */
+uint64_t ph__layer_clone_flags(uint32_t layer_bits);
+/* The PH_LAYER_* bits of the namespaces clone_flags create. */
+uint32_t ph__layers_of_clone_flags(uint64_t clone_flags);
 
 /* ------------------------------------------------------------ host side */
 
@@ -109,8 +118,15 @@ int ph__probe_report(char *buf, size_t len);
  */
 int ph__sb_mounts(int plugin_fd, const char *plugin_name, const char **ret_path);
 
-/* Set the rlimits from setup (plus core 0, fsize 0, memlock 0). */
-int ph__sb_rlimits(const struct ph_msg_setup *setup);
+/* Kernel-enforced instance limits; 0 leaves a limit as it is. */
+struct ph__sb_limits {
+	uint64_t as_bytes; /* RLIMIT_AS */
+	uint32_t nofile;   /* RLIMIT_NOFILE */
+	uint32_t nproc;	   /* RLIMIT_NPROC: threads, init included */
+};
+
+/* Set these rlimits (soft = hard), plus core 0, fsize 0 and memlock 0. */
+int ph__sb_rlimits(const struct ph__sb_limits *limits);
 
 /* Drop every capability from all five sets (libcap). */
 int ph__sb_caps_drop(void);

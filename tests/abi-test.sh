@@ -5,7 +5,9 @@
 #   2. a plugin built from <plughost/plugin.h> alone, in C and in C++, with
 #      -Wl,-z,defs and no plughost library, links, exports only its
 #      descriptor, needs no plughost symbol, and runs under the real runner;
-#   3. the header compiles on its own, strictly, as C11 and as C++.
+#   3. the header compiles on its own, strictly, as C11 and as C++;
+#   4. sandbox/ includes no wire or ring header, plugin-sdk/ holds no
+#      protocol, and the host never dlopens plugin code.
 # Struct sizes and offsets are pinned by the static asserts in plugin.h
 # (every plugin build checks them) and in tests/test-abi.c.
 set -u
@@ -26,7 +28,7 @@ check() { # NAME COMMAND...: ok when the command succeeds
 		sed 's/^/# /' "$work/log"
 	fi
 }
-echo "1..10"
+echo "1..13"
 
 # 1. Exported symbols against the header.
 sed -n 's/^PH_EXPORT[^(]*[ *]\(ph_[a-z0-9_]*\)(.*/\1/p' "$SRC/host/include/plughost/host.h" |
@@ -89,4 +91,21 @@ check "plugin.h compiles alone as -std=c11 -pedantic -Werror" \
 	cc -std=c11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/plugin-sdk/include" "$work/h.c"
 check "plugin.h compiles alone as -std=c++11 -pedantic -Werror" \
 	c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/plugin-sdk/include" "$work/h.cc"
+# 4. The house: the boundaries hold by construction.
+if grep -rlE '#include "(wire|ring-layout|proto)\.h"' "$SRC/sandbox" >"$work/inc"; then
+	bad "sandbox/ includes no wire or ring header: $(tr '\n' ' ' <"$work/inc")"
+else
+	ok "sandbox/ includes no wire or ring header"
+fi
+others=$(find "$SRC/plugin-sdk" -type f ! -name '*.h' ! -name meson.build)
+if [ -z "$others" ] && ! grep -rqE 'wire\.h|ring-layout\.h|proto\.h|sendmsg|recvmsg' "$SRC/plugin-sdk"; then
+	ok "plugin-sdk/ is headers only and holds no protocol"
+else
+	bad "plugin-sdk/ holds protocol code: $others"
+fi
+if grep -rnw dlopen "$SRC/host" >"$work/dl"; then
+	bad "the host never dlopens plugin code: $(head -1 "$work/dl")"
+else
+	ok "the host never dlopens plugin code"
+fi
 [ "$fails" -eq 0 ]

@@ -27,6 +27,7 @@
 #include "testutil.h"
 
 #include "proto.h"
+#include "ring-layout.h"
 #include "seal.h"
 
 #define CALL_ID 0xA1B2C3D4E5F60718ull
@@ -201,7 +202,6 @@ static void test_roundtrip_setup(void **state)
 				 .ns_flags = 0x10000000,
 				 .require = PH_LAYER_SECCOMP,
 				 .rlimit_as = 1ull << 32,
-				 .rlimit_cpu = 5,
 				 .rlimit_nofile = 64,
 				 .rlimit_nproc = 1};
 	const char path[] = "/usr/lib/plughost/plugins/echo.so";

@@ -1303,7 +1303,7 @@ static void test_caps_drop_plain(void **state)
 
 static int layers_child(void *arg)
 {
-	struct ph_msg_setup setup = {.rlimit_nofile = 32};
+	struct ph__sb_limits setup = {.nofile = 32, .nproc = 16};
 	struct rlimit rl;
 	struct sockaddr_in sin = {
 	    .sin_family = AF_INET, .sin_port = htons(1), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

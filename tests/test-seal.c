@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "ring-layout.h"
 #include "seal.h"
 
 #define WHY_BADF     "not an open file descriptor"

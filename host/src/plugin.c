@@ -112,17 +112,9 @@ static int ring_create(struct ph_plugin *p, uint64_t capacity)
 	return TAKE_FD(fd);
 }
 
-static const char *layer_names[] = {
-    "userns", "pidns", "netns",	   "ipcns",   "mntns",	 "utsns",  "cgroupns",
-    "caps",   "nnp",   "landlock", "rlimits", "seccomp", "notify", "landlock-net",
-};
-
 PH_EXPORT const char *ph_layer_name(uint32_t bit)
 {
-	if (!bit || (bit & (bit - 1)))
-		return NULL;
-	unsigned i = (unsigned)__builtin_ctz(bit);
-	return i < sizeof(layer_names) / sizeof(layer_names[0]) ? layer_names[i] : NULL;
+	return ph__layer_name(bit);
 }
 
 /* Decide the sandbox for this instance, or say why it cannot have it. */

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "ring-layout.h"
 
 /* Receives each payload chunk, copied into host memory. Return 0 or -errno. */
 typedef int (*ph_ring_sink_fn)(void *userdata, const void *buf, size_t len);

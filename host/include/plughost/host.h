@@ -189,14 +189,36 @@ PH_EXPORT void ph_policy_free(struct ph_policy *policy);
 
 /* ------------------------------------------------------------------ plugins */
 
-/* Layers a caller may require (ph_plugin_config.require). */
-#define PH_REQUIRE_USERNS   0x0001u
-#define PH_REQUIRE_PIDNS    0x0002u
-#define PH_REQUIRE_NETNS    0x0004u
-#define PH_REQUIRE_MNTNS    0x0010u
-#define PH_REQUIRE_LANDLOCK 0x0200u
-#define PH_REQUIRE_SECCOMP  0x0800u
-#define PH_REQUIRE_NOTIFY   0x1000u
+/*
+ * Sandbox layers: ph_plugin_layers() says which are active in an instance,
+ * ph_layer_name() names each bit, and a caller may require any of them
+ * (ph_plugin_config.require) to get a setup failure instead of a weaker
+ * sandbox.
+ */
+#define PH_LAYER_USERNS	      0x0001u /* user namespace */
+#define PH_LAYER_PIDNS	      0x0002u /* pid namespace, under a trusted init */
+#define PH_LAYER_NETNS	      0x0004u /* network namespace: no interfaces */
+#define PH_LAYER_IPCNS	      0x0008u
+#define PH_LAYER_MNTNS	      0x0010u /* mount namespace: a minimal read-only view */
+#define PH_LAYER_UTSNS	      0x0020u
+#define PH_LAYER_CGROUPNS     0x0040u
+#define PH_LAYER_CAPS	      0x0080u /* every capability dropped */
+#define PH_LAYER_NNP	      0x0100u /* no_new_privs */
+#define PH_LAYER_LANDLOCK     0x0200u /* Landlock filesystem rules */
+#define PH_LAYER_RLIMITS      0x0400u
+#define PH_LAYER_SECCOMP      0x0800u
+#define PH_LAYER_NOTIFY	      0x1000u /* seccomp user notification: named violations */
+#define PH_LAYER_LANDLOCK_NET 0x2000u /* Landlock network rules */
+#define PH_LAYER_COUNT	      14
+
+/* The same bits, by the names older callers use. */
+#define PH_REQUIRE_USERNS   PH_LAYER_USERNS
+#define PH_REQUIRE_PIDNS    PH_LAYER_PIDNS
+#define PH_REQUIRE_NETNS    PH_LAYER_NETNS
+#define PH_REQUIRE_MNTNS    PH_LAYER_MNTNS
+#define PH_REQUIRE_LANDLOCK PH_LAYER_LANDLOCK
+#define PH_REQUIRE_SECCOMP  PH_LAYER_SECCOMP
+#define PH_REQUIRE_NOTIFY   PH_LAYER_NOTIFY
 
 /*
  * Resource limits. Zero means the default (in brackets) or none. Per-call
@@ -277,7 +299,7 @@ PH_EXPORT size_t ph_plugin_method_count(const struct ph_plugin *plugin);
 PH_EXPORT const char *ph_plugin_method_name(const struct ph_plugin *plugin, size_t i);
 /* PH_LAYER bits (see ph_layer_name()) active in this instance's sandbox. */
 PH_EXPORT uint32_t ph_plugin_layers(const struct ph_plugin *plugin);
-/* Name of one PH_REQUIRE_/layer bit, e.g. "userns", or NULL. */
+/* Name of one PH_LAYER_* bit, e.g. "userns", or NULL. */
 PH_EXPORT const char *ph_layer_name(uint32_t bit);
 /* The instance's process as the host sees it: the plugin itself, or with a
  * pid namespace its init (pid 1 inside), whose death ends everything. */
