@@ -110,22 +110,7 @@ struct ph_msg_setup_failed {
 	uint32_t reserved;
 };
 
-enum ph_setup_step {
-	PH_STEP_PROTOCOL = 1, /* the SETUP message itself */
-	PH_STEP_RING,	      /* verifying or mapping the ring */
-	PH_STEP_USERNS,
-	PH_STEP_MOUNTS,
-	PH_STEP_CAPS,
-	PH_STEP_NNP,
-	PH_STEP_LANDLOCK,
-	PH_STEP_RLIMITS,
-	PH_STEP_SECCOMP,
-	PH_STEP_LOAD,	    /* dlopen of the plugin */
-	PH_STEP_DESCRIPTOR, /* finding or checking the descriptor */
-	PH_STEP_SPAWN,	    /* host side: clone/exec */
-	PH_STEP_HANDSHAKE,  /* host side: the runner never answered */
-	PH_STEP_MAX = PH_STEP_HANDSHAKE,
-};
+/* step: enum ph_setup_step, public in <plughost/host.h>. */
 
 /*
  * PH_MSG_LOADED payload: the fixed part, then name_len bytes of name,

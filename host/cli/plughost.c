@@ -608,7 +608,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("plughost %s\n", PH_VERSION);
+		printf("plughost %s (libplughost %s)\n", PH_VERSION, ph_version());
 		return EXIT_OK;
 	}
 	if (!strcmp(argv[1], "run"))

@@ -12,6 +12,11 @@
 #include "ph-config.h"
 #include "sandbox.h"
 
+PH_EXPORT const char *ph_version(void)
+{
+	return PH_VERSION;
+}
+
 PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg)
 {
 	if (cfg)

@@ -63,6 +63,24 @@ enum ph_result_kind {
 	PH_RESULT_KIND_COUNT
 };
 
+/* Where starting an instance failed (PH_RESULT_SETUP_FAILED). */
+enum ph_setup_step {
+	PH_STEP_PROTOCOL = 1, /* the handshake messages themselves */
+	PH_STEP_RING,	      /* creating, verifying or mapping the output ring */
+	PH_STEP_USERNS,	      /* the user namespace or its id maps */
+	PH_STEP_MOUNTS,	      /* the plugin's filesystem view */
+	PH_STEP_CAPS,	      /* dropping capabilities */
+	PH_STEP_NNP,	      /* no_new_privs */
+	PH_STEP_LANDLOCK,
+	PH_STEP_RLIMITS,
+	PH_STEP_SECCOMP,    /* compiling or loading the seccomp filter */
+	PH_STEP_LOAD,	    /* loading the plugin file (its code runs here) */
+	PH_STEP_DESCRIPTOR, /* finding or checking the plugin's descriptor */
+	PH_STEP_SPAWN,	    /* the host: configuration, clone, exec */
+	PH_STEP_HANDSHAKE,  /* the host: the runner never answered in time */
+	PH_STEP_MAX = PH_STEP_HANDSHAKE,
+};
+
 struct ph_result {
 	enum ph_result_kind kind;
 	/*
@@ -70,7 +88,8 @@ struct ph_result {
 	 * SETUP_FAILED: positive errno (0 if none applies).
 	 */
 	int code;
-	/* SETUP_FAILED: which step (see ph_setup_step_name()). */
+	/* SETUP_FAILED: which step, an enum ph_setup_step (see
+	 * ph_setup_step_name()). */
 	int setup_step;
 	/* Human text: the plugin's error message, the protocol rule broken,
 	 * or the setup failure's detail. Always NUL-terminated. */
@@ -118,6 +137,12 @@ PH_EXPORT const char *ph_setup_step_name(int step);
  * like snprintf, or -EINVAL.
  */
 PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t len);
+
+/*
+ * The version of libplughost in use, e.g. "0.2.0" (the library's, which
+ * may differ from the header the application was built with).
+ */
+PH_EXPORT const char *ph_version(void);
 
 /* --------------------------------------------------------------------- host */
 
