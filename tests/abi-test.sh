@@ -14,6 +14,7 @@ set -u
 PLUGHOST=$1
 LIB=$2
 SRC=$3
+PCDIR=$4 # where the build wrote the pkg-config files
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
@@ -28,7 +29,7 @@ check() { # NAME COMMAND...: ok when the command succeeds
 		sed 's/^/# /' "$work/log"
 	fi
 }
-echo "1..13"
+echo "1..14"
 
 # 1. Exported symbols against the header.
 sed -n 's/^PH_EXPORT[^(]*[ *]\(ph_[a-z0-9_]*\)(.*/\1/p' "$SRC/host/include/plughost/host.h" |
@@ -83,6 +84,13 @@ for lang in c cc; do
 		bad "the $lang plugin runs in the sandbox: got '$out', stderr '$(cat "$work/err")'"
 	fi
 done
+
+libs=$(PKG_CONFIG_PATH=$PCDIR pkg-config --libs plughost-plugin 2>&1)
+if PKG_CONFIG_PATH=$PCDIR pkg-config --exists plughost-plugin && [ -z "$libs" ]; then
+	ok "pkg-config --libs plughost-plugin is empty"
+else
+	bad "pkg-config --libs plughost-plugin is empty: got '$libs'"
+fi
 
 # 3. The header on its own, strictly.
 echo '#include <plughost/plugin.h>' >"$work/h.c"
