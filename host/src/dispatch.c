@@ -6,11 +6,9 @@
  * host keeps or logs it.
  */
 #include <errno.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "internal.h"
@@ -19,6 +17,18 @@
 #define LOG_LINES_PER_CALL 1000
 #define LOG_LINES_PER_SEC  100
 #define MESSAGES_PER_PASS  64
+
+/*
+ * Receive buffers: 64 KiB each, too big for the stack. Each thread keeps
+ * one, and a receive nested inside another's handling gets a fresh one: a
+ * kill inside dispatch reaps the instance and reads init's exit report,
+ * and an output callback may pump another instance. Sharing one buffer
+ * there overwrote the message being handled and lost the fds it held.
+ */
+struct msg_slot {
+	struct ph_msg m;
+	int busy;
+};
 
 static pthread_key_t msg_key;
 static pthread_once_t msg_key_once = PTHREAD_ONCE_INIT;
@@ -30,22 +40,59 @@ static void msg_key_create(void)
 	pthread_key_create(&msg_key, free);
 }
 
-/* The receive buffer: 64 KiB per message, so one per thread rather than
- * on the stack. NULL when out of memory. */
-struct ph_msg *ph__msg_buf(void)
+struct ph_msg *ph__msg_get(void)
 {
+	struct msg_slot *slot;
 	struct ph_msg *m;
 
 	pthread_once(&msg_key_once, msg_key_create);
-	m = pthread_getspecific(msg_key);
-	if (!m) {
-		m = malloc(sizeof(*m));
-		if (m && pthread_setspecific(msg_key, m) != 0) {
-			free(m);
-			m = NULL;
+	slot = pthread_getspecific(msg_key);
+	if (!slot) {
+		slot = calloc(1, sizeof(*slot));
+		if (slot && pthread_setspecific(msg_key, slot) != 0) {
+			free(slot);
+			slot = NULL;
 		}
 	}
+	if (slot && !slot->busy) {
+		slot->busy = 1;
+		m = &slot->m;
+	} else
+		m = malloc(sizeof(*m));
+	if (m)
+		m->nfds = 0;
 	return m;
+}
+
+void ph__msg_put(struct ph_msg *m)
+{
+	struct msg_slot *slot;
+
+	if (!m)
+		return;
+	ph__msg_close_fds(m);
+	slot = pthread_getspecific(msg_key);
+	if (slot && m == &slot->m)
+		slot->busy = 0;
+	else
+		free(m);
+}
+
+static void msg_putp(struct ph_msg **m)
+{
+	ph__msg_put(*m);
+}
+
+enum ph_msg_phase ph__plugin_phase(const struct ph_plugin *p)
+{
+	switch (p->state) {
+	case PH_STATE_SPAWNING:
+		return PH_PHASE_SPAWNING;
+	case PH_STATE_LOADING:
+		return PH_PHASE_LOADING;
+	default:
+		return PH_PHASE_READY;
+	}
 }
 
 /* ------------------------------------------------------------- messages */
@@ -82,16 +129,8 @@ static int on_sandboxed(struct ph_plugin *p, struct ph_msg *m)
 		return -EPROTO;
 	}
 	if (m->nfds == 1) {
-		/* The runner sent this before any plugin code ran, so the fd is
-		 * the runner's; still make sure it is a seccomp listener (an
-		 * unknown id is ENOENT there, ENOTTY or EINVAL elsewhere). */
-		uint64_t id = 0;
-
-		if (ioctl(m->fds[0], SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 || errno != ENOENT) {
-			ph__plugin_kill_protocol(
-			    p, "SANDBOXED carried an fd that is not a seccomp listener");
-			return -EPROTO;
-		}
+		/* The runner sent this before any plugin code ran, and the fd
+		 * table made sure the fd is a seccomp listener. */
 		p->listener = m->fds[0];
 		m->fds[0] = -1;
 	}
@@ -272,7 +311,7 @@ static int dispatch(struct ph_plugin *p, struct ph_msg *m)
 /* Read every waiting message. Returns 1 on EOF, 0 otherwise. */
 int ph__read_messages(struct ph_plugin *p)
 {
-	struct ph_msg *m = ph__msg_buf();
+	struct ph_msg *m __attribute__((cleanup(msg_putp))) = ph__msg_get();
 	const char *why;
 
 	if (!m)
@@ -293,6 +332,13 @@ int ph__read_messages(struct ph_plugin *p)
 		}
 		if (r < 0)
 			return 1; /* ECONNRESET and the like: treat as EOF */
+		/* Every fd is checked against what this message may carry in
+		 * this phase before anything looks at it. */
+		if (ph__msg_check_fds(m, PH_DIR_RUNNER_TO_HOST, ph__plugin_phase(p), &why) < 0) {
+			ph__msg_close_fds(m);
+			ph__plugin_kill_protocol(p, why);
+			return 0;
+		}
 		r = dispatch(p, m);
 		ph__msg_close_fds(m);
 		if (r < 0)

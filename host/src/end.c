@@ -57,13 +57,17 @@ static void sample_usage(struct ph_plugin *p, struct ph_result *r)
 static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 		     struct ph_msg_exit *ret_fault)
 {
+	struct ph_msg *m = ph__msg_get();
+	struct ph_msg_exit ex;
 	int got = 0;
 
-	struct ph_msg *m = ph__msg_buf();
-	struct ph_msg_exit ex;
-
-	if (m && ph__msg_recv(p->sup, m, MSG_DONTWAIT, NULL) == 1) {
-		if (ph__parse_exit(m, &ex, NULL) == 0) {
+	/* Init sends CHILD, then EXIT: a CHILD the handshake never read (the
+	 * instance died first) may still be queued ahead of EXIT. Init has
+	 * exited by now, so nothing more can arrive. */
+	for (int i = 0; m && i < 2 && !got; i++) {
+		if (ph__msg_recv(p->sup, m, MSG_DONTWAIT, NULL) != 1)
+			break;
+		if (m->hdr.type == PH_MSG_EXIT && ph__parse_exit(m, &ex, NULL) == 0) {
 			si->si_code = ex.how;
 			si->si_status = ex.status;
 			memset(ru, 0, sizeof(*ru));
@@ -77,6 +81,7 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 		}
 		ph__msg_close_fds(m);
 	}
+	ph__msg_put(m);
 	close(p->sup);
 	p->sup = -1;
 	return got;

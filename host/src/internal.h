@@ -124,8 +124,13 @@ void ph__plugin_kill_protocol(struct ph_plugin *p, const char *why);
 void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r);
 
 /* dispatch.c: messages from the instance, by state. */
-/* The per-thread receive buffer (64 KiB); NULL when out of memory. */
-struct ph_msg *ph__msg_buf(void);
+/* A receive buffer (64 KiB) the caller owns until ph__msg_put(), which
+ * closes every fd it still holds. Never one a caller up the stack still
+ * uses. NULL when out of memory. */
+struct ph_msg *ph__msg_get(void);
+void ph__msg_put(struct ph_msg *m);
+/* The phase the fd table knows the instance by. */
+enum ph_msg_phase ph__plugin_phase(const struct ph_plugin *p);
 /* Read and handle every waiting message (a bounded batch). Returns 1 on
  * EOF, 0 otherwise. */
 int ph__read_messages(struct ph_plugin *p);
