@@ -402,6 +402,41 @@ static void test_constructor_attack(void **state)
 	tu_assert_unchanged(&before);
 }
 
+/*
+ * A constructor that forges the runner's SETUP_FAILED, blaming Landlock.
+ * It once came out as "could not be started (landlock step): landlock
+ * unavailable". After SANDBOXED, what the instance says is the plugin's
+ * word: a load failure, its text quoted after the host's own words, never
+ * a sandbox layer or step.
+ */
+static void test_constructor_forged_failure(void **state)
+{
+	static const char prefix[] =
+	    "could not be started (load step): the plugin failed to load (reported by the "
+	    "sandboxed process): ";
+	struct tu_snapshot before = tu_snapshot();
+	char *path = tu_plugin_path("ctor_forge.so"), line[512];
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	(void)state;
+
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), -EPROTO);
+	assert_null(p);
+	ph_result_describe(&res, line, sizeof(line));
+	print_message("  %s\n", line);
+	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+	assert_string_equal(ph_setup_step_name(res.setup_step), "load");
+	assert_int_equal(res.code, 0); /* its errno is its word too */
+	/* Everything the host says itself names no layer; the plugin's own
+	 * text follows, sanitised, as what it claimed. */
+	if (strncmp(line, prefix, sizeof(prefix) - 1) != 0)
+		fail_msg("unexpected description: %s", line);
+	assert_null(strstr(prefix, "landlock"));
+	assert_string_equal(line + sizeof(prefix) - 1, "landlock unavailable");
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
 /* While loading, a constructor may use the loader's syscalls, but the
  * filesystem it sees holds only the loader's files. */
 static void test_constructor_sees_no_files(void **state)
@@ -521,6 +556,7 @@ int main(void)
 	    cmocka_unit_test(test_x32),
 	    cmocka_unit_test(test_int80),
 	    cmocka_unit_test(test_constructor_attack),
+	    cmocka_unit_test(test_constructor_forged_failure),
 	    cmocka_unit_test(test_constructor_sees_no_files),
 	    cmocka_unit_test(test_kill_mode),
 	    cmocka_unit_test(test_threads_preset),

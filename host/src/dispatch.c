@@ -186,7 +186,20 @@ static int on_setup_failed(struct ph_plugin *p, struct ph_msg *m)
 		return -EPROTO;
 	}
 	clean_copy(text, sizeof(text), v.msg);
-	ph__result_setup(&r, (int)v.fixed.step, v.fixed.err, "%s", text);
+	if (p->state == PH_STATE_SPAWNING)
+		/* Before SANDBOXED only the runner has run: its step and errno
+		 * say which layer failed. */
+		ph__result_setup(&r, (int)v.fixed.step, v.fixed.err, "%s", text);
+	else
+		/* After it, plugin code (its constructors) has run in that
+		 * process and holds the socket: step, errno and text may all
+		 * be forged, and the runner's own load and descriptor failures
+		 * are no different. Say so, and name no sandbox layer: such a
+		 * report must never pass for a missing layer, nor lead anyone
+		 * to retry with fewer. */
+		ph__result_setup(&r, PH_STEP_LOAD, 0,
+				 "the plugin failed to load (reported by the sandboxed process): %s",
+				 text);
 	ph__plugin_kill(p, &r);
 	return -EPROTO;
 }
