@@ -1,20 +1,35 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "proto.h"
 #include "ring-layout.h"
+#include "seal.h"
 
 static int bad(const char **ret_why, const char *why)
 {
 	if (ret_why)
 		*ret_why = why;
 	return -EBADMSG;
+}
+
+static int fail_errno(const char **ret_why, const char *why, int err)
+{
+	if (ret_why)
+		*ret_why = why;
+	return err == EBADF || err == ENOENT ? -EBADF : -EINVAL;
 }
 
 void ph__msg_close_fds(struct ph_msg *msg)
@@ -82,18 +97,190 @@ int ph__msg_send(int sock, uint16_t type, uint64_t call_id, const void *payload,
 	return ph__msg_send2(sock, type, call_id, payload, len, NULL, 0, fds, nfds);
 }
 
-/* How many fds each message type may carry: [min, max]. */
-static const struct {
+/*
+ * Every fd that may travel between host, runner and init, in one table:
+ * by direction, phase and message type, how many fds and of what kind.
+ * Whatever a row does not list may carry no fd. New features (the zygote,
+ * sealed outputs) add rows here; nothing receives an fd without passing
+ * ph__msg_check_fds() against this table.
+ */
+#define PHASE(x) (1u << PH_PHASE_##x)
+static const struct fd_rule {
+	uint8_t dir;	/* enum ph_msg_dir */
+	uint8_t phases; /* PHASE() bits */
+	uint16_t type;	/* enum ph_msg_type */
 	uint8_t min, max;
-} fd_allowance[PH_MSG_TYPE_MAX + 1] = {
-    [PH_MSG_SETUP] = {2, 3},	    [PH_MSG_SANDBOXED] = {0, 1},	[PH_MSG_LOADED] = {0, 0},
-    [PH_MSG_SETUP_FAILED] = {0, 0}, [PH_MSG_CALL] = {0, PH_INPUTS_MAX}, [PH_MSG_DONE] = {0, 0},
-    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},		[PH_MSG_SHUTDOWN] = {0, 0},
+	uint8_t nkinds;	 /* kinds listed; fd i has kind[min(i, nkinds - 1)] */
+	uint8_t kind[3]; /* enum ph_fd_kind */
+} fd_rules[] = {
+    /* The ring, the plugin file and, with PH_SETUP_SECCOMP, the compiled
+     * filter (ph__parse_setup() ties the count to the flag). */
+    {PH_DIR_HOST_TO_RUNNER,
+     PHASE(SPAWNING),
+     PH_MSG_SETUP,
+     2,
+     3,
+     3,
+     {PH_FD_RING, PH_FD_PLUGIN_FILE, PH_FD_SECCOMP_PROG}},
+    /* One sealed input per blob (ph__parse_call() ties the count). */
+    {PH_DIR_HOST_TO_RUNNER, PHASE(READY), PH_MSG_CALL, 0, PH_INPUTS_MAX, 1, {PH_FD_INPUT}},
+    /* The listener, sent before any plugin code ran; never later, when
+     * the plugin could have made one of its own. */
+    {PH_DIR_RUNNER_TO_HOST, PHASE(SPAWNING), PH_MSG_SANDBOXED, 0, 1, 1, {PH_FD_LISTENER}},
+    /* Init's pidfd of the plugin, read by the host during the handshake. */
+    {PH_DIR_INIT_TO_HOST, PHASE(SPAWNING) | PHASE(LOADING), PH_MSG_CHILD, 1, 1, 1, {PH_FD_PIDFD}},
 };
+#undef PHASE
+
+static const struct fd_rule *fd_rule_find(enum ph_msg_dir dir, enum ph_msg_phase phase,
+					  uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(fd_rules) / sizeof(fd_rules[0]); i++) {
+		const struct fd_rule *r = &fd_rules[i];
+
+		if (r->dir == dir && r->type == type && (r->phases & (1u << phase)))
+			return r;
+	}
+	return NULL;
+}
+
+enum ph_fd_kind ph__msg_fd_kind(enum ph_msg_dir dir, enum ph_msg_phase phase, uint16_t type,
+				unsigned int i)
+{
+	const struct fd_rule *r;
+
+	if ((unsigned)dir >= PH_DIR_COUNT || (unsigned)phase >= PH_PHASE_COUNT)
+		return PH_FD_NONE;
+	r = fd_rule_find(dir, phase, type);
+	if (!r || i >= r->max)
+		return PH_FD_NONE;
+	return (enum ph_fd_kind)r->kind[i < r->nkinds ? i : r->nkinds - 1u];
+}
+
+/* The structural bound ph__msg_validate() applies before the direction
+ * and phase are known: the loosest of the table's rows for the type. */
+static void fd_bounds(uint16_t type, unsigned int *ret_min, unsigned int *ret_max)
+{
+	unsigned int lo = UINT_MAX, hi = 0;
+
+	for (size_t i = 0; i < sizeof(fd_rules) / sizeof(fd_rules[0]); i++) {
+		if (fd_rules[i].type != type)
+			continue;
+		lo = fd_rules[i].min < lo ? fd_rules[i].min : lo;
+		hi = fd_rules[i].max > hi ? fd_rules[i].max : hi;
+	}
+	*ret_min = lo == UINT_MAX ? 0 : lo;
+	*ret_max = hi;
+}
+
+int ph__fd_is_pidfd(int fd, const char **ret_why)
+{
+	char path[64], link[64], info[512];
+	ssize_t n;
+	int ifd;
+
+	/* A pidfd is an anonymous inode of its own kind (pidfs keeps the name
+	 * since 6.9); nothing else, and no file a plugin can open, has it. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return fail_errno(ret_why, "cannot look at the fd (is /proc mounted?)", errno);
+	link[n] = '\0';
+	if (strcmp(link, "anon_inode:[pidfd]") != 0)
+		return fail_errno(ret_why, "fd is not a pidfd", EINVAL);
+	/* And its fdinfo names a process, as only a pidfd's does. */
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	ifd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0)
+		return fail_errno(ret_why, "cannot read the fd's fdinfo", errno);
+	n = read(ifd, info, sizeof(info) - 1);
+	close(ifd);
+	if (n < 0)
+		return fail_errno(ret_why, "cannot read the fd's fdinfo", errno);
+	info[n] = '\0';
+	if (strncmp(info, "Pid:", 4) != 0 && !strstr(info, "\nPid:"))
+		return fail_errno(ret_why, "fd is not a pidfd (its fdinfo has no Pid)", EINVAL);
+	return 0;
+}
+
+/* Is fd what the table says it must be? Returns 0 or -EBADMSG. */
+static int check_kind(int fd, enum ph_fd_kind kind, const char **ret_why)
+{
+	struct stat st;
+	uint64_t id = 0;
+	int fl;
+
+	switch (kind) {
+	case PH_FD_NONE:
+		break;
+	case PH_FD_RING:
+		if (ph__seal_check(fd, PH_SEAL_KIND_RING, UINT64_MAX,
+				   PH_RING_HDR_SIZE + (uint64_t)PH_RING_MAX_CAPACITY, NULL,
+				   NULL) < 0)
+			return bad(ret_why, "fd is not a ring memfd sealed against resizing");
+		return 0;
+	case PH_FD_INPUT:
+		if (ph__seal_check(fd, PH_SEAL_KIND_INPUT, UINT64_MAX, UINT64_MAX, NULL, NULL) < 0)
+			return bad(ret_why, "fd is not a fully sealed input memfd");
+		return 0;
+	case PH_FD_SECCOMP_PROG:
+		/* At most BPF_MAXINSNS instructions: the kernel loads no more. */
+		if (ph__seal_check(fd, PH_SEAL_KIND_INPUT, UINT64_MAX,
+				   BPF_MAXINSNS * sizeof(struct sock_filter), NULL, NULL) < 0)
+			return bad(ret_why, "fd is not a sealed seccomp program memfd");
+		return 0;
+	case PH_FD_PLUGIN_FILE:
+		/* Read, never written; an O_PATH fd cannot be read at all. */
+		fl = fcntl(fd, F_GETFL);
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 || (fl & O_PATH) ||
+		    (fl & O_ACCMODE) == O_WRONLY)
+			return bad(ret_why, "fd is not a regular file open for reading");
+		return 0;
+	case PH_FD_LISTENER:
+		/* Only a listener knows notification ids: an unknown one is
+		 * ENOENT there, ENOTTY or EINVAL on anything else. */
+		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0 || errno != ENOENT)
+			return bad(ret_why, "fd is not a seccomp listener");
+		return 0;
+	case PH_FD_PIDFD:
+		if (ph__fd_is_pidfd(fd, NULL) < 0)
+			return bad(ret_why, "fd is not a pidfd");
+		return 0;
+	}
+	return bad(ret_why, "fd of no allowed kind");
+}
+
+int ph__msg_check_fds(const struct ph_msg *m, enum ph_msg_dir dir, enum ph_msg_phase phase,
+		      const char **ret_why)
+{
+	const struct fd_rule *r;
+
+	if ((unsigned)dir >= PH_DIR_COUNT || (unsigned)phase >= PH_PHASE_COUNT)
+		return bad(ret_why, "unknown direction or phase");
+	if (m->nfds > PH_MSG_MAX_FDS)
+		return bad(ret_why, "more fds than any message may carry");
+	r = fd_rule_find(dir, phase, m->hdr.type);
+	if (!r) {
+		if (m->nfds)
+			return bad(ret_why, "fds attached to a message that may carry none here");
+		return 0;
+	}
+	if (m->nfds < r->min || m->nfds > r->max)
+		return bad(ret_why, "wrong number of fds for this message here");
+	for (unsigned int i = 0; i < m->nfds; i++) {
+		int k = check_kind(m->fds[i], ph__msg_fd_kind(dir, phase, m->hdr.type, i), ret_why);
+
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
 
 int ph__msg_validate(const struct ph_msg_hdr *hdr, size_t received, unsigned int nfds_received,
 		     const char **ret_why)
 {
+	unsigned int lo, hi;
+
 	if (received < sizeof(*hdr))
 		return bad(ret_why, "message shorter than its header");
 	if (hdr->magic != PH_WIRE_MAGIC)
@@ -106,8 +293,8 @@ int ph__msg_validate(const struct ph_msg_hdr *hdr, size_t received, unsigned int
 		return bad(ret_why, "message length field differs from the bytes received");
 	if (hdr->nfds != nfds_received)
 		return bad(ret_why, "fd count field differs from the fds received");
-	if (nfds_received < fd_allowance[hdr->type].min ||
-	    nfds_received > fd_allowance[hdr->type].max)
+	fd_bounds(hdr->type, &lo, &hi);
+	if (nfds_received < lo || nfds_received > hi)
 		return bad(ret_why, "wrong number of fds for this message type");
 	return 0;
 }

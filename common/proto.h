@@ -57,6 +57,67 @@ int ph__msg_recv(int sock, struct ph_msg *msg, int flags, const char **ret_why);
 int ph__msg_validate(const struct ph_msg_hdr *hdr, size_t received, unsigned int nfds_received,
 		     const char **ret_why);
 
+/*
+ * Who sent a message: the side the receiver checks it against. Each pair
+ * of peers has its own socket, so the receiver always knows.
+ */
+enum ph_msg_dir {
+	PH_DIR_HOST_TO_RUNNER, /* control socket, read by the runner */
+	PH_DIR_RUNNER_TO_HOST, /* control socket, read by the host */
+	PH_DIR_INIT_TO_HOST,   /* supervisor socket, read by the host */
+	PH_DIR_COUNT,
+};
+
+/*
+ * The instance's phase as the receiver sees it. What the runner says in
+ * SPAWNING comes from trusted code; from LOADING on, plugin code may have
+ * run in that process and everything it sends is the plugin's word.
+ */
+enum ph_msg_phase {
+	PH_PHASE_SPAWNING, /* before SANDBOXED: only the runner has run */
+	PH_PHASE_LOADING,  /* after SANDBOXED: plugin code may run */
+	PH_PHASE_READY,	   /* loaded: idle or in a call */
+	PH_PHASE_COUNT,
+};
+
+/* What one received fd must be. */
+enum ph_fd_kind {
+	PH_FD_NONE = 0,
+	PH_FD_RING,	    /* memfd sealed SHRINK|GROW|SEAL, never WRITE */
+	PH_FD_INPUT,	    /* memfd sealed WRITE|SHRINK|GROW|SEAL */
+	PH_FD_SECCOMP_PROG, /* a compiled filter, sealed like an input */
+	PH_FD_PLUGIN_FILE,  /* a regular file open for reading */
+	PH_FD_LISTENER,	    /* a seccomp user-notification listener */
+	PH_FD_PIDFD,	    /* a pidfd */
+};
+
+/*
+ * Check every fd of an already received message (ph__msg_recv() checked
+ * its structure) against the one table of what may travel where: for this
+ * direction, phase and message type, the exact number of fds and the kind
+ * of each. A type the table does not list for (dir, phase) may carry no
+ * fd at all. The kind is checked on the fd itself (fstat, seals, the
+ * listener ioctl, the pidfd's inode name and fdinfo), never taken from the
+ * sender's word.
+ *
+ * Returns 0, or -EBADMSG with a static string naming what was wrong in
+ * *ret_why (when not NULL). Never closes anything: on failure the caller
+ * closes every fd of m (ph__msg_close_fds()) and treats it as a protocol
+ * violation.
+ */
+int ph__msg_check_fds(const struct ph_msg *m, enum ph_msg_dir dir, enum ph_msg_phase phase,
+		      const char **ret_why);
+
+/* The kind the table allows for fd index i of a message of this type sent
+ * this way in this phase, or PH_FD_NONE when no fd may be there. For tests
+ * and for error text. */
+enum ph_fd_kind ph__msg_fd_kind(enum ph_msg_dir dir, enum ph_msg_phase phase, uint16_t type,
+				unsigned int i);
+
+/* Is fd a pidfd? Returns 0, or -EINVAL / -EBADF with *ret_why. The host
+ * reads /proc/self for it; the runner never receives one. */
+int ph__fd_is_pidfd(int fd, const char **ret_why);
+
 /* Parsed views. Strings point into msg->payload and are NOT NUL-terminated. */
 struct ph_str {
 	const char *p;

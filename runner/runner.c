@@ -282,6 +282,9 @@ int main(int argc, char **argv)
 	if (msg.hdr.type != PH_MSG_SETUP || ph__parse_setup(&msg, &setup, &why) < 0)
 		ph__runner_fail(PH_STEP_PROTOCOL, 0, "expected a SETUP message: %s",
 				msg.hdr.type != PH_MSG_SETUP ? "got another type" : why);
+	/* Each fd is what the table says SETUP carries, checked on the fd. */
+	if (ph__msg_check_fds(&msg, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, &why) < 0)
+		ph__runner_fail(PH_STEP_PROTOCOL, 0, "SETUP carries a wrong fd: %s", why);
 	memcpy(path, setup.path.p, setup.path.len);
 	path[setup.path.len] = '\0';
 	ring_fd = msg.fds[0];

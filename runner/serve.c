@@ -208,7 +208,8 @@ static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_p
 	char text[PH_TEXT_MAX];
 	int r, code;
 
-	if (ph__parse_call(msg, &view, &why) < 0) {
+	if (ph__parse_call(msg, &view, &why) < 0 ||
+	    ph__msg_check_fds(msg, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY, &why) < 0) {
 		ph__msg_close_fds(msg);
 		return send_done(&call, PH_DONE_BAD_INPUT, 0, why);
 	}

@@ -48,7 +48,7 @@ if [ "$got" = "$want" ]; then ok "wc equals wc"; else bad "wc: '$got' != '$want'
 got=$(printf 'from stdin' | "$PLUGHOST" run "$dir/upper.so" -i -)
 if [ "$got" = "FROM STDIN" ]; then ok "input from stdin"; else bad "stdin: '$got'"; fi
 
-expect "missing descriptor" 3 "cannot load '$tdir/nodesc.so': not a plughost plugin (missing descriptor" -- "$PLUGHOST" run "$tdir/nodesc.so"
+expect "missing descriptor" 3 "cannot load '$tdir/nodesc.so': the plugin failed to load (reported by the sandboxed process): not a plughost plugin (missing descriptor" -- "$PLUGHOST" run "$tdir/nodesc.so"
 expect "no such plugin" 3 "cannot load '$work/none.so': No such file or directory" -- "$PLUGHOST" run "$work/none.so"
 expect "not ELF" 3 "not an ELF file" -- "$PLUGHOST" run "$work/small"
 expect "crash" 4 "plugin 'echo' crashed: SIGSEGV (Segmentation fault) at 0x40 (address not mapped)" -- "$PLUGHOST" run "$tdir/echo.so" --method crash

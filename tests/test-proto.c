@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1547,7 +1548,7 @@ static void test_fuzz_wire(void **state)
 	    [PH_MSG_SETUP] = {2, 3},	    [PH_MSG_SANDBOXED] = {0, 1}, [PH_MSG_LOADED] = {0, 0},
 	    [PH_MSG_SETUP_FAILED] = {0, 0}, [PH_MSG_CALL] = {0, 16},	 [PH_MSG_DONE] = {0, 0},
 	    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},	 [PH_MSG_SHUTDOWN] = {0, 0},
-	    [PH_MSG_EXIT] = {0, 0},
+	    [PH_MSG_EXIT] = {0, 0},	    [PH_MSG_CHILD] = {1, 1},
 	};
 	uint64_t seed = 0xC0FFEE;
 	static struct bb b;
@@ -1623,6 +1624,221 @@ static void test_fuzz_wire(void **state)
 	assert_true(bad > 500);
 }
 
+/* ------------------------------------------------ the fd table */
+
+/* A message as ph__msg_recv() leaves it: only the type and the fds
+ * matter to ph__msg_check_fds(). */
+static struct ph_msg *with_fds(uint16_t type, const int *fds, unsigned int n)
+{
+	memset(&msg.hdr, 0, sizeof(msg.hdr));
+	msg.hdr.type = type;
+	msg.hdr.nfds = n;
+	for (unsigned int i = 0; i < n; i++)
+		msg.fds[i] = fds[i];
+	msg.nfds = n;
+	return &msg;
+}
+
+static void expect_fds(uint16_t type, const int *fds, unsigned int n, enum ph_msg_dir dir,
+		       enum ph_msg_phase phase, const char *why_expected)
+{
+	const char *why = NULL;
+	int r = ph__msg_check_fds(with_fds(type, fds, n), dir, phase, &why);
+
+	if (!why_expected) {
+		if (r != 0)
+			fail_msg("type %u, %u fds, dir %d, phase %d: refused (%s)", type, n, dir,
+				 phase, why);
+		return;
+	}
+	if (r != -EBADMSG)
+		fail_msg("type %u, %u fds, dir %d, phase %d: accepted, wanted '%s'", type, n, dir,
+			 phase, why_expected);
+	assert_string_equal(why, why_expected);
+}
+
+static int input_memfd(void)
+{
+	int fd = memfd_sized(100);
+
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, PH_SEALS_INPUT), 0);
+	return fd;
+}
+
+static int ring_memfd(void)
+{
+	int fd = memfd_sized(PH_RING_HDR_SIZE + PH_RING_MIN_CAPACITY);
+
+	assert_int_equal(fcntl(fd, F_ADD_SEALS, PH_SEALS_RING), 0);
+	return fd;
+}
+
+/* The table's answers, row by row: what may travel where. */
+static void test_fd_table_kinds(void **state)
+{
+	(void)state;
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, PH_MSG_SETUP, 0),
+			 PH_FD_RING);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, PH_MSG_SETUP, 1),
+			 PH_FD_PLUGIN_FILE);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, PH_MSG_SETUP, 2),
+			 PH_FD_SECCOMP_PROG);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, PH_MSG_SETUP, 3),
+			 PH_FD_NONE);
+	for (unsigned int i = 0; i < PH_INPUTS_MAX; i++)
+		assert_int_equal(
+		    ph__msg_fd_kind(PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY, PH_MSG_CALL, i),
+		    PH_FD_INPUT);
+	assert_int_equal(
+	    ph__msg_fd_kind(PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY, PH_MSG_CALL, PH_INPUTS_MAX),
+	    PH_FD_NONE);
+	assert_int_equal(
+	    ph__msg_fd_kind(PH_DIR_RUNNER_TO_HOST, PH_PHASE_SPAWNING, PH_MSG_SANDBOXED, 0),
+	    PH_FD_LISTENER);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_INIT_TO_HOST, PH_PHASE_SPAWNING, PH_MSG_CHILD, 0),
+			 PH_FD_PIDFD);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_INIT_TO_HOST, PH_PHASE_LOADING, PH_MSG_CHILD, 0),
+			 PH_FD_PIDFD);
+	/* The same types the other way or in another phase carry nothing:
+	 * the allowance is by direction and phase, not by type alone. */
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_RUNNER_TO_HOST, PH_PHASE_READY, PH_MSG_CALL, 0),
+			 PH_FD_NONE);
+	assert_int_equal(
+	    ph__msg_fd_kind(PH_DIR_RUNNER_TO_HOST, PH_PHASE_LOADING, PH_MSG_SANDBOXED, 0),
+	    PH_FD_NONE);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_RUNNER_TO_HOST, PH_PHASE_SPAWNING, PH_MSG_SETUP, 0),
+			 PH_FD_NONE);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_RUNNER_TO_HOST, PH_PHASE_SPAWNING, PH_MSG_CHILD, 0),
+			 PH_FD_NONE);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_INIT_TO_HOST, PH_PHASE_READY, PH_MSG_EXIT, 0),
+			 PH_FD_NONE);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_COUNT, PH_PHASE_READY, PH_MSG_CALL, 0), PH_FD_NONE);
+}
+
+/* A CALL may carry sealed inputs from the host, and nothing at all from
+ * the runner (a plugin attached 16 fds to one and the host kept them). */
+static void test_fd_table_call(void **state)
+{
+	int in[PH_INPUTS_MAX], before = tu_count_fds();
+	int loose = memfd_sized(100);
+	(void)state;
+
+	for (unsigned int i = 0; i < PH_INPUTS_MAX; i++)
+		in[i] = input_memfd();
+	expect_fds(PH_MSG_CALL, in, PH_INPUTS_MAX, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY, NULL);
+	expect_fds(PH_MSG_CALL, in, 0, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY, NULL);
+	expect_fds(PH_MSG_CALL, in, PH_INPUTS_MAX, PH_DIR_RUNNER_TO_HOST, PH_PHASE_READY,
+		   "fds attached to a message that may carry none here");
+	expect_fds(PH_MSG_CALL, in, 1, PH_DIR_RUNNER_TO_HOST, PH_PHASE_LOADING,
+		   "fds attached to a message that may carry none here");
+	expect_fds(PH_MSG_CALL, in, 1, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING,
+		   "fds attached to a message that may carry none here");
+	/* Kind, not count: an unsealed memfd, then the ring, as an input. */
+	expect_fds(PH_MSG_CALL, &loose, 1, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY,
+		   "fd is not a fully sealed input memfd");
+	close(in[3]);
+	in[3] = ring_memfd();
+	expect_fds(PH_MSG_CALL, in, 4, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY,
+		   "fd is not a fully sealed input memfd");
+	/* Checking closes nothing: the caller owns the fds. */
+	for (unsigned int i = 0; i < PH_INPUTS_MAX; i++)
+		close(in[i]);
+	close(loose);
+	assert_int_equal(tu_count_fds(), before);
+}
+
+static void test_fd_table_setup(void **state)
+{
+	int fds[3], wrong[3];
+	(void)state;
+
+	fds[0] = ring_memfd();
+	fds[1] = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	assert_true(fds[1] >= 0);
+	fds[2] = input_memfd();
+	expect_fds(PH_MSG_SETUP, fds, 2, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, NULL);
+	expect_fds(PH_MSG_SETUP, fds, 3, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, NULL);
+	expect_fds(PH_MSG_SETUP, fds, 1, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING,
+		   "wrong number of fds for this message here");
+	expect_fds(PH_MSG_SETUP, fds, 2, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY,
+		   "fds attached to a message that may carry none here");
+	/* Swapped: the plugin file first, the ring second. */
+	wrong[0] = fds[1], wrong[1] = fds[0];
+	expect_fds(PH_MSG_SETUP, wrong, 2, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING,
+		   "fd is not a ring memfd sealed against resizing");
+	wrong[0] = fds[0], wrong[1] = fds[2];
+	expect_fds(PH_MSG_SETUP, wrong, 2, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, NULL);
+	wrong[1] = fds[1], wrong[2] = fds[1];
+	expect_fds(PH_MSG_SETUP, wrong, 3, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING,
+		   "fd is not a sealed seccomp program memfd");
+	/* A plugin file the runner could not read. */
+	wrong[1] = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+	expect_fds(PH_MSG_SETUP, wrong, 2, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING,
+		   "fd is not a regular file open for reading");
+	close(wrong[1]);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
+static void test_fd_table_sandboxed(void **state)
+{
+	int mfd = input_memfd(), none[1] = {-1};
+	(void)state;
+
+	expect_fds(PH_MSG_SANDBOXED, none, 0, PH_DIR_RUNNER_TO_HOST, PH_PHASE_SPAWNING, NULL);
+	expect_fds(PH_MSG_SANDBOXED, &mfd, 1, PH_DIR_RUNNER_TO_HOST, PH_PHASE_SPAWNING,
+		   "fd is not a seccomp listener");
+	/* After the announcement, plugin code could have made any fd. */
+	expect_fds(PH_MSG_SANDBOXED, &mfd, 1, PH_DIR_RUNNER_TO_HOST, PH_PHASE_LOADING,
+		   "fds attached to a message that may carry none here");
+	close(mfd);
+}
+
+/* CHILD carries exactly one pidfd: a memfd, or two pidfds, are refused. */
+static void test_fd_table_child(void **state)
+{
+	int pfd[2], mfd = input_memfd(), before;
+	(void)state;
+
+	pfd[0] = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (pfd[0] < 0)
+		skip();
+	pfd[1] = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	assert_true(pfd[1] >= 0);
+	before = tu_count_fds();
+	expect_fds(PH_MSG_CHILD, pfd, 1, PH_DIR_INIT_TO_HOST, PH_PHASE_SPAWNING, NULL);
+	expect_fds(PH_MSG_CHILD, pfd, 1, PH_DIR_INIT_TO_HOST, PH_PHASE_LOADING, NULL);
+	expect_fds(PH_MSG_CHILD, &mfd, 1, PH_DIR_INIT_TO_HOST, PH_PHASE_SPAWNING,
+		   "fd is not a pidfd");
+	expect_fds(PH_MSG_CHILD, pfd, 2, PH_DIR_INIT_TO_HOST, PH_PHASE_SPAWNING,
+		   "wrong number of fds for this message here");
+	expect_fds(PH_MSG_CHILD, pfd, 0, PH_DIR_INIT_TO_HOST, PH_PHASE_SPAWNING,
+		   "wrong number of fds for this message here");
+	/* Only init may name the plugin, and only on its own channel. */
+	expect_fds(PH_MSG_CHILD, pfd, 1, PH_DIR_RUNNER_TO_HOST, PH_PHASE_SPAWNING,
+		   "fds attached to a message that may carry none here");
+	assert_int_equal(tu_count_fds(), before);
+	assert_int_equal(ph__fd_is_pidfd(pfd[0], NULL), 0);
+	assert_int_equal(ph__fd_is_pidfd(mfd, NULL), -EINVAL);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(mfd);
+}
+
+/* ph__msg_validate()'s structural bound comes from the same table. */
+static void test_fd_table_bounds(void **state)
+{
+	struct ph_msg_hdr h = hdr_of(PH_MSG_CHILD, 0, 1);
+	const char *why;
+	(void)state;
+
+	assert_int_equal(ph__msg_validate(&h, sizeof(h), 1, &why), 0);
+	h.nfds = 0;
+	assert_int_equal(ph__msg_validate(&h, sizeof(h), 0, &why), -EBADMSG);
+	h = hdr_of(PH_MSG_EXIT, 0, 1);
+	assert_int_equal(ph__msg_validate(&h, sizeof(h), 1, &why), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1653,6 +1869,12 @@ int main(void)
 	    cmocka_unit_test(test_parse_exit),
 	    cmocka_unit_test(test_fuzz_parsers),
 	    cmocka_unit_test(test_fuzz_wire),
+	    cmocka_unit_test(test_fd_table_kinds),
+	    cmocka_unit_test(test_fd_table_call),
+	    cmocka_unit_test(test_fd_table_setup),
+	    cmocka_unit_test(test_fd_table_sandboxed),
+	    cmocka_unit_test(test_fd_table_child),
+	    cmocka_unit_test(test_fd_table_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

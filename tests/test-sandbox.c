@@ -187,6 +187,46 @@ static void test_protocol_attacks(void **state)
 		run_case(&cases[i], NULL, NULL);
 }
 
+/*
+ * A CALL (a type only the host sends) with 16 fds, in pid-namespace mode,
+ * three times in one host: the host's fd count is the same after each.
+ * It once rose by 16 each time: the kill inside dispatch reaped the
+ * instance, and reading init's exit report reused the receive buffer that
+ * still held the 16 fds.
+ */
+static void test_call_with_fds_leaks_nothing(void **state)
+{
+	char *path = tu_plugin_path("hostile.so"), line[512];
+	struct ph_plugin_config cfg;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.require = PH_REQUIRE_PIDNS;
+	for (int run = 0; run < 3; run++) {
+		struct tu_snapshot before = tu_snapshot();
+		struct ph_plugin *p;
+		struct ph_blob *in;
+		struct ph_result res;
+		void *out;
+		size_t len;
+
+		assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
+		assert_true(ph_plugin_layers(p) & PH_REQUIRE_PIDNS);
+		assert_int_equal(ph_blob_new_from_bytes("call_with_fds", 13, &in), 0);
+		assert_int_equal(ph_plugin_call_collect(p, "attack", &in, 1, &out, &len, &res), 0);
+		ph_result_describe(&res, line, sizeof(line));
+		print_message("  run %d: %s\n", run, line);
+		assert_string_equal(out, "reached call_with_fds\n");
+		assert_int_equal(res.kind, PH_RESULT_PROTOCOL);
+		assert_false(ph_plugin_alive(p));
+		free(out);
+		ph_blob_free(in);
+		ph_plugin_destroy(p);
+		tu_assert_unchanged(&before);
+	}
+	free(path);
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -362,6 +402,41 @@ static void test_constructor_attack(void **state)
 	tu_assert_unchanged(&before);
 }
 
+/*
+ * A constructor that forges the runner's SETUP_FAILED, blaming Landlock.
+ * It once came out as "could not be started (landlock step): landlock
+ * unavailable". After SANDBOXED, what the instance says is the plugin's
+ * word: a load failure, its text quoted after the host's own words, never
+ * a sandbox layer or step.
+ */
+static void test_constructor_forged_failure(void **state)
+{
+	static const char prefix[] =
+	    "could not be started (load step): the plugin failed to load (reported by the "
+	    "sandboxed process): ";
+	struct tu_snapshot before = tu_snapshot();
+	char *path = tu_plugin_path("ctor_forge.so"), line[512];
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	(void)state;
+
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), -EPROTO);
+	assert_null(p);
+	ph_result_describe(&res, line, sizeof(line));
+	print_message("  %s\n", line);
+	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+	assert_string_equal(ph_setup_step_name(res.setup_step), "load");
+	assert_int_equal(res.code, 0); /* its errno is its word too */
+	/* Everything the host says itself names no layer; the plugin's own
+	 * text follows, sanitised, as what it claimed. */
+	if (strncmp(line, prefix, sizeof(prefix) - 1) != 0)
+		fail_msg("unexpected description: %s", line);
+	assert_null(strstr(prefix, "landlock"));
+	assert_string_equal(line + sizeof(prefix) - 1, "landlock unavailable");
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
 /* While loading, a constructor may use the loader's syscalls, but the
  * filesystem it sees holds only the loader's files. */
 static void test_constructor_sees_no_files(void **state)
@@ -473,6 +548,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_denied_classes),
 	    cmocka_unit_test(test_protocol_attacks),
+	    cmocka_unit_test(test_call_with_fds_leaks_nothing),
 	    cmocka_unit_test(test_hang_up_never_blocks),
 	    cmocka_unit_test(test_message_flood_never_blocks),
 	    cmocka_unit_test(test_ioctl_high_bits_reported),
@@ -480,6 +556,7 @@ int main(void)
 	    cmocka_unit_test(test_x32),
 	    cmocka_unit_test(test_int80),
 	    cmocka_unit_test(test_constructor_attack),
+	    cmocka_unit_test(test_constructor_forged_failure),
 	    cmocka_unit_test(test_constructor_sees_no_files),
 	    cmocka_unit_test(test_kill_mode),
 	    cmocka_unit_test(test_threads_preset),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Calls: submit one (send CALL with the sealed input fds), let the event
- * pump run it (events.c), and settle its one result. The blocking call is
+ * pump run it (pump.c), and settle its one result. The blocking call is
  * submit plus a pump that waits; the event-loop API is submit plus a pump
  * that never waits.
  */

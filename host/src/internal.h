@@ -112,19 +112,57 @@ int ph__spawn_runner(struct ph_plugin *p, int runner_fd, uint64_t clone_flags,
 /* spawn.c: is path a readable ELF shared object for this machine? */
 int ph__check_plugin_file(const char *path, char *why, size_t why_len);
 
-/* events.c: the instance's event pump and how it ends. */
+/* end.c: how an instance ends. */
+/* Kill (through the pidfd) and reap; why, when not NULL, is the end unless
+ * another cause was settled first. */
 void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why);
-/* Wait for and handle events until the state leaves `while_state` or the
- * instance dies; timeout_ms < 0 waits forever, 0 handles what is ready
- * and returns. Returns 0, or -ETIMEDOUT. */
-int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int timeout_ms);
+/* The child died: reap it (blocking) and settle how the instance ended. */
+void ph__plugin_reap(struct ph_plugin *p);
+/* Kill as a protocol violation naming the broken rule. */
+void ph__plugin_kill_protocol(struct ph_plugin *p, const char *why);
+/* The plugin's usage now (from /proc while alive, else from its end). */
+void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r);
+
+/* dispatch.c: messages from the instance, by state. */
+/* A receive buffer (64 KiB) the caller owns until ph__msg_put(), which
+ * closes every fd it still holds. Never one a caller up the stack still
+ * uses. NULL when out of memory. */
+struct ph_msg *ph__msg_get(void);
+void ph__msg_put(struct ph_msg *m);
+/* The phase the fd table knows the instance by. */
+enum ph_msg_phase ph__plugin_phase(const struct ph_plugin *p);
+/* Read and handle every waiting message (a bounded batch). Returns 1 on
+ * EOF, 0 otherwise. */
+int ph__read_messages(struct ph_plugin *p);
+
+/* watchdog.c: the limit watchdog and the instance's timer. */
+/* Look at CPU, memory, fds and threads; at_end: the call just finished
+ * (check the peak too). Returns 0, or -EPROTO when it killed the plugin. */
+int ph__check_limits(struct ph_plugin *p, int at_end);
 /* Arm or disarm the timer for the current call's deadline and checks. */
 void ph__plugin_arm_timer(struct ph_plugin *p);
 /* Make ph_plugin_fd() readable now (the timer fires at once). */
 void ph__plugin_wake(struct ph_plugin *p);
-/* The plugin's usage now (from /proc while alive, else from its end). */
-void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r);
+/* The timer fired: deadlines, then limits. */
+void ph__plugin_on_timer(struct ph_plugin *p);
+
+/* notify.c: seccomp user notifications. */
 int ph__notif_setup(struct ph_plugin *p);
+/* Handle one pending notification: continue a loader syscall, or kill. */
+void ph__notif_handle(struct ph_plugin *p);
+/* Stop watching a listener that can never notify again. */
+void ph__notif_drop(struct ph_plugin *p);
+
+/* pump.c: the event pump, the ring and EOF. */
+/* Wait for and handle events until the state leaves `while_state` or the
+ * instance dies; timeout_ms < 0 waits forever, 0 handles what is ready
+ * and returns. Returns 0, or -ETIMEDOUT. */
+int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int timeout_ms);
+/* Drain the ring for the current call. Returns 0 or negative when the
+ * instance was killed (protocol, quota) or the sink refused. */
+int ph__drain_ring(struct ph_plugin *p);
+/* The child died mid-call: hand over what it managed to publish. */
+void ph__deliver_leftovers(struct ph_plugin *p);
 int64_t ph__now_ms(void);
 
 /* result.c */

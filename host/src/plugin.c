@@ -2,7 +2,7 @@
 /*
  * Starting and stopping plugin instances: the output ring, the sandbox
  * plan, the runner, the handshake, restart; and what an instance says
- * about itself once started (sanitised by events.c).
+ * about itself once started (sanitised by dispatch.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -171,7 +171,7 @@ static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plu
 	int fds[3] = {ring_fd, plugin_fd, prog_fd};
 
 	/* Kernel-enforced backstops for the instance limits; the host's
-	 * watchdog (events.c) turns reaching them into a result. Init counts
+	 * watchdog (watchdog.c) turns reaching them into a result. Init counts
 	 * as one process. Memory: twice the limit plus room for the loader,
 	 * so the watchdog sees resident memory cross the limit first. */
 	s.rlimit_nofile = cfg->limits.max_fds;

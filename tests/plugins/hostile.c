@@ -130,26 +130,30 @@ static long exec_mprotect(void)
 
 /* Protocol attacks: raw messages on the control socket (fd 3), built by
  * hand so they can break any rule. */
-static long send_raw(const void *buf, size_t len, int fd_to_pass)
+static long send_raw_fds(const void *buf, size_t len, const int *fds, unsigned int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	if (fd_to_pass >= 0) {
+	if (nfds > 16) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nfds > 0) {
 		struct cmsghdr *cm;
 
 		memset(&control, 0, sizeof(control));
 		mh.msg_control = control.buf;
-		mh.msg_controllen = sizeof(control.buf);
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd_to_pass, sizeof(int));
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 	}
 	if (sendmsg(3, &mh, MSG_NOSIGNAL) < 0)
 		return -1;
@@ -157,6 +161,11 @@ static long send_raw(const void *buf, size_t len, int fd_to_pass)
 	 * (pause() is not on the list, and its violation would win). */
 	for (;;)
 		sleep(1);
+}
+
+static long send_raw(const void *buf, size_t len, int fd_to_pass)
+{
+	return send_raw_fds(buf, len, &fd_to_pass, fd_to_pass >= 0 ? 1 : 0);
 }
 
 struct raw_hdr {
@@ -187,6 +196,26 @@ static long log_with_fd(void)
 	} m = {{0x31474850u, 1, 7 /* LOG */, 8, 1, 0}, 2, 0};
 
 	return send_raw(&m, sizeof(m), 0);
+}
+
+/* A well-formed CALL, a type only the host may send, with all 16 fds a
+ * message may carry (fd 0 sixteen times: each arrives as its own fd). The
+ * host must close every one of them, however it ends the instance. */
+static long call_with_fds(void)
+{
+	struct {
+		struct raw_hdr h;
+		uint32_t n_inputs;
+		uint16_t method_len, reserved;
+		uint64_t sizes[16];
+		char method[1];
+	} __attribute__((packed))
+	m = {{0x31474850u, 1, 5 /* CALL */, 8 + 16 * 8 + 1, 16, 0}, 16, 1, 0, {0}, {'x'}};
+	int fds[16];
+
+	for (int i = 0; i < 16; i++)
+		fds[i] = 0;
+	return send_raw_fds(&m, sizeof(m), fds, 16);
 }
 
 static long run_attack(const char *name, long arg)
@@ -295,6 +324,8 @@ static long run_attack(const char *name, long arg)
 		return send_raw("", 0, -1);
 	if (IS("log_with_fd"))
 		return log_with_fd();
+	if (IS("call_with_fds"))
+		return call_with_fds();
 	if (IS("doorbell_flood")) {
 		/* Doorbells as fast as the socket takes them, for ever. */
 		struct raw_hdr h = {0x31474850u, 1, 8 /* DOORBELL */, 0, 0, 0};

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The event pump: poll the control socket, the pidfd, the seccomp listener
+ * and the timer, drain the ring into the call's output callback, and
+ * handle the control socket's EOF without ever blocking the caller.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define EOF_GRACE_MS 1000
+
+/* Output sink: count, then hand to the caller's callback. */
+static int deliver(void *userdata, const void *buf, size_t len)
+{
+	struct ph_plugin *p = userdata;
+	const uint64_t quota = p->limits.output_bytes;
+	int r = 0;
+
+	/* Deliver up to the quota, never a byte past it. */
+	if (quota && p->call.received + len > quota) {
+		len = (size_t)(quota - p->call.received);
+		p->call.quota_hit = 1;
+	}
+	p->call.received += len;
+	if (p->call.fn && len)
+		r = p->call.fn(p->call.userdata, buf, len);
+	if (r == 0 && p->call.quota_hit)
+		r = -EDQUOT;
+	return r;
+}
+
+/* Drain the ring for the current call. Returns 0 or negative when the
+ * instance was killed (protocol) or the sink refused. */
+int ph__drain_ring(struct ph_plugin *p)
+{
+	const char *why = NULL;
+	int64_t n;
+
+	n = ph__ring_consume(&p->ring, p->call.id, deliver, p, UINT64_MAX, &why);
+	if (n == -EPROTO) {
+		ph__plugin_kill_protocol(p, why);
+		return -EPROTO;
+	}
+	if (n == -EDQUOT && p->call.quota_hit) {
+		struct ph_result r;
+
+		ph__result_init(&r, PH_RESULT_OUTPUT_QUOTA);
+		snprintf(r.message, sizeof(r.message), "%llu bytes",
+			 (unsigned long long)p->limits.output_bytes);
+		ph__plugin_kill(p, &r);
+		return (int)n;
+	}
+	if (n < 0) {
+		struct ph_result r;
+
+		/* The caller said stop: it hears nothing more of this call,
+		 * not even what is left in the ring when the plugin dies. */
+		p->call.fn = NULL;
+		ph__result_init(&r, PH_RESULT_CRASHED);
+		r.crash.signo = SIGKILL;
+		snprintf(r.message, sizeof(r.message),
+			 "killed by the host: the output callback failed (%s)", strerror((int)-n));
+		ph__plugin_kill(p, &r);
+		return (int)n;
+	}
+	return 0;
+}
+
+/* The child died mid-call: hand over what it managed to publish. */
+void ph__deliver_leftovers(struct ph_plugin *p)
+{
+	ph__ring_consume(&p->ring, p->call.id, deliver, p, UINT64_MAX, NULL);
+}
+
+/* ------------------------------------------------------------------ pump */
+
+int64_t ph__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The control socket closed: the child is dying, or it hung up on us and
+ * keeps running. Stop watching the socket (a closed peer reads as ready
+ * forever) and give the child EOF_GRACE_MS to be reaped; the timer kills
+ * it after that. Never blocks: the caller's event loop goes on meanwhile.
+ */
+static void on_eof(struct ph_plugin *p)
+{
+	if (p->sock < 0)
+		return;
+	if (p->epfd >= 0)
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->sock, NULL);
+	close(p->sock);
+	p->sock = -1;
+	p->eof_deadline_ms = ph__now_ms() + EOF_GRACE_MS;
+	ph__plugin_arm_timer(p);
+}
+
+int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int timeout_ms)
+{
+	const int64_t deadline = timeout_ms < 0 ? INT64_MAX : ph__now_ms() + timeout_ms;
+
+	while (p->state == while_state) {
+		struct pollfd pfd[4];
+		int nfds = 0, wait_ms, r;
+
+		if (p->state == PH_STATE_IN_CALL) {
+			if (ph__drain_ring(p) < 0)
+				break;
+			/* Ask for a doorbell; if data slipped in, go round. */
+			if (ph__ring_consumer_want_doorbell(&p->ring))
+				continue;
+		}
+
+		enum { SOCK, PIDFD, TIMER, LISTENER };
+		pfd[SOCK] = (struct pollfd){.fd = p->sock, .events = POLLIN};
+		pfd[PIDFD] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
+		pfd[TIMER] = (struct pollfd){.fd = p->timerfd, .events = POLLIN};
+		pfd[LISTENER] = (struct pollfd){.fd = p->listener, .events = POLLIN};
+		nfds = p->listener >= 0 ? 4 : 3;
+
+		if (deadline == INT64_MAX)
+			wait_ms = -1;
+		else {
+			int64_t left = deadline - ph__now_ms();
+			wait_ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+		}
+		r = poll(pfd, (nfds_t)nfds, wait_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		/* Nothing yet: the doorbell request stays up, so that a caller
+		 * sleeping in its own event loop is woken by new output. */
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (p->state == PH_STATE_IN_CALL)
+			ph__ring_consumer_no_doorbell(&p->ring);
+
+		/* Seccomp first: a refused syscall blocks the plugin, and the
+		 * kernel's word on it beats anything the plugin says. */
+		if (nfds == 4 && (pfd[LISTENER].revents & POLLIN))
+			ph__notif_handle(p);
+		else if (nfds == 4 && (pfd[LISTENER].revents & (POLLHUP | POLLERR)))
+			/* Every task under the filter is gone: it can never
+			 * notify again, and a hung-up fd would keep the
+			 * instance's epoll fd readable for nothing. */
+			ph__notif_drop(p);
+		if (p->state == PH_STATE_DEAD)
+			break;
+		if (pfd[SOCK].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (ph__read_messages(p) && p->state != PH_STATE_DEAD)
+				on_eof(p);
+		}
+		if (p->state == PH_STATE_DEAD)
+			break;
+		if (pfd[PIDFD].revents & POLLIN) {
+			/* Dead: messages it sent before dying still count. */
+			if (ph__read_messages(p) == 0 && p->state == PH_STATE_DEAD)
+				break;
+			ph__plugin_reap(p);
+			break;
+		}
+		if (pfd[TIMER].revents & POLLIN)
+			ph__plugin_on_timer(p);
+		/* Without a wait, one round only: a plugin that always has
+		 * something to say must not keep ph_plugin_process() here. */
+		if (timeout_ms == 0)
+			break;
+	}
+	return 0;
+}
