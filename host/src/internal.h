@@ -67,9 +67,11 @@ struct ph_plugin {
 	size_t ring_map_len;
 	struct ph_ring_consumer ring;
 
-	/* What it was spawned from, for ph_plugin_restart(). */
+	/* What it was spawned from, for ph_plugin_restart(). cfg.policy
+	 * points at policy, the instance's own copy. */
 	char *path;
 	struct ph_plugin_config cfg;
+	struct ph_policy *policy;
 	struct ph_limits limits; /* per-call ones may change between calls */
 
 	char *name, *version, **methods;
@@ -126,6 +128,13 @@ void ph__plugin_wake(struct ph_plugin *p);
 void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r);
 int ph__notif_setup(struct ph_plugin *p);
 int64_t ph__now_ms(void);
+
+/* policy.c: a private copy of policy (NULL stays NULL) for an instance or
+ * a pool, so that the caller's may be freed after the call. */
+int ph__policy_dup(const struct ph_policy *policy, struct ph_policy **ret_copy);
+/* The plain form sandbox/ compiles (NULL for NULL: the strict preset). */
+struct ph__sb_policy;
+const struct ph__sb_policy *ph__policy_sb(const struct ph_policy *policy);
 
 /* result.c */
 void ph__result_init(struct ph_result *r, enum ph_result_kind kind);

@@ -285,7 +285,7 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		goto out;
 	if (seccomp) {
 		/* In its own pid namespace the plugin is pid 2, under init. */
-		prog_fd = ph__policy_compile(cfg->policy, notify,
+		prog_fd = ph__policy_compile(ph__policy_sb(cfg->policy), notify,
 					     (clone_flags & CLONE_NEWPID) ? 2 : p->pid);
 		if (prog_fd < 0) {
 			r = prog_fd;
