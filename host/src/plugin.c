@@ -73,6 +73,7 @@ static void plugin_free(struct ph_plugin *p)
 	if (!p)
 		return;
 	plugin_stop(p);
+	ph_policy_free(p->policy);
 	free(p->path);
 	free(p);
 }
@@ -360,6 +361,16 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 	}
 	if (cfg)
 		p->cfg = *cfg;
+	/* Our own copy: restart compiles it again, long after the caller may
+	 * have freed or changed its policy. */
+	r = ph__policy_dup(p->cfg.policy, &p->policy);
+	if (r < 0) {
+		free(p->path);
+		free(p);
+		ph__result_setup(&fail, PH_STEP_SPAWN, -r, "cannot copy the seccomp policy");
+		goto fail;
+	}
+	p->cfg.policy = p->policy;
 	if (!p->cfg.limits.max_fds)
 		p->cfg.limits.max_fds = DEFAULT_MAX_FDS;
 	if (!p->cfg.limits.max_threads)

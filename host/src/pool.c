@@ -13,7 +13,8 @@
 struct ph_pool {
 	struct ph_host *host;
 	char *path;
-	struct ph_plugin_config cfg;
+	struct ph_plugin_config cfg; /* cfg.policy points at policy */
+	struct ph_policy *policy;
 	size_t want;
 	size_t n_ready;
 	struct ph_plugin **ready;
@@ -56,6 +57,13 @@ PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 	}
 	if (cfg)
 		pool->cfg = *cfg;
+	/* Our own copy: the pool spawns from it long after this call. */
+	r = ph__policy_dup(pool->cfg.policy, &pool->policy);
+	if (r < 0) {
+		ph_pool_free(pool);
+		return r;
+	}
+	pool->cfg.policy = pool->policy;
 
 	/* The first spawn says why, if the plugin cannot start at all. */
 	{
@@ -121,6 +129,7 @@ PH_EXPORT void ph_pool_free(struct ph_pool *pool)
 	for (size_t i = 0; i < pool->n_ready; i++)
 		ph_plugin_destroy(pool->ready[i]);
 	free(pool->ready);
+	ph_policy_free(pool->policy);
 	free(pool->path);
 	free(pool);
 }

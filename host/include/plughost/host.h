@@ -218,7 +218,8 @@ struct ph_limits {
 struct ph_plugin_config {
 	/* Output ring data bytes: a power of two, 4 KiB..1 GiB; 0 = 1 MiB. */
 	size_t ring_size;
-	/* Seccomp policy; NULL = PH_POLICY_STRICT. Not owned. */
+	/* Seccomp policy; NULL = PH_POLICY_STRICT. Copied at spawn (and by
+	 * ph_pool_new()): the caller may free or change it after the call. */
 	const struct ph_policy *policy;
 	/* PH_REQUIRE_* layers: spawning fails instead of running without one. */
 	uint32_t require;
@@ -255,8 +256,9 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin);
 
 /*
- * Start a fresh instance of the same plugin, with the same configuration,
- * in place of this one (which is killed first if still alive). Returns 0,
+ * Start a fresh instance of the same plugin, with the same configuration
+ * (the policy as it was at spawn, from the instance's own copy), in place
+ * of this one (which is killed first if still alive). Returns 0,
  * or what ph_plugin_spawn() returns, with the reason in *ret_failure; on
  * failure the instance stays dead and may be restarted again.
  */
@@ -354,8 +356,9 @@ struct ph_pool;
 
 /*
  * A warm pool: n instances of one plugin spawned ahead of need, so that
- * taking one costs no spawn. The config is copied (its policy pointer must
- * stay valid while the pool lives). Returns 0, or as ph_plugin_spawn().
+ * taking one costs no spawn. The config is copied, its policy included
+ * (path and policy may be freed after the call). Returns 0, or as
+ * ph_plugin_spawn().
  */
 PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 			  const struct ph_plugin_config *cfg, size_t n, struct ph_pool **ret_pool,
