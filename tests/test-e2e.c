@@ -486,6 +486,108 @@ static void test_api_misuse(void **state)
 	ph_plugin_destroy(p);
 }
 
+/* A failed spawn-like call left a setup failure in res naming what. The
+ * result is poisoned first: a call that says nothing cannot pass. */
+#define assert_setup_failure(call, err, text)                                                      \
+	do {                                                                                       \
+		memset(&res, 0x5a, sizeof(res));                                                   \
+		assert_int_equal((call), (err));                                                   \
+		assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);                                \
+		assert_non_null(memchr(res.message, '\0', sizeof(res.message)));                   \
+		if (!strstr(res.message, (text)))                                                  \
+			fail_msg("message '%s' does not say '%s'", res.message, (text));           \
+	} while (0)
+
+static void count_log(void *userdata, const struct ph_plugin *instance,
+		      enum ph_log_severity severity, const char *line)
+{
+	(void)instance;
+	if (severity == PH_SEV_ERROR && strstr(line, "ph_host_config.reserved[7]"))
+		++*(int *)userdata;
+}
+
+/*
+ * Holes 7 and 8: every early failure of spawn, restart and the pools says
+ * what was wrong in ret_failure, and nonzero reserved fields are refused,
+ * naming the field.
+ */
+static void test_spawn_failures_explained(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	char *path = tu_plugin_path("echo.so");
+	struct ph_plugin_config cfg;
+	struct ph_host_config hcfg;
+	struct ph_plugin *q = NULL, *p;
+	struct ph_pool *pool = NULL;
+	struct ph_host *h = NULL;
+	struct ph_limits lim = {0};
+	struct ph_result res;
+	int logged = 0;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	assert_setup_failure(ph_plugin_spawn(NULL, path, &cfg, &q, &res), -EINVAL, "a host");
+	assert_setup_failure(ph_plugin_spawn(host, NULL, &cfg, &q, &res), -EINVAL, "a plugin path");
+	assert_setup_failure(ph_plugin_spawn(host, path, &cfg, NULL, &res), -EINVAL, "ret_plugin");
+	assert_setup_failure(ph_plugin_spawn(host, "/nonexistent/x.so", &cfg, &q, &res), -ENOENT,
+			     "No such file");
+	assert_string_equal(ph_setup_step_name(res.setup_step), "load");
+
+	cfg.ring_size = 1000;
+	assert_setup_failure(ph_plugin_spawn(host, path, &cfg, &q, &res), -EINVAL,
+			     "ring_size 1000 is not a power of two between 4096 and 1073741824");
+	assert_setup_failure(ph_pool_new(host, path, &cfg, 2, &pool, &res), -EINVAL,
+			     "ring_size 1000");
+	cfg.ring_size = 0;
+	cfg.reserved[3] = 1;
+	assert_setup_failure(ph_plugin_spawn(host, path, &cfg, &q, &res), -EINVAL,
+			     "ph_plugin_config.reserved[3] is not zero");
+	assert_setup_failure(ph_pool_new(host, path, &cfg, 2, &pool, &res), -EINVAL,
+			     "ph_plugin_config.reserved[3]");
+	cfg.reserved[3] = 0;
+	cfg.limits.reserved[1] = 1;
+	assert_setup_failure(ph_plugin_spawn(host, path, &cfg, &q, &res), -EINVAL,
+			     "ph_plugin_config.limits.reserved[1] is not zero");
+	cfg.limits.reserved[1] = 0;
+	assert_null(q);
+
+	assert_setup_failure(ph_plugin_restart(NULL, &res), -EINVAL, "a plugin");
+	assert_setup_failure(ph_pool_new(NULL, path, &cfg, 2, &pool, &res), -EINVAL, "a host");
+	assert_setup_failure(ph_pool_new(host, NULL, &cfg, 2, &pool, &res), -EINVAL,
+			     "a plugin path");
+	assert_setup_failure(ph_pool_new(host, path, &cfg, 2, NULL, &res), -EINVAL, "ret_pool");
+	assert_setup_failure(ph_pool_new(host, path, &cfg, 0, &pool, &res), -EINVAL,
+			     "the size must be 1 to 4096");
+	assert_setup_failure(ph_pool_new(host, path, &cfg, 4097, &pool, &res), -EINVAL,
+			     "the size must be 1 to 4096");
+	assert_setup_failure(ph_pool_new(host, "/nonexistent/x.so", &cfg, 1, &pool, &res), -ENOENT,
+			     "No such file");
+	assert_null(pool);
+	assert_setup_failure(ph_pool_take(NULL, &q, &res), -EINVAL, "a pool");
+	assert_int_equal(ph_pool_new(host, path, &cfg, 1, &pool, &res), 0);
+	assert_setup_failure(ph_pool_take(pool, NULL, &res), -EINVAL, "ret_plugin");
+	ph_pool_free(pool);
+
+	/* The host config has no result: the log callback hears the field. */
+	ph_host_config_init(&hcfg);
+	hcfg.log_fn = count_log;
+	hcfg.log_userdata = &logged;
+	hcfg.reserved[7] = 1;
+	assert_int_equal(ph_host_new(&hcfg, &h), -EINVAL);
+	assert_null(h);
+	assert_int_equal(logged, 1);
+
+	/* Limits changed later: the same rule. */
+	p = spawn("echo.so");
+	lim.reserved[2] = 1;
+	assert_int_equal(ph_plugin_set_limits(p, &lim), -EINVAL);
+	lim.reserved[2] = 0;
+	assert_int_equal(ph_plugin_set_limits(p, &lim), 0);
+	ph_plugin_destroy(p);
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
 static int copy_file(const char *from, const char *to, mode_t mode)
 {
 	char buf[65536];
@@ -598,6 +700,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_plugins),
 	    cmocka_unit_test(test_constructor_crash),
 	    cmocka_unit_test(test_api_misuse),
+	    cmocka_unit_test(test_spawn_failures_explained),
 	    cmocka_unit_test(test_private_directory),
 	    cmocka_unit_test(test_blob_from_file),
 	};

@@ -26,6 +26,19 @@ static inline int ph__take_fd(int *fd)
 }
 #define TAKE_FD(fd) ph__take_fd(&(fd))
 
+/* Index of the first nonzero word of a reserved array, or -1. Reserved
+ * fields are refused unless zero (as clone3 and openat2 do), so that a
+ * later version can give them a meaning without old callers' garbage
+ * being taken for it. */
+static inline int ph__reserved_nonzero(const uint64_t *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (words[i])
+			return (int)i;
+	return -1;
+}
+#define PH_RESERVED_NONZERO(arr) ph__reserved_nonzero((arr), sizeof(arr) / sizeof((arr)[0]))
+
 struct ph_host {
 	char *runner_path;
 	int runner_fd; /* O_PATH: the child execs this file, never a path */
@@ -141,3 +154,7 @@ void ph__result_init(struct ph_result *r, enum ph_result_kind kind);
 void ph__result_setup(struct ph_result *r, int step, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void ph__result_protocol(struct ph_result *r, const char *why);
+
+/* plugin.c: is cfg (NULL: the defaults) one ph_plugin_spawn() accepts?
+ * Returns 0, or -EINVAL with the field and what is wrong in *fail. */
+int ph__plugin_config_check(const struct ph_plugin_config *cfg, struct ph_result *fail);
