@@ -287,7 +287,12 @@ static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_l
 		     const char *line)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
-	(void)userdata;
+	const int *verbose = userdata;
+
+	/* The library's debug notes (such as the clone3 fallback under a
+	 * container's seccomp profile) are for -v only. */
+	if (sev == PH_SEV_DEBUG && !*verbose)
+		return;
 
 	fprintf(stderr, "plughost: [%s] %s: %s\n", instance ? ph_plugin_name(instance) : "host",
 		names[sev], line);
@@ -463,6 +468,7 @@ static int cmd_run(int argc, char **argv)
 
 	ph_host_config_init(&hcfg);
 	hcfg.log_fn = log_line;
+	hcfg.log_userdata = &verbose;
 	r = ph_host_new(&hcfg, &host);
 	if (r < 0) {
 		fprintf(stderr,
