@@ -6,6 +6,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -408,6 +409,22 @@ static struct cursor cursor_of(const struct ph_msg *msg)
 	return (struct cursor){.p = msg->payload, .left = msg->hdr.len};
 }
 
+/*
+ * Every reserved field must be zero, as clone3 and openat2 demand of
+ * theirs: a later version can then give one a meaning, and a peer that
+ * sends garbage there is caught now, not misread then.
+ */
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+#define RESERVED_ZERO(field) all_zero(&(field), sizeof(field))
+
 /* Names and text must be non-empty where required and free of NULs. */
 static int str_clean(struct ph_str s)
 {
@@ -421,6 +438,8 @@ int ph__parse_call(const struct ph_msg *msg, struct ph_call_view *out, const cha
 
 	if (msg->hdr.type != PH_MSG_CALL || take(&c, &fixed, sizeof(fixed)) < 0)
 		return bad(ret_why, "CALL message too short");
+	if (!RESERVED_ZERO(fixed.reserved))
+		return bad(ret_why, "CALL reserved field is not zero");
 	if (fixed.n_inputs > PH_INPUTS_MAX)
 		return bad(ret_why, "CALL has too many inputs");
 	if (fixed.n_inputs != msg->nfds)
@@ -474,6 +493,8 @@ int ph__parse_done(const struct ph_msg *msg, struct ph_done_view *out, const cha
 
 	if (msg->hdr.type != PH_MSG_DONE || take(&c, &out->fixed, sizeof(out->fixed)) < 0)
 		return bad(ret_why, "DONE message too short");
+	if (!RESERVED_ZERO(out->fixed.reserved))
+		return bad(ret_why, "DONE reserved field is not zero");
 	if (out->fixed.status > PH_DONE_BAD_INPUT)
 		return bad(ret_why, "DONE has an unknown status");
 	if (out->fixed.msg_len > PH_TEXT_MAX)
@@ -492,6 +513,8 @@ int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const c
 
 	if (msg->hdr.type != PH_MSG_SETUP || take(&c, &out->fixed, sizeof(out->fixed)) < 0)
 		return bad(ret_why, "SETUP message too short");
+	if (!RESERVED_ZERO(out->fixed.reserved))
+		return bad(ret_why, "SETUP reserved field is not zero");
 	cap = out->fixed.ring_capacity;
 	if (cap < PH_RING_MIN_CAPACITY || cap > PH_RING_MAX_CAPACITY || (cap & (cap - 1)))
 		return bad(ret_why, "SETUP ring capacity not a power of two in range");
@@ -514,6 +537,8 @@ int ph__parse_failed(const struct ph_msg *msg, struct ph_failed_view *out, const
 
 	if (msg->hdr.type != PH_MSG_SETUP_FAILED || take(&c, &out->fixed, sizeof(out->fixed)) < 0)
 		return bad(ret_why, "SETUP_FAILED message too short");
+	if (!RESERVED_ZERO(out->fixed.reserved))
+		return bad(ret_why, "SETUP_FAILED reserved field is not zero");
 	if (out->fixed.step == 0 || out->fixed.step > PH_STEP_MAX)
 		return bad(ret_why, "SETUP_FAILED names an unknown step");
 	if (out->fixed.err < 0 || out->fixed.err > 4095)
@@ -551,6 +576,8 @@ int ph__parse_sandboxed(const struct ph_msg *msg, struct ph_msg_sandboxed *out,
 		return bad(ret_why, "SANDBOXED message too short");
 	if (c.left != 0)
 		return bad(ret_why, "SANDBOXED message has trailing bytes");
+	if (!RESERVED_ZERO(out->reserved))
+		return bad(ret_why, "SANDBOXED reserved field is not zero");
 	if (((out->layers & PH_LAYER_NOTIFY) ? 1u : 0u) != msg->nfds)
 		return bad(ret_why, "SANDBOXED fd count does not match its layers");
 	return 0;
@@ -564,6 +591,8 @@ int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char
 		return bad(ret_why, "EXIT message too short");
 	if (c.left != 0)
 		return bad(ret_why, "EXIT message has trailing bytes");
+	if (!RESERVED_ZERO(out->reserved))
+		return bad(ret_why, "EXIT reserved field is not zero");
 	if (out->how != CLD_EXITED && out->how != CLD_KILLED && out->how != CLD_DUMPED)
 		return bad(ret_why, "EXIT has an unknown si_code");
 	if (out->status < 0 || out->status > 255)

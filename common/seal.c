@@ -21,6 +21,36 @@ static int fail(const char **ret_why, const char *why, int err)
 	return -err;
 }
 
+/*
+ * The test seam: test-seal compiles this file with PH_SEAL_TEST_SEAM and
+ * records every call the check makes, in order. Nothing in the library.
+ */
+#ifdef PH_SEAL_TEST_SEAM
+void ph__seal_test_seam(const char *call);
+#define SEAM(call) ph__seal_test_seam(call)
+#else
+#define SEAM(call) ((void)0)
+#endif
+
+/* Why an fd without seals is refused, in the most useful words. Order
+ * does not matter here: the fd is refused whatever changes. */
+static int refuse_unsealable(int fd, const char **ret_why)
+{
+	struct stat st;
+	struct statfs sfs;
+
+	SEAM("fstat");
+	if (fstat(fd, &st) < 0)
+		return fail(ret_why, "not an open file descriptor", EBADF);
+	/* A pipe, socket or device would block or lie about its size. */
+	if (!S_ISREG(st.st_mode))
+		return fail(ret_why, "not a regular file (a pipe, socket or device?)", EINVAL);
+	SEAM("fstatfs");
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
+		return fail(ret_why, "not a memfd (the file is not on tmpfs)", EINVAL);
+	return fail(ret_why, "not a memfd (the file does not support seals)", EINVAL);
+}
+
 int ph__seal_check(int fd, enum ph_seal_kind kind, uint64_t expected_size, uint64_t max_size,
 		   uint64_t *ret_size, const char **ret_why)
 {
@@ -28,18 +58,27 @@ int ph__seal_check(int fd, enum ph_seal_kind kind, uint64_t expected_size, uint6
 	struct statfs sfs;
 	int seals, required, allowed;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0)
 		return fail(ret_why, "not an open file descriptor", EBADF);
-	/* A pipe, socket or device would block or lie about its size. */
-	if (!S_ISREG(st.st_mode))
-		return fail(ret_why, "not a regular file (a pipe, socket or device?)", EINVAL);
-	/* memfds live on tmpfs (or hugetlbfs, which we never create). */
-	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
-		return fail(ret_why, "not a memfd (the file is not on tmpfs)", EINVAL);
-
+	/*
+	 * The seals first, then type and size. Once GROW and SHRINK are set
+	 * the size cannot change, so a size read after them is the size for
+	 * good; read before, it could predate a resize the sender made just
+	 * before sealing, and the mapping would SIGBUS.
+	 */
+	SEAM("F_GET_SEALS");
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0)
-		return fail(ret_why, "not a memfd (the file does not support seals)", EINVAL);
+		return refuse_unsealable(fd, ret_why);
+	/* memfds live on tmpfs (or hugetlbfs, which we never create). */
+	SEAM("fstatfs");
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
+		return fail(ret_why, "not a memfd (the file is not on tmpfs)", EINVAL);
+	SEAM("fstat");
+	if (fstat(fd, &st) < 0)
+		return fail(ret_why, "not an open file descriptor", EBADF);
+	if (!S_ISREG(st.st_mode))
+		return fail(ret_why, "not a regular file (a pipe, socket or device?)", EINVAL);
 
 	required = kind == PH_SEAL_KIND_INPUT ? PH_SEALS_INPUT : PH_SEALS_RING;
 	allowed =

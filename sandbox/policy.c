@@ -12,7 +12,8 @@
  *    notify mode they go to the host, which answers CONTINUE while the
  *    plugin loads and kills afterwards (ph__policy_loader_allows); in
  *    kill mode this program allows them and ph__policy_compile_stage2()
- *    stacks a filter that kills them once loading is done;
+ *    stacks a filter that kills them once loading is done. One table,
+ *    loader_syscalls[], gives all three forms, so they cannot disagree;
  *  - everything else: the default action, notify (the host names the
  *    syscall and kills) or kill-process. No explicit rule ever allows
  *    socket, ioctl, connect, bind, execve, or the never-allowed list.
@@ -38,28 +39,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <plughost/host.h>
-
 #include "sandbox.h"
 #include "sb-internal.h"
 #include "seal.h"
-
-/* A user's ph_policy_allow() rules: enough for any sane policy, and the
- * program must stay under BPF_MAXINSNS. */
-#define PH_POLICY_MAX_RULES 256u
-#define PH_ARGS_MAX	    6u
-
-struct ph_policy_rule {
-	int nr;
-	unsigned int n;
-	struct ph_arg_cond conds[PH_ARGS_MAX];
-};
-
-struct ph_policy {
-	enum ph_policy_preset preset;
-	size_t n_rules;
-	struct ph_policy_rule *rules;
-};
 
 /* -------------------------------------------------------- the rule tables */
 
@@ -198,35 +180,59 @@ static const struct rule base_rules[] = {
 };
 
 /*
- * Kill mode only, stage 1: what dlopen() needs, allowed while the plugin
- * loads; stage 2 kills each of them. Read-only opens (Landlock and the
- * mount namespace confine where), path stat for the search path walk,
- * W^X executable maps of files for the segments.
+ * The loader's syscalls, in one table that gives all three forms:
+ *  - kill mode, stage 1: allowed while the plugin loads when `allow`
+ *    holds (read-only opens, which Landlock and the mount namespace
+ *    confine; path stat for the search path walk; W^X executable maps of
+ *    files for the segments);
+ *  - notify mode: the host's answer while loading, the same `allow`
+ *    evaluated on the arguments the kernel reports
+ *    (ph__policy_loader_allows);
+ *  - kill mode, stage 2: killed when `kill` holds (n_kill 0: always),
+ *    which covers every call stage 1 let through beyond the base rules.
+ * Rows with allow == LOADER_NEVER are only there to be killed in stage 2
+ * as well, belt and braces on top of stage 1's default action.
  */
-static const struct rule loader_rules[] = {
-    R1("open", MASKED(1, OPEN_WRITE_BITS, 0)),
-    R1("openat", MASKED(2, OPEN_WRITE_BITS, 0)),
-    R0("newfstatat"),
-    R2("mmap", MASKED(2, PROT_WRITE, 0), MASKED(3, MAP_ANONYMOUS | MAP_TYPE, MAP_PRIVATE)),
-    R1("mprotect", MASKED(2, PROT_WRITE, 0)),
-    /* The runner loading stage 2 itself. Another filter can only ever
-     * take rights away, whoever installs it. */
-    R2("seccomp", EQ(0, SECCOMP_SET_MODE_FILTER), EQ(1, 0)),
+enum loader_allow {
+	LOADER_NEVER,
+	LOADER_BOTH_MODES,
+	/* The runner loading stage 2 itself, kill mode only (notify mode has
+	 * no stage 2 filter). Another filter can only ever take rights away,
+	 * whoever installs it. */
+	LOADER_KILL_MODE,
 };
 
-/* Stage 2, kill mode: default allow (stage 1 still applies), kill these. */
-static const struct rule stage2_kill_rules[] = {
-    R0("open"),
-    R0("openat"),
-    R0("openat2"),
-    R0("creat"),
-    R0("execve"),
-    R0("execveat"),
-    R0("seccomp"),
-    R1("newfstatat", MASKED(3, AT_EMPTY_PATH, 0)),
-    R1("mmap", MASKED(2, PROT_EXEC, PROT_EXEC)),
-    R1("mprotect", MASKED(2, PROT_EXEC, PROT_EXEC)),
+struct loader_syscall {
+	int nr;
+	enum loader_allow allow_in;
+	unsigned int n_allow;
+	struct scmp_arg_cmp allow[2];
+	unsigned int n_kill;
+	struct scmp_arg_cmp kill[1];
 };
+
+/* clang-format off */
+static const struct loader_syscall loader_syscalls[] = {
+    {__NR_open, LOADER_BOTH_MODES, 1, {MASKED(1, OPEN_WRITE_BITS, 0)}, 0, {{0}}},
+    {__NR_openat, LOADER_BOTH_MODES, 1, {MASKED(2, OPEN_WRITE_BITS, 0)}, 0, {{0}}},
+    {__NR_openat2, LOADER_NEVER, 0, {{0}}, 0, {{0}}},
+    {__NR_creat, LOADER_NEVER, 0, {{0}}, 0, {{0}}},
+    {__NR_execve, LOADER_NEVER, 0, {{0}}, 0, {{0}}},
+    {__NR_execveat, LOADER_NEVER, 0, {{0}}, 0, {{0}}},
+    {__NR_seccomp, LOADER_KILL_MODE, 2, {EQ(0, SECCOMP_SET_MODE_FILTER), EQ(1, 0)}, 0, {{0}}},
+    /* The base rules allow AT_EMPTY_PATH (fstat) in both stages. */
+    {__NR_newfstatat, LOADER_BOTH_MODES, 0, {{0}}, 1, {MASKED(3, AT_EMPTY_PATH, 0)}},
+    /* The base rules allow everything not executable in both stages. An
+     * anonymous executable map is code made at run time; a shared one
+     * could be rewritten through another mapping. */
+    {__NR_mmap, LOADER_BOTH_MODES, 2,
+     {MASKED(2, PROT_WRITE, 0), MASKED(3, MAP_ANONYMOUS | MAP_TYPE, MAP_PRIVATE)},
+     1, {MASKED(2, PROT_EXEC, PROT_EXEC)}},
+    /* R-X back after text relocations; writable and executable never. */
+    {__NR_mprotect, LOADER_BOTH_MODES, 1, {MASKED(2, PROT_WRITE, 0)},
+     1, {MASKED(2, PROT_EXEC, PROT_EXEC)}},
+};
+/* clang-format on */
 
 /*
  * ph_policy_allow() refuses these: the sandbox's own walls (namespaces,
@@ -263,76 +269,21 @@ static const char *const never_allowed[] = {
 };
 /* clang-format on */
 
-static bool is_never_allowed(int nr)
+int ph__policy_never_allowed(int nr)
 {
 	for (size_t i = 0; i < PH_ELEMENTSOF(never_allowed); i++)
 		if (seccomp_syscall_resolve_name(never_allowed[i]) == nr)
-			return true;
-	return false;
-}
-
-/* ------------------------------------------------------------ public API */
-
-PH_EXPORT int ph_policy_new(enum ph_policy_preset preset, struct ph_policy **ret_policy)
-{
-	struct ph_policy *p;
-
-	if (!ret_policy || (preset != PH_POLICY_STRICT && preset != PH_POLICY_THREADS))
-		return -EINVAL;
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->preset = preset;
-	*ret_policy = p;
+			return 1;
 	return 0;
 }
 
-PH_EXPORT int ph_policy_allow(struct ph_policy *policy, const char *name,
-			      const struct ph_arg_cond *conds, unsigned int n)
+int ph__policy_syscall_nr(const char *name)
 {
-	struct ph_policy_rule *rules, *rule;
-	unsigned int seen = 0;
-	int nr;
-
-	if (!policy || !name || !*name || n > PH_ARGS_MAX || (n > 0 && !conds))
-		return -EINVAL;
-	for (unsigned int i = 0; i < n; i++) {
-		/* libseccomp takes one comparison per argument in a rule. */
-		if (conds[i].arg >= PH_ARGS_MAX || (seen & (1u << conds[i].arg)) ||
-		    conds[i].op < PH_ARG_EQ || conds[i].op > PH_ARG_MASKED_EQ)
-			return -EINVAL;
-		seen |= 1u << conds[i].arg;
-	}
-
 	/* Native (x86_64) names only; pseudo-syscalls of other arches, such
 	 * as socketcall, resolve to negative numbers. */
-	nr = seccomp_syscall_resolve_name(name);
-	if (nr < 0)
-		return -ENOENT;
-	if (is_never_allowed(nr))
-		return -EPERM;
-	if (policy->n_rules >= PH_POLICY_MAX_RULES)
-		return -ENOMEM;
+	int nr = name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
 
-	rules = realloc(policy->rules, (policy->n_rules + 1) * sizeof(*rules));
-	if (!rules)
-		return -ENOMEM;
-	policy->rules = rules;
-	rule = &rules[policy->n_rules++];
-	memset(rule, 0, sizeof(*rule));
-	rule->nr = nr;
-	rule->n = n;
-	if (n > 0)
-		memcpy(rule->conds, conds, n * sizeof(*conds));
-	return 0;
-}
-
-PH_EXPORT void ph_policy_free(struct ph_policy *policy)
-{
-	if (!policy)
-		return;
-	free(policy->rules);
-	free(policy);
+	return nr < 0 ? -ENOENT : nr;
 }
 
 /* --------------------------------------------------------------- compile */
@@ -366,34 +317,42 @@ static int add_rules(scmp_filter_ctx ctx, uint32_t action, const struct rule *ru
 	return 0;
 }
 
-static int add_user_rule(scmp_filter_ctx ctx, const struct ph_policy_rule *rule)
+/* The host's API validated the rule already; checked again here because
+ * this compiler is what stands between a rule and the kernel. */
+static int add_user_rule(scmp_filter_ctx ctx, const struct ph__sb_user_rule *rule)
 {
-	struct scmp_arg_cmp cmp[PH_ARGS_MAX];
+	struct scmp_arg_cmp cmp[PH__SB_ARGS_MAX];
 
+	if (rule->n > PH__SB_ARGS_MAX || rule->nr < 0)
+		return -EINVAL;
+	if (ph__policy_never_allowed(rule->nr))
+		return -EPERM;
 	for (unsigned int i = 0; i < rule->n; i++) {
-		const struct ph_arg_cond *c = &rule->conds[i];
+		const __typeof__(rule->conds[0]) *c = &rule->conds[i];
 
+		if (c->arg >= PH__SB_ARGS_MAX)
+			return -EINVAL;
 		cmp[i] = (struct scmp_arg_cmp){.arg = c->arg, .datum_a = c->value};
 		switch (c->op) {
-		case PH_ARG_EQ:
+		case PH__SB_ARG_EQ:
 			cmp[i].op = SCMP_CMP_EQ;
 			break;
-		case PH_ARG_NE:
+		case PH__SB_ARG_NE:
 			cmp[i].op = SCMP_CMP_NE;
 			break;
-		case PH_ARG_LT:
+		case PH__SB_ARG_LT:
 			cmp[i].op = SCMP_CMP_LT;
 			break;
-		case PH_ARG_LE:
+		case PH__SB_ARG_LE:
 			cmp[i].op = SCMP_CMP_LE;
 			break;
-		case PH_ARG_GT:
+		case PH__SB_ARG_GT:
 			cmp[i].op = SCMP_CMP_GT;
 			break;
-		case PH_ARG_GE:
+		case PH__SB_ARG_GE:
 			cmp[i].op = SCMP_CMP_GE;
 			break;
-		case PH_ARG_MASKED_EQ:
+		case PH__SB_ARG_MASKED_EQ:
 			cmp[i].op = SCMP_CMP_MASKED_EQ;
 			cmp[i].datum_a = c->mask;
 			cmp[i].datum_b = c->value;
@@ -459,16 +418,35 @@ static int export_sealed(scmp_filter_ctx ctx)
 	return TAKE_FD(fd);
 }
 
-int ph__policy_compile(const struct ph_policy *policy, int notify, pid_t self_pid)
+/* Kill mode, stage 1: the loader's syscalls, allowed while it loads. */
+static int add_loader_allows(scmp_filter_ctx ctx)
+{
+	for (size_t i = 0; i < PH_ELEMENTSOF(loader_syscalls); i++) {
+		const struct loader_syscall *l = &loader_syscalls[i];
+		int r;
+
+		if (l->allow_in == LOADER_NEVER)
+			continue;
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, l->nr, l->n_allow, l->allow);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int ph__policy_compile(const struct ph__sb_policy *policy, int notify, pid_t self_pid)
 {
 	const uint32_t def = notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
-	const enum ph_policy_preset preset = policy ? policy->preset : PH_POLICY_STRICT;
+	const bool threads = policy && policy->threads;
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	int r;
 
 	/* kill(0) and kill(-1) reach process groups and everyone: the self
 	 * rules need the real pid. */
 	if (self_pid <= 0)
+		return -EINVAL;
+	if (policy &&
+	    (policy->n_rules > PH__SB_MAX_USER_RULES || (policy->n_rules && !policy->rules)))
 		return -EINVAL;
 
 	ctx = new_filter(def, def);
@@ -482,7 +460,7 @@ int ph__policy_compile(const struct ph_policy *policy, int notify, pid_t self_pi
 	/* Notify mode leaves the loader's syscalls to the default action: the
 	 * host decides each one by phase. */
 	if (!notify) {
-		r = add_rules(ctx, SCMP_ACT_ALLOW, loader_rules, PH_ELEMENTSOF(loader_rules));
+		r = add_loader_allows(ctx);
 		if (r < 0)
 			return r;
 	}
@@ -496,7 +474,7 @@ int ph__policy_compile(const struct ph_policy *policy, int notify, pid_t self_pi
 
 	/* Threads: clone that shares memory, signal handlers and thread group,
 	 * and creates no namespace. A new process (fork) stays refused. */
-	if (preset == PH_POLICY_THREADS) {
+	if (threads) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 				     SCMP_A0(SCMP_CMP_MASKED_EQ,
 					     THREAD_CLONE_FLAGS | NS_CLONE_FLAGS,
@@ -533,53 +511,55 @@ int ph__policy_compile_stage2(void)
 	ctx = new_filter(SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return -ENOMEM;
-	r = add_rules(ctx, SCMP_ACT_KILL_PROCESS, stage2_kill_rules,
-		      PH_ELEMENTSOF(stage2_kill_rules));
-	if (r < 0)
-		return r;
+	for (size_t i = 0; i < PH_ELEMENTSOF(loader_syscalls); i++) {
+		const struct loader_syscall *l = &loader_syscalls[i];
+
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, l->nr, l->n_kill, l->kill);
+		if (r < 0)
+			return r;
+	}
 	return export_sealed(ctx);
 }
 
 /* ------------------------------------------------------- loader decisions */
 
-static bool open_read_only(uint64_t flags)
+/* One libseccomp comparison, on the arguments the kernel reported. The
+ * loader table uses only these two operators. */
+static bool cmp_holds(const struct scmp_arg_cmp *c, const uint64_t args[6])
 {
-	return (flags & OPEN_WRITE_BITS) == 0;
+	const uint64_t a = args[c->arg];
+
+	switch (c->op) {
+	case SCMP_CMP_EQ:
+		return a == c->datum_a;
+	case SCMP_CMP_MASKED_EQ:
+		return (a & c->datum_a) == c->datum_b;
+	default:
+		return false; /* refuse what this evaluator cannot judge */
+	}
 }
 
 /*
- * What ld.so does: map a file's segments private, executable segments
- * never writable (W^X). An anonymous executable map is code made at run
- * time; a shared one could be rewritten through another mapping.
+ * Only calls the base rules do not allow reach the host (the executable
+ * mmap/mprotect, opens, path stat): for those, the answer is exactly what
+ * kill mode's stage 1 allows, read from the same row.
  */
-static bool mmap_like_loader(uint64_t prot, uint64_t flags)
-{
-	if (!(prot & PROT_EXEC))
-		return true;
-	return !(prot & PROT_WRITE) && (flags & (MAP_ANONYMOUS | MAP_TYPE)) == MAP_PRIVATE;
-}
-
 int ph__policy_loader_allows(uint32_t arch, int nr, const uint64_t args[6])
 {
 	/* Only native calls: i386 and x32 numbers mean other syscalls. */
 	if (arch != PH_AUDIT_ARCH_NATIVE || nr < 0 || ((uint32_t)nr & PH_X32_SYSCALL_BIT) || !args)
 		return 0;
 
-	switch (nr) {
-	case __NR_open:
-		return open_read_only(args[1]);
-	case __NR_openat:
-		return open_read_only(args[2]);
-	case __NR_newfstatat:
-		/* The search path walk stats directories by name. */
-		return 1;
-	case __NR_mmap:
-		return mmap_like_loader(args[2], args[3]);
-	case __NR_mprotect:
-		/* RELRO and gaps (no PROT_EXEC) never get here; R-X back after
-		 * text relocations does. Writable and executable: never. */
-		return !((args[2] & PROT_EXEC) && (args[2] & PROT_WRITE));
-	default:
-		return 0;
+	for (size_t i = 0; i < PH_ELEMENTSOF(loader_syscalls); i++) {
+		const struct loader_syscall *l = &loader_syscalls[i];
+		bool holds = true;
+
+		if (l->nr != nr || l->allow_in != LOADER_BOTH_MODES)
+			continue;
+		for (unsigned int j = 0; j < l->n_allow && holds; j++)
+			holds = cmp_holds(&l->allow[j], args);
+		if (holds)
+			return 1;
 	}
+	return 0;
 }

@@ -26,8 +26,6 @@
 
 #include <plughost/host.h>
 
-struct ph_policy;
-
 /* --------------------------------------------------------------- layers */
 
 /* The name of one PH_LAYER_* bit ("userns"), or NULL. */
@@ -74,13 +72,57 @@ int ph__ns_plan(const struct ph__features *f, uint32_t require, uint64_t *ret_cl
 int ph__ns_write_maps(pid_t child);
 
 /*
+ * A user's policy in plain form: the host's public ph_policy_* API builds
+ * it (host/src/policy.c); the sandbox only compiles it. The comparison
+ * values are those of the public enum ph_arg_op (tied there by static
+ * asserts), so no translation table can drift.
+ */
+#define PH__SB_MAX_USER_RULES 256u /* keeps the program under BPF_MAXINSNS */
+#define PH__SB_ARGS_MAX	      6u
+
+enum ph__sb_arg_op {
+	PH__SB_ARG_EQ = 1,
+	PH__SB_ARG_NE,
+	PH__SB_ARG_LT,
+	PH__SB_ARG_LE,
+	PH__SB_ARG_GT,
+	PH__SB_ARG_GE,
+	PH__SB_ARG_MASKED_EQ,
+};
+
+struct ph__sb_user_rule {
+	int nr;		/* native syscall number */
+	unsigned int n; /* conditions used, 0..PH__SB_ARGS_MAX */
+	struct {
+		unsigned int arg; /* 0..5, at most one condition each */
+		int op;		  /* enum ph__sb_arg_op */
+		uint64_t value, mask;
+	} conds[PH__SB_ARGS_MAX];
+};
+
+struct ph__sb_policy {
+	int threads; /* allow clone() of threads (PH_POLICY_THREADS) */
+	size_t n_rules;
+	const struct ph__sb_user_rule *rules;
+};
+
+/* The native number of a syscall name, or -ENOENT (other arches' names,
+ * such as socketcall, have none). */
+int ph__policy_syscall_nr(const char *name);
+
+/* Is nr one the sandbox never lets a user rule allow (its own walls,
+ * other processes, kernel attack surface)? 1 yes, 0 no. */
+int ph__policy_never_allowed(int nr);
+
+/*
  * Compile policy (NULL = strict) into a classic BPF program in a sealed
  * memfd (sealed WRITE|SHRINK|GROW|SEAL, like an input). notify selects
  * SECCOMP_RET_USER_NOTIF for refused and loader-only syscalls (else
  * kill-process). self_pid is the child's pid as it sees itself (1 in a new
- * pid namespace), for kill/tgkill-to-self rules. Returns the fd or -errno.
+ * pid namespace), for kill/tgkill-to-self rules. Returns the fd or -errno
+ * (-EINVAL for a malformed rule).
  */
-int ph__policy_compile(const struct ph_policy *policy, int notify, pid_t self_pid);
+int ph__policy_compile(const struct ph__sb_policy *policy, int notify, pid_t self_pid);
 
 /*
  * Fallback stage 2 program (no user notification): kill-process on the

@@ -1280,6 +1280,80 @@ static void test_parse_exit(void **state)
 	expect_bad(p_exit, "EXIT status out of range");
 }
 
+/*
+ * Hole 8: every reserved field of every message must be zero. Each byte
+ * of each one, set alone in an otherwise valid message, is refused with
+ * the rule named; the same message with it clear passes.
+ */
+static void test_parse_reserved_nonzero(void **state)
+{
+	const struct {
+		uint16_t type;
+		unsigned int nfds;
+		size_t off, size;
+		int (*parse)(const char **);
+		const char *why;
+	} cases[] = {
+	    {PH_MSG_CALL, 0, offsetof(struct ph_msg_call, reserved),
+	     sizeof(((struct ph_msg_call *)0)->reserved), p_call,
+	     "CALL reserved field is not zero"},
+	    {PH_MSG_DONE, 0, offsetof(struct ph_msg_done, reserved),
+	     sizeof(((struct ph_msg_done *)0)->reserved), p_done,
+	     "DONE reserved field is not zero"},
+	    {PH_MSG_SETUP, 2, offsetof(struct ph_msg_setup, reserved),
+	     sizeof(((struct ph_msg_setup *)0)->reserved), p_setup,
+	     "SETUP reserved field is not zero"},
+	    {PH_MSG_SETUP_FAILED, 0, offsetof(struct ph_msg_setup_failed, reserved),
+	     sizeof(((struct ph_msg_setup_failed *)0)->reserved), p_failed,
+	     "SETUP_FAILED reserved field is not zero"},
+	    {PH_MSG_SANDBOXED, 0, offsetof(struct ph_msg_sandboxed, reserved),
+	     sizeof(((struct ph_msg_sandboxed *)0)->reserved), p_sandboxed,
+	     "SANDBOXED reserved field is not zero"},
+	    {PH_MSG_EXIT, 0, offsetof(struct ph_msg_exit, reserved),
+	     sizeof(((struct ph_msg_exit *)0)->reserved), p_exit,
+	     "EXIT reserved field is not zero"},
+	};
+	struct ph_msg_sandboxed sb = {.layers = PH_LAYER_SECCOMP};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		switch (cases[i].type) {
+		case PH_MSG_CALL:
+			call_payload(&pl, 0, 4, 0, "echo", 4);
+			break;
+		case PH_MSG_DONE:
+			done_payload(&pl, PH_DONE_OK, 0, 0);
+			break;
+		case PH_MSG_SETUP:
+			setup_payload(&pl, PH_RING_MIN_CAPACITY, 0, 4, "x.so", 4);
+			break;
+		case PH_MSG_SETUP_FAILED:
+			failed_payload(&pl, PH_STEP_PROTOCOL, 0, 0, 0);
+			break;
+		case PH_MSG_SANDBOXED:
+			pl.n = 0;
+			put(&pl, &sb, sizeof(sb));
+			break;
+		case PH_MSG_EXIT:
+			exit_payload(&pl, CLD_EXITED, 0);
+			break;
+		}
+		load(cases[i].type, pl.b, pl.n, cases[i].nfds);
+		expect_good(cases[i].parse);
+		for (size_t b = 0; b < cases[i].size; b++) {
+			pl.b[cases[i].off + b] = 0x01;
+			load(cases[i].type, pl.b, pl.n, cases[i].nfds);
+			expect_bad(cases[i].parse, cases[i].why);
+			pl.b[cases[i].off + b] = 0x80;
+			load(cases[i].type, pl.b, pl.n, cases[i].nfds);
+			expect_bad(cases[i].parse, cases[i].why);
+			pl.b[cases[i].off + b] = 0;
+		}
+		load(cases[i].type, pl.b, pl.n, cases[i].nfds);
+		expect_good(cases[i].parse);
+	}
+}
+
 /* ------------------------------------------------------------- fuzz */
 
 enum { F_CALL, F_LOADED, F_DONE, F_SETUP, F_FAILED, F_LOG, F_SANDBOXED, F_EXIT, F_N };
@@ -1319,7 +1393,7 @@ static unsigned int fuzz_template(int k, struct bb *b, uint64_t *seed)
 		return 0;
 	case F_SETUP:
 		setup_payload(b, PH_RING_MIN_CAPACITY << n, n & 1, 5, "/x.so", 5);
-		return 1 + (n & 1);
+		return 2 + (n & 1); /* ring and plugin, and the program with SECCOMP */
 	case F_FAILED:
 		failed_payload(b, 1 + n, (int32_t)n, n, n);
 		return 0;
@@ -1409,6 +1483,7 @@ static void check_accepted(int k)
 		assert_true(v.method.len >= 1 && v.method.len <= PH_NAME_MAX);
 		assert_true(in_payload(v.method));
 		assert_int_equal(8 + 8 * v.n_inputs + v.method.len, len);
+		assert_int_equal(msg.payload[6] | msg.payload[7], 0); /* reserved */
 		break;
 	}
 	case F_LOADED: {
@@ -1435,6 +1510,7 @@ static void check_accepted(int k)
 		assert_true(v.msg.len <= PH_TEXT_MAX && v.msg.len == v.fixed.msg_len);
 		assert_true(v.msg.p == (const char *)msg.payload + 24);
 		assert_int_equal(24 + v.msg.len, len);
+		assert_int_equal(v.fixed.reserved, 0);
 		break;
 	}
 	case F_SETUP: {
@@ -1447,6 +1523,8 @@ static void check_accepted(int k)
 		assert_true(v.path.len >= 1 && v.path.len <= 4096 && in_payload(v.path));
 		assert_int_equal(sizeof(struct ph_msg_setup) + v.path.len, len);
 		assert_int_equal(msg.nfds, (v.fixed.flags & PH_SETUP_SECCOMP) ? 3 : 2);
+		for (size_t i = 0; i < sizeof(v.fixed.reserved) / sizeof(v.fixed.reserved[0]); i++)
+			assert_int_equal(v.fixed.reserved[i], 0);
 		break;
 	}
 	case F_FAILED: {
@@ -1457,6 +1535,7 @@ static void check_accepted(int k)
 		assert_true(v.fixed.err >= 0 && v.fixed.err <= 4095);
 		assert_true(v.msg.len <= PH_TEXT_MAX);
 		assert_int_equal(16 + v.msg.len, len);
+		assert_int_equal(v.fixed.reserved, 0);
 		break;
 	}
 	case F_LOG: {
@@ -1474,6 +1553,7 @@ static void check_accepted(int k)
 		assert_int_equal(ph__parse_sandboxed(&msg, &v, &why), 0);
 		assert_int_equal(len, sizeof(v));
 		assert_int_equal(msg.nfds, (v.layers & PH_LAYER_NOTIFY) ? 1 : 0);
+		assert_int_equal(v.reserved[0] | v.reserved[1], 0);
 		break;
 	}
 	default: {
@@ -1483,6 +1563,7 @@ static void check_accepted(int k)
 		assert_int_equal(len, sizeof(v));
 		assert_true(v.how == CLD_EXITED || v.how == CLD_KILLED || v.how == CLD_DUMPED);
 		assert_true(v.status >= 0 && v.status <= 255);
+		assert_int_equal(v.reserved, 0);
 		break;
 	}
 	}
@@ -1867,6 +1948,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_log),
 	    cmocka_unit_test(test_parse_sandboxed),
 	    cmocka_unit_test(test_parse_exit),
+	    cmocka_unit_test(test_parse_reserved_nonzero),
 	    cmocka_unit_test(test_fuzz_parsers),
 	    cmocka_unit_test(test_fuzz_wire),
 	    cmocka_unit_test(test_fd_table_kinds),

@@ -45,6 +45,7 @@
 
 #include <plughost/host.h>
 
+#include "internal.h" /* ph__policy_sb(): host/src/policy.c, compiled in */
 #include "sandbox.h"
 #include "seal.h"
 
@@ -181,7 +182,7 @@ static int filtered_child(void *arg)
 	const struct filtered *f = arg;
 	int s1, s2 = -1;
 
-	s1 = ph__policy_compile(f->policy, 0, getpid());
+	s1 = ph__policy_compile(ph__policy_sb(f->policy), 0, getpid());
 	if (s1 < 0)
 		return C_COMPILE;
 	if (f->stage2) {

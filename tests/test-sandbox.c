@@ -516,6 +516,59 @@ static void test_policy_allow(void **state)
 	ph_policy_free(policy);
 }
 
+/* Hole 6: the policy is the caller's to free once spawn returns. Restart
+ * (and a pool's later spawns) compile it again: from a copy, or this reads
+ * freed memory (ASan in CI) and loses the getppid rule. */
+static void test_restart_after_policy_free(void **state)
+{
+	char *path = tu_plugin_path("hostile.so"), pid[16];
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p = NULL;
+	struct ph_pool *pool = NULL;
+	struct ph_policy *policy;
+	struct ph_blob *in[2];
+	struct ph_result res;
+	void *out;
+	size_t len;
+	(void)state;
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	assert_int_equal(ph_blob_new_from_bytes("getppid", 7, &in[0]), 0);
+	assert_int_equal(ph_blob_new_from_bytes(pid, strlen(pid), &in[1]), 0);
+
+	assert_int_equal(ph_policy_new(PH_POLICY_STRICT, &policy), 0);
+	assert_int_equal(ph_policy_allow(policy, "getppid", NULL, 0), 0);
+	ph_plugin_config_init(&cfg);
+	cfg.policy = policy;
+	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
+	assert_int_equal(ph_pool_new(host, path, &cfg, 1, &pool, &res), 0);
+	ph_policy_free(policy);
+	cfg.policy = NULL;
+
+	assert_int_equal(ph_plugin_restart(p, &res), 0);
+	assert_int_equal(ph_plugin_call_collect(p, "attack", in, 2, &out, &len, &res), 0);
+	/* Allowed by the rule: the plugin reports getppid's (non-)error. */
+	assert_string_equal(out, "reached getppid\n");
+	assert_int_equal(res.kind, PH_RESULT_PLUGIN_ERROR);
+	assert_int_equal(res.code, 1000);
+	free(out);
+	ph_plugin_destroy(p);
+
+	/* The pool spawns afresh once empty: from its own copy too. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(ph_pool_take(pool, &p, &res), 0);
+		assert_int_equal(ph_plugin_call_collect(p, "attack", in, 2, &out, &len, &res), 0);
+		assert_int_equal(res.kind, PH_RESULT_PLUGIN_ERROR);
+		assert_int_equal(res.code, 1000);
+		free(out);
+		ph_plugin_destroy(p);
+	}
+	ph_pool_free(pool);
+	ph_blob_free(in[0]);
+	ph_blob_free(in[1]);
+	free(path);
+}
+
 static void test_required_layers(void **state)
 {
 	const uint32_t all = PH_REQUIRE_USERNS | PH_REQUIRE_PIDNS | PH_REQUIRE_NETNS |
@@ -561,6 +614,7 @@ int main(void)
 	    cmocka_unit_test(test_kill_mode),
 	    cmocka_unit_test(test_threads_preset),
 	    cmocka_unit_test(test_policy_allow),
+	    cmocka_unit_test(test_restart_after_policy_free),
 	    cmocka_unit_test(test_required_layers),
 	};
 

@@ -458,6 +458,48 @@ static void test_accepts_ring(void **state)
 	close(fd);
 }
 
+/* ------------------------------------------------------ the order */
+
+/* Filled by seal.c's seam (compiled in with PH_SEAL_TEST_SEAM). */
+static char seam_calls[256];
+
+void ph__seal_test_seam(const char *call);
+void ph__seal_test_seam(const char *call)
+{
+	size_t n = strlen(seam_calls);
+
+	snprintf(seam_calls + n, sizeof(seam_calls) - n, "%s%s", n ? " " : "", call);
+}
+
+/*
+ * Hole 9: the seals are read before anything else about the fd, so the
+ * size the check accepts was read after SHRINK and GROW were in place
+ * and cannot predate a resize. Whether it accepts or refuses on the
+ * seals, F_GET_SEALS comes first.
+ */
+static void test_seals_read_first(void **state)
+{
+	int fd = sealed_memfd(ALL4), ring = sealed_memfd(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	const char *why = NULL;
+
+	seam_calls[0] = '\0';
+	assert_int_equal(ph__seal_check(fd, PH_SEAL_KIND_INPUT, SIZE, SIZE, NULL, &why), 0);
+	assert_string_equal(seam_calls, "F_GET_SEALS fstatfs fstat");
+
+	seam_calls[0] = '\0';
+	assert_int_equal(ph__seal_check(ring, PH_SEAL_KIND_RING, SIZE, SIZE, NULL, &why), 0);
+	assert_string_equal(seam_calls, "F_GET_SEALS fstatfs fstat");
+
+	/* Refused on its size: read after the seals all the same. */
+	seam_calls[0] = '\0';
+	assert_int_equal(ph__seal_check(fd, PH_SEAL_KIND_INPUT, SIZE + 1, SIZE, NULL, &why),
+			 -EFBIG);
+	assert_string_equal(why, WHY_SIZE);
+	assert_string_equal(seam_calls, "F_GET_SEALS fstatfs fstat");
+	close(fd);
+	close(ring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +517,7 @@ int main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_accepts_input),
 	    cmocka_unit_test(test_accepts_ring),
+	    cmocka_unit_test(test_seals_read_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -287,7 +287,12 @@ static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_l
 		     const char *line)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
-	(void)userdata;
+	const int *verbose = userdata;
+
+	/* The library's debug notes (such as the clone3 fallback under a
+	 * container's seccomp profile) are for -v only. */
+	if (sev == PH_SEV_DEBUG && !*verbose)
+		return;
 
 	fprintf(stderr, "plughost: [%s] %s: %s\n", instance ? ph_plugin_name(instance) : "host",
 		names[sev], line);
@@ -367,15 +372,13 @@ static int cmd_run(int argc, char **argv)
 	FILE *json = NULL;
 	size_t n_inputs = 0;
 	int verbose = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
-	int any_limit = 0, c, r, code = EXIT_INTERNAL;
+	int c, r, code = EXIT_INTERNAL;
 	uint64_t v;
 	char line[512];
 
 	optind = 1;
 	opterr = 0; /* bad_option() says it in one line of our own */
 	while ((c = getopt_long(argc, argv, "m:i:vh", opts, NULL)) != -1) {
-		if (c >= OPT_TIMEOUT && c <= OPT_MAX_FDS)
-			any_limit = 1;
 		switch (c) {
 		case OPT_TIMEOUT:
 			if (parse_option("--timeout", optarg, duration_units, 1, MAX_DURATION_MS,
@@ -465,6 +468,7 @@ static int cmd_run(int argc, char **argv)
 
 	ph_host_config_init(&hcfg);
 	hcfg.log_fn = log_line;
+	hcfg.log_userdata = &verbose;
 	r = ph_host_new(&hcfg, &host);
 	if (r < 0) {
 		fprintf(stderr,
@@ -487,26 +491,16 @@ static int cmd_run(int argc, char **argv)
 	}
 	r = ph_plugin_spawn(host, path, &pcfg, &plugin, &res);
 	if (r < 0) {
-		if (r == -EPROTO || r == -ENOENT || r == -ENOEXEC || r == -EACCES) {
-			have_result = 1;
-			ph_result_describe(&res, line, sizeof(line));
-			if (res.kind == PH_RESULT_SETUP_FAILED)
-				fprintf(stderr, "plughost: cannot load '%s': %s%s%s\n", path,
-					res.message, res.code ? ": " : "",
-					res.code ? strerror(res.code) : "");
-			else
-				fprintf(stderr, "plughost: plugin '%s' %s\n", path, line);
-			code = exit_code(res.kind);
-		} else if (r == -EINVAL && any_limit) {
-			/* Everything else in the config is ours and valid: it is
-			 * the limits the library refused (a value out of its range). */
-			fprintf(stderr,
-				"plughost: cannot start '%s': the library refused the limits\n",
-				path);
-			code = EXIT_USAGE;
-		} else {
-			fprintf(stderr, "plughost: cannot start '%s': %s\n", path, strerror(-r));
-		}
+		/* The library always says why; a refused setting of ours would
+		 * be a usage error (the options are checked before this). */
+		have_result = 1;
+		ph_result_describe(&res, line, sizeof(line));
+		if (res.kind == PH_RESULT_SETUP_FAILED)
+			fprintf(stderr, "plughost: cannot load '%s': %s%s%s\n", path, res.message,
+				res.code ? ": " : "", res.code ? strerror(res.code) : "");
+		else
+			fprintf(stderr, "plughost: plugin '%s' %s\n", path, line);
+		code = r == -EINVAL ? EXIT_USAGE : exit_code(res.kind);
 		goto out;
 	}
 	if (verbose)

@@ -151,7 +151,7 @@ PH_EXPORT int ph_plugin_call(struct ph_plugin *p, const char *method, struct ph_
 
 PH_EXPORT int ph_plugin_set_limits(struct ph_plugin *p, const struct ph_limits *limits)
 {
-	if (!p || !limits)
+	if (!p || !limits || PH_RESERVED_NONZERO(limits->reserved) >= 0)
 		return -EINVAL;
 	if (p->state == PH_STATE_IN_CALL || p->call.finished)
 		return -EBUSY;

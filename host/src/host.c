@@ -69,9 +69,20 @@ PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret
 	struct ph_host *h;
 	const char *env;
 	char *runner = NULL;
+	int i;
 
 	if (!ret_host)
 		return -EINVAL;
+	if (cfg && (i = PH_RESERVED_NONZERO(cfg->reserved)) >= 0) {
+		/* No result to carry the reason: the log callback, if any, says it. */
+		struct ph_host tmp = {.log_fn = cfg->log_fn, .log_userdata = cfg->log_userdata};
+
+		ph__log(&tmp, NULL, PH_SEV_ERROR,
+			"ph_host_config.reserved[%d] is not zero (start from "
+			"ph_host_config_init() and set only named fields)",
+			i);
+		return -EINVAL;
+	}
 	if (cfg && cfg->runner_path)
 		runner = executable(cfg->runner_path) ? strdup(cfg->runner_path) : NULL;
 	else if ((env = secure_getenv("PLUGHOST_RUNNER")) && *env)

@@ -26,6 +26,19 @@ static inline int ph__take_fd(int *fd)
 }
 #define TAKE_FD(fd) ph__take_fd(&(fd))
 
+/* Index of the first nonzero word of a reserved array, or -1. Reserved
+ * fields are refused unless zero (as clone3 and openat2 do), so that a
+ * later version can give them a meaning without old callers' garbage
+ * being taken for it. */
+static inline int ph__reserved_nonzero(const uint64_t *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (words[i])
+			return (int)i;
+	return -1;
+}
+#define PH_RESERVED_NONZERO(arr) ph__reserved_nonzero((arr), sizeof(arr) / sizeof((arr)[0]))
+
 struct ph_host {
 	char *runner_path;
 	int runner_fd; /* O_PATH: the child execs this file, never a path */
@@ -67,9 +80,11 @@ struct ph_plugin {
 	size_t ring_map_len;
 	struct ph_ring_consumer ring;
 
-	/* What it was spawned from, for ph_plugin_restart(). */
+	/* What it was spawned from, for ph_plugin_restart(). cfg.policy
+	 * points at policy, the instance's own copy. */
 	char *path;
 	struct ph_plugin_config cfg;
+	struct ph_policy *policy;
 	struct ph_limits limits; /* per-call ones may change between calls */
 
 	char *name, *version, **methods;
@@ -165,8 +180,19 @@ int ph__drain_ring(struct ph_plugin *p);
 void ph__deliver_leftovers(struct ph_plugin *p);
 int64_t ph__now_ms(void);
 
+/* policy.c: a private copy of policy (NULL stays NULL) for an instance or
+ * a pool, so that the caller's may be freed after the call. */
+int ph__policy_dup(const struct ph_policy *policy, struct ph_policy **ret_copy);
+/* The plain form sandbox/ compiles (NULL for NULL: the strict preset). */
+struct ph__sb_policy;
+const struct ph__sb_policy *ph__policy_sb(const struct ph_policy *policy);
+
 /* result.c */
 void ph__result_init(struct ph_result *r, enum ph_result_kind kind);
 void ph__result_setup(struct ph_result *r, int step, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void ph__result_protocol(struct ph_result *r, const char *why);
+
+/* plugin.c: is cfg (NULL: the defaults) one ph_plugin_spawn() accepts?
+ * Returns 0, or -EINVAL with the field and what is wrong in *fail. */
+int ph__plugin_config_check(const struct ph_plugin_config *cfg, struct ph_result *fail);

@@ -73,6 +73,7 @@ static void plugin_free(struct ph_plugin *p)
 	if (!p)
 		return;
 	plugin_stop(p);
+	ph_policy_free(p->policy);
 	free(p->path);
 	free(p);
 }
@@ -277,7 +278,7 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		goto out;
 	if (seccomp) {
 		/* In its own pid namespace the plugin is pid 2, under init. */
-		prog_fd = ph__policy_compile(cfg->policy, notify,
+		prog_fd = ph__policy_compile(ph__policy_sb(cfg->policy), notify,
 					     (clone_flags & CLONE_NEWPID) ? 2 : p->pid);
 		if (prog_fd < 0) {
 			r = prog_fd;
@@ -315,22 +316,59 @@ out:
 	return r;
 }
 
+int ph__plugin_config_check(const struct ph_plugin_config *cfg, struct ph_result *fail)
+{
+	uint64_t capacity;
+	int i;
+
+	if (!cfg)
+		return 0;
+	capacity = cfg->ring_size ? cfg->ring_size : PH_RING_DEFAULT_CAPACITY;
+	if (capacity < PH_RING_MIN_CAPACITY || capacity > PH_RING_MAX_CAPACITY ||
+	    (capacity & (capacity - 1))) {
+		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
+				 "ring_size %zu is not a power of two between %llu and %llu",
+				 cfg->ring_size, (unsigned long long)PH_RING_MIN_CAPACITY,
+				 (unsigned long long)PH_RING_MAX_CAPACITY);
+		return -EINVAL;
+	}
+	if ((i = PH_RESERVED_NONZERO(cfg->reserved)) >= 0) {
+		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
+				 "ph_plugin_config.reserved[%d] is not zero (start from "
+				 "ph_plugin_config_init() and set only named fields)",
+				 i);
+		return -EINVAL;
+	}
+	if ((i = PH_RESERVED_NONZERO(cfg->limits.reserved)) >= 0) {
+		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
+				 "ph_plugin_config.limits.reserved[%d] is not zero (start from "
+				 "ph_plugin_config_init() and set only named fields)",
+				 i);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 			      const struct ph_plugin_config *cfg, struct ph_plugin **ret_plugin,
 			      struct ph_result *ret_failure)
 {
 	struct ph_result fail;
 	struct ph_plugin *p;
-	uint64_t capacity;
 	char why[128];
 	int r;
 
-	if (!host || !path || !ret_plugin)
-		return -EINVAL;
-	capacity = cfg && cfg->ring_size ? cfg->ring_size : PH_RING_DEFAULT_CAPACITY;
-	if (capacity < PH_RING_MIN_CAPACITY || capacity > PH_RING_MAX_CAPACITY ||
-	    (capacity & (capacity - 1)))
-		return -EINVAL;
+	if (!host || !path || !ret_plugin) {
+		ph__result_setup(&fail, PH_STEP_SPAWN, EINVAL, "ph_plugin_spawn() needs %s",
+				 !host	 ? "a host"
+				 : !path ? "a plugin path"
+					 : "ret_plugin");
+		r = -EINVAL;
+		goto fail;
+	}
+	r = ph__plugin_config_check(cfg, &fail);
+	if (r < 0)
+		goto fail;
 
 	r = ph__check_plugin_file(path, why, sizeof(why));
 	if (r < 0) {
@@ -340,8 +378,11 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 		goto fail;
 	}
 	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
+	if (!p) {
+		r = -ENOMEM;
+		ph__result_setup(&fail, PH_STEP_SPAWN, ENOMEM, "cannot allocate the instance");
+		goto fail;
+	}
 	p->host = host;
 	p->path = realpath(path, NULL);
 	if (!p->path) {
@@ -352,6 +393,16 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 	}
 	if (cfg)
 		p->cfg = *cfg;
+	/* Our own copy: restart compiles it again, long after the caller may
+	 * have freed or changed its policy. */
+	r = ph__policy_dup(p->cfg.policy, &p->policy);
+	if (r < 0) {
+		free(p->path);
+		free(p);
+		ph__result_setup(&fail, PH_STEP_SPAWN, -r, "cannot copy the seccomp policy");
+		goto fail;
+	}
+	p->cfg.policy = p->policy;
 	if (!p->cfg.limits.max_fds)
 		p->cfg.limits.max_fds = DEFAULT_MAX_FDS;
 	if (!p->cfg.limits.max_threads)
@@ -376,10 +427,14 @@ PH_EXPORT int ph_plugin_restart(struct ph_plugin *p, struct ph_result *ret_failu
 	struct ph_result fail;
 	int r;
 
-	if (!p)
-		return -EINVAL;
-	plugin_stop(p);
-	r = plugin_start(p, &fail);
+	if (!p) {
+		ph__result_setup(&fail, PH_STEP_SPAWN, EINVAL,
+				 "ph_plugin_restart() needs a plugin");
+		r = -EINVAL;
+	} else {
+		plugin_stop(p);
+		r = plugin_start(p, &fail);
+	}
 	if (r < 0 && ret_failure)
 		*ret_failure = fail;
 	return r;

@@ -10,22 +10,24 @@
 
 #include "internal.h"
 
+#define POOL_MAX 4096
+
 struct ph_pool {
 	struct ph_host *host;
 	char *path;
-	struct ph_plugin_config cfg;
+	struct ph_plugin_config cfg; /* cfg.policy points at policy */
+	struct ph_policy *policy;
 	size_t want;
 	size_t n_ready;
 	struct ph_plugin **ready;
 };
 
-PH_EXPORT int ph_pool_refill(struct ph_pool *pool)
+/* Spawn until want are ready; the first failure goes to fail. */
+static int pool_fill(struct ph_pool *pool, struct ph_result *fail)
 {
-	if (!pool)
-		return -EINVAL;
 	while (pool->n_ready < pool->want) {
 		struct ph_plugin *p;
-		int r = ph_plugin_spawn(pool->host, pool->path, &pool->cfg, &p, NULL);
+		int r = ph_plugin_spawn(pool->host, pool->path, &pool->cfg, &p, fail);
 
 		if (r < 0)
 			return r;
@@ -34,54 +36,80 @@ PH_EXPORT int ph_pool_refill(struct ph_pool *pool)
 	return (int)pool->n_ready;
 }
 
+PH_EXPORT int ph_pool_refill(struct ph_pool *pool)
+{
+	if (!pool)
+		return -EINVAL;
+	return pool_fill(pool, NULL);
+}
+
 PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 			  const struct ph_plugin_config *cfg, size_t n, struct ph_pool **ret_pool,
 			  struct ph_result *ret_failure)
 {
-	struct ph_pool *pool;
+	struct ph_result fail;
+	struct ph_pool *pool = NULL;
 	int r;
 
-	if (!host || !path || !ret_pool || n == 0 || n > 4096)
-		return -EINVAL;
+	if (!host || !path || !ret_pool) {
+		ph__result_setup(&fail, PH_STEP_SPAWN, EINVAL, "ph_pool_new() needs %s",
+				 !host	 ? "a host"
+				 : !path ? "a plugin path"
+					 : "ret_pool");
+		r = -EINVAL;
+		goto fail;
+	}
+	if (n == 0 || n > POOL_MAX) {
+		ph__result_setup(&fail, PH_STEP_SPAWN, EINVAL,
+				 "a pool of %zu instances: the size must be 1 to %d", n, POOL_MAX);
+		r = -EINVAL;
+		goto fail;
+	}
+	/* Before anything is spawned: the same error every spawn would give. */
+	r = ph__plugin_config_check(cfg, &fail);
+	if (r < 0)
+		goto fail;
 	pool = calloc(1, sizeof(*pool));
 	if (!pool)
-		return -ENOMEM;
+		goto nomem;
 	pool->host = host;
 	pool->want = n;
 	pool->path = strdup(path);
 	pool->ready = calloc(n, sizeof(*pool->ready));
-	if (!pool->path || !pool->ready) {
-		ph_pool_free(pool);
-		return -ENOMEM;
-	}
+	if (!pool->path || !pool->ready)
+		goto nomem;
 	if (cfg)
 		pool->cfg = *cfg;
+	/* Our own copy: the pool spawns from it long after this call. */
+	if (ph__policy_dup(pool->cfg.policy, &pool->policy) < 0)
+		goto nomem;
+	pool->cfg.policy = pool->policy;
 
-	/* The first spawn says why, if the plugin cannot start at all. */
-	{
-		struct ph_plugin *p;
-
-		r = ph_plugin_spawn(host, path, &pool->cfg, &p, ret_failure);
-		if (r < 0) {
-			ph_pool_free(pool);
-			return r;
-		}
-		pool->ready[pool->n_ready++] = p;
-	}
-	r = ph_pool_refill(pool);
-	if (r < 0) {
-		ph_pool_free(pool);
-		return r;
-	}
+	r = pool_fill(pool, &fail);
+	if (r < 0)
+		goto fail;
 	*ret_pool = pool;
 	return 0;
+nomem:
+	r = -ENOMEM;
+	ph__result_setup(&fail, PH_STEP_SPAWN, ENOMEM, "cannot allocate the pool");
+fail:
+	ph_pool_free(pool);
+	if (ret_failure)
+		*ret_failure = fail;
+	return r;
 }
 
 PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
 			   struct ph_result *ret_failure)
 {
-	if (!pool || !ret_plugin)
+	if (!pool || !ret_plugin) {
+		if (ret_failure)
+			ph__result_setup(ret_failure, PH_STEP_SPAWN, EINVAL,
+					 "ph_pool_take() needs %s",
+					 !pool ? "a pool" : "ret_plugin");
 		return -EINVAL;
+	}
 	/* An instance may have died while it waited (killed from outside):
 	 * never hand out a dead one. */
 	while (pool->n_ready > 0) {
@@ -121,6 +149,7 @@ PH_EXPORT void ph_pool_free(struct ph_pool *pool)
 	for (size_t i = 0; i < pool->n_ready; i++)
 		ph_plugin_destroy(pool->ready[i]);
 	free(pool->ready);
+	ph_policy_free(pool->policy);
 	free(pool->path);
 	free(pool);
 }

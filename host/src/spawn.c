@@ -4,6 +4,10 @@
  * namespaces) and an immediate exec of the trusted runner binary. The child
  * between clone and exec runs in a copy of the host's memory, possibly of a
  * threaded host, so it makes only raw, async-signal-safe syscalls.
+ *
+ * Where clone3 is refused with ENOSYS (Docker's and Podman's default
+ * seccomp profiles, valgrind), the same child comes from clone(2) with
+ * CLONE_PIDFD: the same flags, pidfd and exit signal, in the older form.
  */
 #include <elf.h>
 #include <errno.h>
@@ -124,6 +128,23 @@ static _Noreturn void child_exec(int runner, int ctl, int sup, int devnull, int 
 	_exit(127);
 }
 
+/*
+ * clone(2) as a fallback for clone3, fork-like (no CLONE_VM, the child
+ * runs on a copy of our stack). x86_64's raw argument order is flags,
+ * stack, parent_tid, child_tid, tls; with CLONE_PIDFD the kernel stores
+ * the pidfd through parent_tid. The exit signal lives in the low byte of
+ * the flags, and clone3-only flags (above 32 bits, or CLONE_NEWTIME in
+ * that low byte) have no place here: refused rather than misread.
+ */
+static long clone_fallback(uint64_t flags, int *ret_pidfd)
+{
+	if (flags & (CSIGNAL | ~(uint64_t)UINT32_MAX)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return syscall(SYS_clone, (unsigned long)flags, NULL, ret_pidfd, NULL, NULL);
+}
+
 int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t clone_flags, struct ph_result *fail)
 {
 	char *argv[] = {(char *)"plughost-runner", NULL};
@@ -147,7 +168,16 @@ int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t clone_flags, stru
 	 * children; we wait on the pidfd with __WALL instead. */
 	ca.exit_signal = 0;
 	pid = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid < 0) {
+	if (pid < 0 && errno == ENOSYS) {
+		ph__log(p->host, NULL, PH_SEV_DEBUG, "clone3 unavailable (ENOSYS): using clone");
+		pid = clone_fallback(CLONE_PIDFD | clone_flags, &pidfd);
+		if (pid < 0) {
+			r = -errno;
+			ph__result_setup(fail, PH_STEP_SPAWN, -r,
+					 "clone3 is refused here (ENOSYS) and clone failed");
+			goto out;
+		}
+	} else if (pid < 0) {
 		r = -errno;
 		ph__result_setup(fail, PH_STEP_SPAWN, -r, "clone3 failed");
 		goto out;

@@ -157,7 +157,7 @@ struct ph_host_config {
 	const char *runner_path;
 	ph_log_fn log_fn;
 	void *log_userdata;
-	uint64_t reserved[8];
+	uint64_t reserved[8]; /* must be zero (ph_host_config_init()) */
 };
 
 PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg);
@@ -166,7 +166,8 @@ PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg);
  * Create a host. cfg may be NULL for defaults. The runner is found at
  * cfg->runner_path, else $PLUGHOST_RUNNER (ignored in setuid programs),
  * else beside libplughost.so, else in the installed libexecdir.
- * Errors: -EINVAL, -ENOMEM, -ENOENT (no runner found).
+ * Errors: -EINVAL (NULL ret_host, or a nonzero reserved field, which
+ * cfg->log_fn is told about), -ENOMEM, -ENOENT (no runner found).
  */
 PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret_host);
 
@@ -259,13 +260,14 @@ struct ph_limits {
 	uint32_t max_fds;      /* instance: open fds [64] */
 	uint32_t max_threads;  /* instance: threads incl. the main one [16];
 				  creating any needs PH_POLICY_THREADS */
-	uint64_t reserved[4];
+	uint64_t reserved[4];  /* must be zero */
 };
 
 struct ph_plugin_config {
 	/* Output ring data bytes: a power of two, 4 KiB..1 GiB; 0 = 1 MiB. */
 	size_t ring_size;
-	/* Seccomp policy; NULL = PH_POLICY_STRICT. Not owned. */
+	/* Seccomp policy; NULL = PH_POLICY_STRICT. Copied at spawn (and by
+	 * ph_pool_new()): the caller may free or change it after the call. */
 	const struct ph_policy *policy;
 	/* PH_REQUIRE_* layers: spawning fails instead of running without one. */
 	uint32_t require;
@@ -279,7 +281,7 @@ struct ph_plugin_config {
 	 * it; the violation then names no syscall. For testing that path.
 	 */
 	int seccomp_kill_mode;
-	uint64_t reserved[8];
+	uint64_t reserved[8]; /* must be zero (ph_plugin_config_init()) */
 };
 
 PH_EXPORT void ph_plugin_config_init(struct ph_plugin_config *cfg);
@@ -288,11 +290,15 @@ PH_EXPORT void ph_plugin_config_init(struct ph_plugin_config *cfg);
  * Start a plugin instance from the shared object at path. The runner is
  * exec'd fresh, sandboxes itself, loads the plugin and reports back.
  *
- * Returns 0 and a ready instance in *ret_plugin; or -EPROTO when the plugin
- * could not be started, with the reason in *ret_failure (kind is
- * PH_RESULT_SETUP_FAILED, PH_RESULT_VIOLATION, PH_RESULT_CRASHED, ...) when
- * ret_failure is not NULL. Other errors: -EINVAL, -ENOMEM, -ENOENT (no such
- * plugin file), -ENOEXEC (not an ELF shared object), and clone/exec errors.
+ * Returns 0 and a ready instance in *ret_plugin. On any failure, when
+ * ret_failure is not NULL, *ret_failure says why: PH_RESULT_SETUP_FAILED
+ * naming the step and what was wrong (a bad argument or config field
+ * included), or how the plugin ended while loading (PH_RESULT_VIOLATION,
+ * PH_RESULT_CRASHED, ...). Errors: -EPROTO (the plugin could not be
+ * started), -EINVAL (a NULL argument, a ring_size out of range, a nonzero
+ * reserved field), -ENOMEM, -ENOENT (no such plugin file), -ENOEXEC (not
+ * an ELF shared object), -EPERM (a required layer is missing), and
+ * clone/exec errors.
  */
 PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 			      const struct ph_plugin_config *cfg, struct ph_plugin **ret_plugin,
@@ -302,8 +308,9 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin);
 
 /*
- * Start a fresh instance of the same plugin, with the same configuration,
- * in place of this one (which is killed first if still alive). Returns 0,
+ * Start a fresh instance of the same plugin, with the same configuration
+ * (the policy as it was at spawn, from the instance's own copy), in place
+ * of this one (which is killed first if still alive). Returns 0,
  * or what ph_plugin_spawn() returns, with the reason in *ret_failure; on
  * failure the instance stays dead and may be restarted again.
  */
@@ -312,7 +319,7 @@ PH_EXPORT int ph_plugin_restart(struct ph_plugin *plugin, struct ph_result *ret_
 /*
  * Change the per-call limits (timeout_ms, cpu_ms, output_bytes) for the
  * next calls; the instance limits in *limits are ignored. -EBUSY during a
- * call, -EINVAL on NULL.
+ * call, -EINVAL on NULL or a nonzero reserved field.
  */
 PH_EXPORT int ph_plugin_set_limits(struct ph_plugin *plugin, const struct ph_limits *limits);
 
@@ -401,15 +408,18 @@ struct ph_pool;
 
 /*
  * A warm pool: n instances of one plugin spawned ahead of need, so that
- * taking one costs no spawn. The config is copied (its policy pointer must
- * stay valid while the pool lives). Returns 0, or as ph_plugin_spawn().
+ * taking one costs no spawn. The config is copied, its policy included
+ * (path and policy may be freed after the call). Returns 0, or as
+ * ph_plugin_spawn(), always with the reason in *ret_failure when it is
+ * not NULL; -EINVAL also for n outside 1..4096.
  */
 PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 			  const struct ph_plugin_config *cfg, size_t n, struct ph_pool **ret_pool,
 			  struct ph_result *ret_failure);
 
 /* Take a ready instance (spawning one if the pool is empty). The caller
- * owns it until ph_pool_put() or ph_plugin_destroy(). */
+ * owns it until ph_pool_put() or ph_plugin_destroy(). Errors as for
+ * ph_plugin_spawn(), with the reason in *ret_failure when not NULL. */
 PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
 			   struct ph_result *ret_failure);
 
