@@ -5,8 +5,8 @@
 #   2. when run as root, the e2e, sandbox and limits suites again as an
 #      unprivileged user (nobody), so the user-namespace path is covered too;
 #   3. an ASan+UBSan build, every suite.
-# Ends with one line "N passed, M failed" over all three passes, and exits
-# nonzero if any test failed.
+# Ends with one line "N passed, M failed" over all three passes (each check
+# of a TAP test counting once), and exits nonzero if any test failed.
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -34,15 +34,35 @@ setup() { # DIR OPTIONS...
 }
 
 # Run one pass (the command in "$@"), show its output, and add meson's
-# Ok/Fail/Timeout counts to the totals.
+# Ok/Fail/Timeout counts to the totals. A TAP test (tests/cli-test.sh)
+# counts once per check: its result line, "... OK 3.47s 33 subtests
+# passed" or "... FAIL 3.79s 32/33 subtests passed", replaces the one count
+# the summary gave it, and a TAP test that failed stays at least one
+# failure (a wrong plan fails with every check passed). The same lines
+# again under "Summary of Failures:" are not counted twice.
 pass() { # NAME COMMAND...
 	name=$1
 	shift
 	rc=0
 	"$@" >"$logs/$name.log" 2>&1 || rc=$?
 	cat "$logs/$name.log"
-	ok=$(awk '/^Ok:/ { n += $2 } END { print n + 0 }' "$logs/$name.log")
-	bad=$(awk '/^(Fail|Timeout|Unexpected Pass):/ { n += $NF } END { print n + 0 }' "$logs/$name.log")
+	counts=$(awk '
+		/^Summary of Failures:/ { summary = 1 }
+		/^Ok:/ { ok += $2 }
+		/^(Fail|Timeout|Unexpected Pass):/ { bad += $NF }
+		!summary && / subtests passed$/ {
+			n = split($(NF - 2), c, "/")
+			p = c[1]; r = c[n]
+			ok += p
+			if ($0 ~ / OK +[0-9.]+s /) {
+				ok -= 1; bad += r - p
+			} else {
+				bad += (r - p > 0 ? r - p : 1) - 1
+			}
+		}
+		END { print ok + 0, bad + 0 }' "$logs/$name.log")
+	ok=${counts% *}
+	bad=${counts#* }
 	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
 		bad=1 # the build or setup itself failed
 	fi
