@@ -1,10 +1,10 @@
 #!/bin/sh
 # Build and run the whole test suite, as CI does, requiring the kernel
 # features in PH_TEST_REQUIRE below:
-#   1. a -Werror build, every suite;
+#   1. a -Werror build, every suite but slow (the default test setup);
 #   2. when run as root, the e2e, sandbox and limits suites again as an
 #      unprivileged user (nobody), so the user-namespace path is covered too;
-#   3. an ASan+UBSan build, every suite.
+#   3. an ASan+UBSan build, every suite but slow.
 # Ends with one line "N passed, M failed" over all three passes (each check
 # of a TAP test counting once), and exits nonzero if any test failed.
 set -eu
