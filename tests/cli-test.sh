@@ -2,17 +2,37 @@
 # The CLI against the reference tools: a 100 MiB input through upper and
 # sha256 must equal `tr a-z A-Z` and `sha256sum`; errors must be one clear
 # line with the documented exit code.
+#
+# Speaks TAP (registered with protocol 'tap'): the plan, then one
+# "ok N - ..." or "not ok N - ..." line per check, details as "# " lines
+# (and on stderr, which meson --print-errorlogs shows). The plan is fixed,
+# so a check that never ran (the script died early, or a check was
+# dropped) fails the test as surely as one that failed. The verdict is in
+# the TAP lines: the exit status is 0 once every check has been reported,
+# so that meson shows how many passed ("32/33 subtests passed"), and
+# nonzero only if the script died before its end.
 set -eu
 PLUGHOST=$1
 dir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f1)
 tdir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f2)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+n=0
 fails=0
-pass=0
 
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fails=$((fails + 1)); echo "not ok - $1"; }
+echo "1..33" # one per ok/bad below
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+# bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
+bad() {
+	n=$((n + 1)) fails=$((fails + 1))
+	echo "not ok $n - $1"
+	echo "not ok $n - $1" >&2
+	if [ $# -gt 1 ]; then
+		printf '%s\n' "$2" | sed 's/^/# /'
+		printf '%s\n' "$2" | sed 's/^/# /' >&2
+	fi
+}
 
 # expect NAME WANT_RC WANT_STDERR_SUBSTRING -- command...
 expect() {
@@ -21,32 +41,33 @@ expect() {
 	rc=0
 	"$@" >"$work/out" 2>"$work/err" || rc=$?
 	if [ "$rc" -ne "$want_rc" ]; then
-		bad "$name: exit $rc, wanted $want_rc; stderr: $(cat "$work/err")"
+		bad "$name" "exit $rc, wanted $want_rc; stderr: $(cat "$work/err")"
 	elif [ -n "$want_err" ] && ! grep -qF -- "$want_err" "$work/err"; then
-		bad "$name: stderr lacks '$want_err': $(cat "$work/err")"
+		bad "$name" "stderr lacks '$want_err': $(cat "$work/err")"
 	elif [ -n "$want_err" ] && [ "$(wc -l <"$work/err")" -ne 1 ]; then
-		bad "$name: error is not one line: $(cat "$work/err")"
+		bad "$name" "error is not one line: $(cat "$work/err")"
 	else
 		ok "$name"
 	fi
 }
 
 head -c 100M /dev/urandom >"$work/big"
-"$PLUGHOST" run "$dir/upper.so" --input "$work/big" >"$work/up"
+rc=0
+"$PLUGHOST" run "$dir/upper.so" --input "$work/big" >"$work/up" 2>"$work/err" || rc=$?
 tr a-z A-Z <"$work/big" >"$work/up.ref"
-if cmp -s "$work/up" "$work/up.ref"; then ok "upper 100 MiB equals tr a-z A-Z"; else bad "upper 100 MiB differs from tr"; fi
+if [ "$rc" -eq 0 ] && cmp -s "$work/up" "$work/up.ref"; then ok "upper 100 MiB equals tr a-z A-Z"; else bad "upper 100 MiB equals tr a-z A-Z" "exit $rc, output differs from tr; stderr: $(cat "$work/err")"; fi
 
-got=$("$PLUGHOST" run "$dir/sha256.so" --input "$work/big")
+got=$("$PLUGHOST" run "$dir/sha256.so" --input "$work/big" 2>&1) || true
 want=$(sha256sum <"$work/big")
-if [ "$got" = "$want" ]; then ok "sha256 100 MiB equals sha256sum"; else bad "sha256: '$got' != '$want'"; fi
+if [ "$got" = "$want" ]; then ok "sha256 100 MiB equals sha256sum"; else bad "sha256 100 MiB equals sha256sum" "'$got' != '$want'"; fi
 
 printf 'one two\nthree\n' >"$work/small"
-got=$("$PLUGHOST" run "$dir/wc.so" -i "$work/small")
+got=$("$PLUGHOST" run "$dir/wc.so" -i "$work/small" 2>&1) || true
 want=$(cat "$work/small" | wc) # a pipe: wc pads columns to 7
-if [ "$got" = "$want" ]; then ok "wc equals wc"; else bad "wc: '$got' != '$want'"; fi
+if [ "$got" = "$want" ]; then ok "wc equals wc"; else bad "wc equals wc" "'$got' != '$want'"; fi
 
-got=$(printf 'from stdin' | "$PLUGHOST" run "$dir/upper.so" -i -)
-if [ "$got" = "FROM STDIN" ]; then ok "input from stdin"; else bad "stdin: '$got'"; fi
+got=$(printf 'from stdin' | "$PLUGHOST" run "$dir/upper.so" -i - 2>&1) || true
+if [ "$got" = "FROM STDIN" ]; then ok "input from stdin"; else bad "input from stdin" "got '$got'"; fi
 
 expect "missing descriptor" 3 "cannot load '$tdir/nodesc.so': the plugin failed to load (reported by the sandboxed process): not a plughost plugin (missing descriptor" -- "$PLUGHOST" run "$tdir/nodesc.so"
 expect "no such plugin" 3 "cannot load '$work/none.so': No such file or directory" -- "$PLUGHOST" run "$work/none.so"
@@ -59,7 +80,7 @@ expect "ambiguous method" 2 "choose one with --method" -- "$PLUGHOST" run "$tdir
 expect "missing input file" 2 "cannot read input '$work/absent'" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/absent"
 printf 'open_passwd' >"$work/attack"
 expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, 0x" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
-grep -q "^reached open_passwd$" "$work/out" && ok "violation: the attack ran" || bad "violation: attack did not run"
+if grep -q "^reached open_passwd$" "$work/out"; then ok "violation: the attack ran"; else bad "violation: the attack ran" "stdout: $(cat "$work/out")"; fi
 expect "constructor violation" 7 "violated the sandbox: socket(AF_INET" -- "$PLUGHOST" run "$tdir/ctor_attack.so"
 # Limits: each its own line and exit code.
 expect "timeout" 8 "plugin 'limits' ran past its deadline (300 ms) — killed" -- "$PLUGHOST" run "$tdir/limits.so" -m spin --timeout 300ms
@@ -67,21 +88,20 @@ expect "timeout in a syscall" 8 "ran past its deadline (300 ms)" -- "$PLUGHOST" 
 expect "cpu limit" 9 "plugin 'limits' used up its CPU time" -- "$PLUGHOST" run "$tdir/limits.so" -m spin --cpu 200ms
 expect "memory limit" 10 "plugin 'limits' went over its memory limit" -- "$PLUGHOST" run "$tdir/limits.so" -m malloc --memory 64M
 expect "output limit" 11 "plugin 'limits' wrote more output than allowed (65536 bytes)" -- "$PLUGHOST" run "$tdir/limits.so" -m flood --output-limit 64K
-[ "$(wc -c <"$work/out")" -eq 65536 ] && ok "output limit: exactly the quota on stdout" || bad "output limit: $(wc -c <"$work/out") bytes on stdout"
+if [ "$(wc -c <"$work/out")" -eq 65536 ]; then ok "output limit: exactly the quota on stdout"; else bad "output limit: exactly the quota on stdout" "$(wc -c <"$work/out") bytes on stdout"; fi
 expect "fd limit" 12 "plugin 'limits' reached its open-fd limit" -- "$PLUGHOST" run "$tdir/limits.so" -m fds --max-fds 20
 expect "thread limit" 13 "plugin 'limits' reached its thread limit" -- "$PLUGHOST" run "$tdir/limits.so" -m threads --threads
 expect "bad duration" 2 "invalid --timeout 'abc'" -- "$PLUGHOST" run "$tdir/limits.so" -m ok --timeout abc
 expect "bad size" 2 "invalid --memory '64MB'" -- "$PLUGHOST" run "$tdir/limits.so" -m ok --memory 64MB
 rc=0
 "$PLUGHOST" run "$tdir/limits.so" -m spin --timeout 200ms --json="$work/result.json" >/dev/null 2>&1 || rc=$?
-if [ "$rc" -eq 8 ] && grep -q '^{"kind":"timeout",' "$work/result.json"; then ok "json result"; else bad "json result: rc $rc, $(cat "$work/result.json")"; fi
+if [ "$rc" -eq 8 ] && grep -q '^{"kind":"timeout",' "$work/result.json"; then ok "json result"; else bad "json result" "rc $rc, $(cat "$work/result.json" 2>&1)"; fi
 
 expect "no command" 2 "missing command" -- "$PLUGHOST"
 expect "unknown command" 2 "unknown command 'frob'" -- "$PLUGHOST" frob
 expect "run without plugin" 2 "needs a plugin file" -- "$PLUGHOST" run
 expect "bad option" 2 "" -- "$PLUGHOST" run --bogus x.so
 expect "help" 0 "" -- "$PLUGHOST" --help
-grep -q "Exit status" "$work/out" && ok "help lists exit codes" || bad "help lacks exit codes"
+if grep -q "Exit status" "$work/out"; then ok "help lists exit codes"; else bad "help lists exit codes" "stdout: $(cat "$work/out")"; fi
 
-echo "$pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+echo "# $n checks, $fails failed"
