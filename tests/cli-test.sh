@@ -78,6 +78,15 @@ expect "exited" 5 "plugin 'echo' exited with status 3" -- "$PLUGHOST" run "$tdir
 expect "no such method" 2 "has no method 'nope'" -- "$PLUGHOST" run "$tdir/echo.so" -m nope
 expect "ambiguous method" 2 "choose one with --method" -- "$PLUGHOST" run "$tdir/echo.so"
 expect "missing input file" 2 "cannot read input '$work/absent'" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/absent"
+# Inputs are bounded (hole 4): an endless one stops at the limit, a file
+# larger than it is refused before a byte is read.
+expect "endless input" 2 "plughost: input '/dev/zero' is larger than the input limit (1 MiB, set by --max-input; see --max-input)" -- "$PLUGHOST" run "$dir/upper.so" -i /dev/zero --max-input 1M
+expect "endless stdin" 2 "input 'standard input' is larger than the input limit (64 KiB" -- sh -c '"$0" run "$1" -i - --max-input 64K </dev/zero' "$PLUGHOST" "$dir/upper.so"
+truncate -s 1T "$work/huge"
+expect "input over the default limit" 2 "is larger than the input limit (" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/huge"
+grep -qF "half the available memory; see --max-input)" "$work/err" && ok "default input limit named" || bad "default input limit: $(cat "$work/err")"
+expect "input within --max-input" 0 "" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-input 14
+expect "input one byte over --max-input" 2 "(13 bytes, set by --max-input" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-input 13
 printf 'open_passwd' >"$work/attack"
 expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, 0x" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
 if grep -q "^reached open_passwd$" "$work/out"; then ok "violation: the attack ran"; else bad "violation: the attack ran" "stdout: $(cat "$work/out")"; fi

@@ -777,6 +777,59 @@ static void test_blob_from_file(void **state)
 	assert_int_equal(ph_blob_new_from_file("/", &b), -EISDIR);
 }
 
+/*
+ * Hole 4: an endless input stops at the limit with -EFBIG, leaving no fd
+ * or mapping behind; a file over it is refused before it is read; an
+ * input of exactly the limit passes. The default is half the available
+ * memory: something, and less than all of it.
+ */
+static void test_blob_input_limit(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	char path[] = "/tmp/plughost-test-XXXXXX";
+	struct ph_blob *b = NULL;
+	char buf[100000] = {0};
+	int fd;
+	(void)state;
+
+	fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ph_blob_new_from_fd_max(fd, 200000, &b), -EFBIG);
+	assert_null(b);
+	close(fd);
+	assert_int_equal(ph_blob_new_from_file_max("/dev/zero", 4096, &b), -EFBIG);
+	assert_null(b);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, sizeof(buf)), sizeof(buf));
+	close(fd);
+	assert_int_equal(ph_blob_new_from_file_max(path, sizeof(buf) - 1, &b), -EFBIG);
+	assert_int_equal(ph_blob_new_from_file_max(path, sizeof(buf), &b), 0);
+	assert_int_equal(ph_blob_size(b), sizeof(buf));
+	ph_blob_free(b);
+	/* Through a pipe, whose size is unknown until its end. */
+	{
+		int pfd[2];
+
+		assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+		assert_int_equal(write(pfd[1], buf, 5000), 5000);
+		close(pfd[1]);
+		assert_int_equal(ph_blob_new_from_fd_max(pfd[0], 4999, &b), -EFBIG);
+		close(pfd[0]);
+		assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+		assert_int_equal(write(pfd[1], buf, 5000), 5000);
+		close(pfd[1]);
+		assert_int_equal(ph_blob_new_from_fd_max(pfd[0], 5000, &b), 0);
+		assert_int_equal(ph_blob_size(b), 5000);
+		ph_blob_free(b);
+		close(pfd[0]);
+	}
+	unlink(path);
+	assert_true(ph_blob_default_max() > 0);
+	tu_assert_unchanged(&before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -799,6 +852,7 @@ int main(void)
 	    cmocka_unit_test(test_clone3_fallback),
 	    cmocka_unit_test(test_private_directory),
 	    cmocka_unit_test(test_blob_from_file),
+	    cmocka_unit_test(test_blob_input_limit),
 	};
 
 	return cmocka_run_group_tests(tests, tu_setup_host, tu_teardown_host);

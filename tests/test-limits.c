@@ -187,6 +187,66 @@ static void test_output_quota(void **state)
 	tu_assert_unchanged(&before);
 }
 
+static int count_until_1mib(void *userdata, const void *buf, size_t len)
+{
+	uint64_t *n = userdata;
+
+	(void)buf;
+	*n += len;
+	return *n >= (1u << 20) ? -ECANCELED : 0;
+}
+
+/*
+ * Hole 4: ph_plugin_call_collect() buffers in host memory, so it is
+ * bounded even when no output quota is set: at limits.collect_bytes, the
+ * plugin is killed and the call ends as an output quota naming that
+ * limit. The tighter of the two limits wins, and the bound applies to
+ * collect alone, not to a plain call afterwards.
+ */
+static void test_collect_bound(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct ph_result res;
+	uint64_t seen = 0;
+	void *out;
+	size_t len;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.collect_bytes = 256u << 10;
+	cfg.limits.timeout_ms = 30000;
+	p = spawn_cfg("limits.so", &cfg);
+	assert_int_equal(ph_plugin_call_collect(p, "flood", NULL, 0, &out, &len, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OUTPUT_QUOTA);
+	assert_int_equal(len, 256u << 10);
+	assert_int_equal(res.output_bytes, 256u << 10);
+	assert_string_equal(res.message, "262144 bytes, ph_plugin_call_collect()'s buffer limit: "
+					 "limits.collect_bytes");
+	assert_false(ph_plugin_alive(p));
+	free(out);
+
+	/* Not a plain call's limit: that one streams on until its callback
+	 * says stop. */
+	assert_int_equal(ph_plugin_restart(p, &res), 0);
+	assert_int_equal(ph_plugin_call(p, "flood", NULL, 0, count_until_1mib, &seen, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_true(seen >= (1u << 20));
+
+	/* A tighter output quota is the one reported. */
+	assert_int_equal(ph_plugin_restart(p, &res), 0);
+	cfg.limits.output_bytes = 128u << 10;
+	assert_int_equal(ph_plugin_set_limits(p, &cfg.limits), 0);
+	assert_int_equal(ph_plugin_call_collect(p, "flood", NULL, 0, &out, &len, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OUTPUT_QUOTA);
+	assert_int_equal(len, 128u << 10);
+	assert_string_equal(res.message, "131072 bytes");
+	free(out);
+	ph_plugin_destroy(p);
+	tu_assert_unchanged(&before);
+}
+
 static void test_fd_limit(void **state)
 {
 	struct ph_plugin_config cfg;
@@ -690,6 +750,7 @@ int main(void)
 	    cmocka_unit_test(test_memory_limit),
 	    cmocka_unit_test(test_thread_limit),
 	    cmocka_unit_test(test_output_quota),
+	    cmocka_unit_test(test_collect_bound),
 	    cmocka_unit_test(test_fd_limit),
 	    cmocka_unit_test(test_limits_between_calls),
 	    cmocka_unit_test(test_constructor_hang),

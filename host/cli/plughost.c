@@ -95,6 +95,8 @@ static const char usage_text[] =
     "      --memory SIZE        Resident memory of the plugin.\n"
     "      --output-limit SIZE  Output of the call.\n"
     "      --max-fds N          Open file descriptors in the plugin (default 64).\n"
+    "      --max-input SIZE     Size of each input (default: half the memory\n"
+    "                           available when it is read).\n"
     "  DURATION is milliseconds, or a number with a unit: 500ms, 2s, 1.5s, 1m.\n"
     "  SIZE is bytes, or a number with K, M or G (powers of 1024): 64M, 1.5G.\n"
     "\n"
@@ -265,6 +267,27 @@ static int write_json(FILE *out, const struct ph_result *res)
 	return r;
 }
 
+/* "5.8 GiB", "64 KiB", "100 bytes": a size as a person reads it. */
+static void format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+		return;
+	}
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (v == (double)(uint64_t)v)
+		snprintf(buf, len, "%.0f %s", v, units[u]);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
 static int write_all(void *userdata, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -342,6 +365,7 @@ static int cmd_run(int argc, char **argv)
 		OPT_MEMORY,
 		OPT_OUTPUT_LIMIT,
 		OPT_MAX_FDS,
+		OPT_MAX_INPUT,
 		OPT_THREADS,
 		OPT_JSON,
 	};
@@ -355,6 +379,7 @@ static int cmd_run(int argc, char **argv)
 	    {"memory", required_argument, NULL, OPT_MEMORY},
 	    {"output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT},
 	    {"max-fds", required_argument, NULL, OPT_MAX_FDS},
+	    {"max-input", required_argument, NULL, OPT_MAX_INPUT},
 	    {"threads", no_argument, NULL, OPT_THREADS},
 	    {"json", optional_argument, NULL, OPT_JSON},
 	    {"help", no_argument, NULL, 'h'},
@@ -373,7 +398,7 @@ static int cmd_run(int argc, char **argv)
 	size_t n_inputs = 0;
 	int verbose = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
 	int c, r, code = EXIT_INTERNAL;
-	uint64_t v;
+	uint64_t v, max_input = 0;
 	char line[512];
 
 	optind = 1;
@@ -405,6 +430,11 @@ static int cmd_run(int argc, char **argv)
 					 COUNT_FORM, &v))
 				return EXIT_USAGE;
 			limits.max_fds = (uint32_t)v;
+			break;
+		case OPT_MAX_INPUT:
+			if (parse_option("--max-input", optarg, size_units, 1, UINT64_MAX,
+					 SIZE_FORM, &max_input))
+				return EXIT_USAGE;
 			break;
 		case OPT_THREADS:
 			threads = 1;
@@ -443,10 +473,26 @@ static int cmd_run(int argc, char **argv)
 	path = argv[optind];
 
 	for (size_t i = 0; i < n_inputs; i++) {
-		r = ph_blob_new_from_file(input_paths[i], &inputs[i]);
-		if (r < 0) {
+		/* Read once and passed explicitly: the message then names
+		 * exactly the limit that was applied. */
+		const uint64_t limit = max_input ? max_input : ph_blob_default_max();
+
+		r = ph_blob_new_from_file_max(input_paths[i], limit, &inputs[i]);
+		if (r == -EFBIG) {
+			char size[32];
+
+			format_size(limit, size, sizeof(size));
+			fprintf(stderr,
+				"plughost: input '%s' is larger than the input limit (%s, %s; see "
+				"--max-input)\n",
+				strcmp(input_paths[i], "-") ? input_paths[i] : "standard input",
+				size,
+				max_input ? "set by --max-input" : "half the available memory");
+		} else if (r < 0) {
 			fprintf(stderr, "plughost: cannot read input '%s': %s\n", input_paths[i],
 				strerror(-r));
+		}
+		if (r < 0) {
 			for (size_t j = 0; j < i; j++)
 				ph_blob_free(inputs[j]);
 			return EXIT_USAGE;

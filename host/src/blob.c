@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "procstat.h"
 #include "seal.h"
 
 /* Blobs bigger than this are refused (the SDK refuses them too). */
@@ -121,13 +122,16 @@ static ssize_t read_some(int fd, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-/* Grow b's memfd and mapping from *cap to at least need bytes. */
-static int blob_grow(struct ph_blob *b, size_t *cap, size_t need)
+/* Grow b's memfd and mapping from *cap to at least need bytes, and to no
+ * more than max. */
+static int blob_grow(struct ph_blob *b, size_t *cap, size_t need, uint64_t max)
 {
 	size_t ncap = *cap * 2 > need ? *cap * 2 : need + 64 * 1024;
 	void *m;
 
-	if ((uint64_t)ncap > BLOB_MAX)
+	if ((uint64_t)ncap > max)
+		ncap = (size_t)max;
+	if ((uint64_t)need > max || (uint64_t)ncap > BLOB_MAX)
 		return -EFBIG;
 	if (ftruncate(b->fd, (off_t)ncap) < 0)
 		return -errno;
@@ -139,9 +143,19 @@ static int blob_grow(struct ph_blob *b, size_t *cap, size_t need)
 	return 0;
 }
 
+PH_EXPORT uint64_t ph_blob_default_max(void)
+{
+	const uint64_t avail = ph__mem_available();
+
+	/* Unknown (no /proc, sysinfo failed): only the blob size limit. */
+	return avail ? avail / 2 : BLOB_MAX;
+}
+
 /* Read fd to EOF straight into the memfd, growing it as needed: one copy,
- * and it works for pipes whose size is unknown. */
-PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob)
+ * and it works for pipes whose size is unknown. An endless input
+ * (/dev/zero, a pipe that never closes) stops at max with -EFBIG instead
+ * of filling the machine's memory with unswappable tmpfs pages. */
+PH_EXPORT int ph_blob_new_from_fd_max(int fd, uint64_t max, struct ph_blob **ret_blob)
 {
 	struct ph_blob *b;
 	struct stat st;
@@ -150,11 +164,19 @@ PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob)
 
 	if (fd < 0 || !ret_blob)
 		return -EINVAL;
+	if (max == 0)
+		max = ph_blob_default_max();
+	if (max > BLOB_MAX)
+		max = BLOB_MAX;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		return -EFBIG;
 	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 64 * 1024;
+	if ((uint64_t)cap > max)
+		cap = (size_t)max;
 	r = blob_alloc(cap, &b);
 	if (r < 0)
 		return r;
@@ -173,7 +195,7 @@ PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob)
 		if (n == 0)
 			break;
 		if (full) {
-			r = blob_grow(b, &cap, used + (size_t)n);
+			r = blob_grow(b, &cap, used + (size_t)n, max);
 			if (r < 0)
 				goto fail;
 			memcpy((char *)b->map + used, probe, (size_t)n);
@@ -200,20 +222,30 @@ fail:
 	return r;
 }
 
-PH_EXPORT int ph_blob_new_from_file(const char *path, struct ph_blob **ret_blob)
+PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob)
+{
+	return ph_blob_new_from_fd_max(fd, 0, ret_blob);
+}
+
+PH_EXPORT int ph_blob_new_from_file_max(const char *path, uint64_t max, struct ph_blob **ret_blob)
 {
 	int fd, r;
 
 	if (!path || !ret_blob)
 		return -EINVAL;
 	if (strcmp(path, "-") == 0)
-		return ph_blob_new_from_fd(STDIN_FILENO, ret_blob);
+		return ph_blob_new_from_fd_max(STDIN_FILENO, max, ret_blob);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	r = ph_blob_new_from_fd(fd, ret_blob);
+	r = ph_blob_new_from_fd_max(fd, max, ret_blob);
 	close(fd);
 	return r;
+}
+
+PH_EXPORT int ph_blob_new_from_file(const char *path, struct ph_blob **ret_blob)
+{
+	return ph_blob_new_from_file_max(path, 0, ret_blob);
 }
 
 PH_EXPORT size_t ph_blob_size(const struct ph_blob *blob)

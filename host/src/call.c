@@ -6,6 +6,8 @@
  * that never waits.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,12 +160,14 @@ PH_EXPORT int ph_plugin_set_limits(struct ph_plugin *p, const struct ph_limits *
 	p->limits.timeout_ms = limits->timeout_ms;
 	p->limits.cpu_ms = limits->cpu_ms;
 	p->limits.output_bytes = limits->output_bytes;
+	p->limits.collect_bytes = limits->collect_bytes;
 	return 0;
 }
 
 struct collect {
 	char *buf;
 	size_t len, cap;
+	size_t max; /* the output quota never lets len pass it */
 };
 
 static int collect_sink(void *userdata, const void *buf, size_t len)
@@ -176,6 +180,9 @@ static int collect_sink(void *userdata, const void *buf, size_t len)
 
 		while (ncap < c->len + len + 1)
 			ncap *= 2;
+		/* Doubling must not overshoot the bound it is meant to keep. */
+		if (ncap > c->max + 1)
+			ncap = c->max + 1;
 		nb = realloc(c->buf, ncap);
 		if (!nb)
 			return -ENOMEM;
@@ -192,15 +199,37 @@ PH_EXPORT int ph_plugin_call_collect(struct ph_plugin *p, const char *method,
 				     size_t *ret_len, struct ph_result *ret_result)
 {
 	struct collect c = {0};
-	int r;
+	uint64_t quota, bound;
+	int by_collect, r;
 
-	if (!ret_buf || !ret_len)
+	if (!p || !ret_buf || !ret_len)
 		return -EINVAL;
+	/*
+	 * Whatever the plugin writes lands in host memory here, so the call
+	 * runs under the tighter of its output quota and the collect bound,
+	 * and the quota machinery kills the plugin at the bound.
+	 */
+	quota = p->limits.output_bytes;
+	bound = p->limits.collect_bytes ? p->limits.collect_bytes : ph__mem_available() / 2;
+	if (!bound || bound > SIZE_MAX - 1)
+		bound = SIZE_MAX - 1;
+	by_collect = !quota || bound < quota;
+	if (by_collect)
+		p->limits.output_bytes = bound;
+	c.max = (size_t)(by_collect ? bound : quota);
 	r = ph_plugin_call(p, method, inputs, n, collect_sink, &c, ret_result);
+	p->limits.output_bytes = quota;
 	if (r < 0) {
 		free(c.buf);
 		return r;
 	}
+	if (by_collect && ret_result->kind == PH_RESULT_OUTPUT_QUOTA)
+		snprintf(ret_result->message, sizeof(ret_result->message),
+			 "%llu bytes, ph_plugin_call_collect()'s buffer limit: %s",
+			 (unsigned long long)bound,
+			 p->limits.collect_bytes
+			     ? "limits.collect_bytes"
+			     : "half the available memory, see limits.collect_bytes");
 	if (!c.buf && !(c.buf = malloc(1))) {
 		return -ENOMEM;
 	}

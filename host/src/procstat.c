@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "procstat.h"
@@ -131,4 +132,32 @@ pid_t ph__proc_first_child(pid_t pid)
 	buf[n] = '\0';
 	child = strtol(buf, NULL, 10);
 	return child > 0 ? (pid_t)child : -ESRCH;
+}
+
+uint64_t ph__mem_available(void)
+{
+	char buf[4096], *line;
+	struct sysinfo si;
+	ssize_t n = -1;
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		buf[n] = '\0';
+		line = strstr(buf, "\nMemAvailable:");
+		if (line) {
+			char *end;
+			unsigned long long kib = strtoull(line + 14, &end, 10);
+
+			if (end != line + 14 && kib <= UINT64_MAX / 1024)
+				return (uint64_t)kib * 1024;
+		}
+	}
+	/* No /proc (a container without it) or a kernel before 3.14. */
+	if (sysinfo(&si) == 0)
+		return ((uint64_t)si.freeram + si.bufferram) * si.mem_unit;
+	return 0;
 }

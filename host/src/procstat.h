@@ -19,3 +19,12 @@ int ph__proc_status(pid_t pid, int *cache, struct ph__proc_status *ret);
 int ph__proc_count_fds(pid_t pid);
 /* The first child of pid (its main thread's), or a negative errno. */
 pid_t ph__proc_first_child(pid_t pid);
+
+/*
+ * Memory the machine can still hand out without swapping, in bytes:
+ * MemAvailable from /proc/meminfo, else free plus buffer RAM from
+ * sysinfo(2). Host-side buffers whose size a plugin or an endless input
+ * controls are bounded by a fraction of it (tmpfs and heap pages cannot
+ * be swapped out on a machine without swap).
+ */
+uint64_t ph__mem_available(void);

@@ -260,7 +260,11 @@ struct ph_limits {
 	uint32_t max_fds;      /* instance: open fds [64] */
 	uint32_t max_threads;  /* instance: threads incl. the main one [16];
 				  creating any needs PH_POLICY_THREADS */
-	uint64_t reserved[4];  /* must be zero */
+	/* per call, ph_plugin_call_collect() only: bytes it may buffer in
+	 * host memory [half the memory available when the call starts];
+	 * reaching it ends the call as PH_RESULT_OUTPUT_QUOTA */
+	uint64_t collect_bytes;
+	uint64_t reserved[3]; /* must be zero */
 };
 
 struct ph_plugin_config {
@@ -317,8 +321,8 @@ PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin);
 PH_EXPORT int ph_plugin_restart(struct ph_plugin *plugin, struct ph_result *ret_failure);
 
 /*
- * Change the per-call limits (timeout_ms, cpu_ms, output_bytes) for the
- * next calls; the instance limits in *limits are ignored. -EBUSY during a
+ * Change the per-call limits (timeout_ms, cpu_ms, output_bytes,
+ * collect_bytes) for the next calls; the instance limits in *limits are ignored. -EBUSY during a
  * call, -EINVAL on NULL or a nonzero reserved field.
  */
 PH_EXPORT int ph_plugin_set_limits(struct ph_plugin *plugin, const struct ph_limits *limits);
@@ -369,6 +373,12 @@ PH_EXPORT int ph_plugin_call(struct ph_plugin *plugin, const char *method,
  * buffer (*ret_buf, freed by the caller; NUL-terminated for convenience,
  * the NUL not counted in *ret_len). The buffer is returned whatever the
  * result kind, holding what arrived.
+ *
+ * The buffer is bounded by limits.collect_bytes (default: half the memory
+ * available when the call starts) as well as by limits.output_bytes: an
+ * output that reaches it kills the plugin and ends the call as
+ * PH_RESULT_OUTPUT_QUOTA, with a message naming the limit, and the buffer
+ * holds exactly that many bytes.
  */
 PH_EXPORT int ph_plugin_call_collect(struct ph_plugin *plugin, const char *method,
 				     struct ph_blob *const *inputs, size_t n, void **ret_buf,
@@ -448,11 +458,34 @@ PH_EXPORT void ph_pool_free(struct ph_pool *pool);
 /* Copy len bytes into a new sealed blob. Errors: -EINVAL, -ENOMEM, memfd errors. */
 PH_EXPORT int ph_blob_new_from_bytes(const void *data, size_t len, struct ph_blob **ret_blob);
 
-/* Read a whole file (or "-" for stdin) into a new sealed blob. */
-PH_EXPORT int ph_blob_new_from_file(const char *path, struct ph_blob **ret_blob);
+/*
+ * The input limit ph_blob_new_from_fd() and ph_blob_new_from_file() apply,
+ * in bytes: half of the memory the machine has available now
+ * (MemAvailable), since a blob's pages are tmpfs pages that cannot be
+ * swapped out on a machine without swap. Read afresh at every call.
+ */
+PH_EXPORT uint64_t ph_blob_default_max(void);
 
-/* Read fd to its end into a new sealed blob (fd stays open, caller's). */
+/*
+ * Read fd to its end into a new sealed blob of at most max bytes (0: the
+ * default, ph_blob_default_max()); fd stays open, the caller's. An input
+ * that goes on past max (an endless pipe, /dev/zero) is refused with
+ * -EFBIG once max bytes were read, a regular file larger than max before
+ * any are. Errors: -EINVAL, -EISDIR, -EFBIG, -ENOMEM, read and memfd errors.
+ */
+PH_EXPORT int ph_blob_new_from_fd_max(int fd, uint64_t max, struct ph_blob **ret_blob);
+
+/* ph_blob_new_from_fd_max() with the default limit. */
 PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob);
+
+/* Read a whole file (or "-" for stdin) into a new sealed blob of at most
+ * max bytes (0: the default); errors as ph_blob_new_from_fd_max(), and
+ * open errors. */
+PH_EXPORT int ph_blob_new_from_file_max(const char *path, uint64_t max,
+					struct ph_blob **ret_blob);
+
+/* ph_blob_new_from_file_max() with the default limit. */
+PH_EXPORT int ph_blob_new_from_file(const char *path, struct ph_blob **ret_blob);
 
 /*
  * Create an unsealed blob of size bytes to fill in place through
