@@ -250,6 +250,9 @@ static void become_init(void)
 			raise(SIGSTOP);
 		return;
 	}
+	int pfd = syscall(SYS_pidfd_open, child, 0);
+	ph__msg_send(SUP_FD, PH_MSG_CHILD, 0, NULL, 0, &pfd, 1);
+	close(pfd);
 
 	/* Init needs nothing of the plugin's: not its control socket (the
 	 * host must see EOF when the plugin dies), not the ring. */
