@@ -227,6 +227,35 @@ static void test_call_with_fds_leaks_nothing(void **state)
 	free(path);
 }
 
+/* The process the watchdog watches is the one init forked, as the kernel
+ * names it (init's pidfd), not one the plugin could point the host at. */
+static void test_watched_process_is_inits_child(void **state)
+{
+	char *path = tu_plugin_path("echo.so"), file[64], buf[4096];
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct ph_result res;
+	long ppid = -1;
+	FILE *f;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.require = PH_REQUIRE_PIDNS;
+	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
+	assert_true(ph_plugin_process_pid(p) > 0);
+	assert_int_not_equal(ph_plugin_process_pid(p), ph_plugin_pid(p));
+	snprintf(file, sizeof(file), "/proc/%d/status", ph_plugin_process_pid(p));
+	f = fopen(file, "re");
+	assert_non_null(f);
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "PPid: %ld", &ppid) == 1)
+			break;
+	fclose(f);
+	assert_int_equal(ppid, ph_plugin_pid(p));
+	ph_plugin_destroy(p);
+	free(path);
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -549,6 +578,7 @@ int main(void)
 	    cmocka_unit_test(test_denied_classes),
 	    cmocka_unit_test(test_protocol_attacks),
 	    cmocka_unit_test(test_call_with_fds_leaks_nothing),
+	    cmocka_unit_test(test_watched_process_is_inits_child),
 	    cmocka_unit_test(test_hang_up_never_blocks),
 	    cmocka_unit_test(test_message_flood_never_blocks),
 	    cmocka_unit_test(test_ioctl_high_bits_reported),

@@ -57,6 +57,7 @@ struct ph_plugin {
 	pid_t pid; /* the child we cloned (init, with a pid namespace) */
 	int pidfd;
 	pid_t plugin_pid;	/* the plugin process itself, for /proc reads */
+	int plugin_pidfd;	/* with a pid namespace: init's pidfd of it, or -1 */
 	int stat_fd, status_fd; /* its /proc stat and status, kept open */
 	int sock;
 	int sup;      /* supervisor channel from the plugin's init, or -1 */
@@ -143,6 +144,11 @@ int ph__check_limits(struct ph_plugin *p, int at_end);
 void ph__plugin_arm_timer(struct ph_plugin *p);
 /* Make ph_plugin_fd() readable now (the timer fires at once). */
 void ph__plugin_wake(struct ph_plugin *p);
+/* Find the process to watch from a source the plugin cannot forge (the
+ * clone itself, or init's CHILD message, waiting up to timeout_ms for it)
+ * and make sure its limits can be read. Returns 0, or a negative errno
+ * with a setup failure in *fail: an instance it cannot watch must not run. */
+int ph__watch_start(struct ph_plugin *p, int timeout_ms, struct ph_result *fail);
 /* The timer fired: deadlines, then limits. */
 void ph__plugin_on_timer(struct ph_plugin *p);
 
