@@ -86,6 +86,7 @@ struct ph_plugin {
 		int done;     /* DONE arrived: result holds the plugin's answer */
 		int finished; /* ended, result final, not yet handed out */
 		int quota_hit;
+		int abandoned; /* the output callback refused: deliver no more */
 		struct ph_result result;
 		unsigned int log_lines;
 		int64_t deadline_ms; /* 0: none */

@@ -19,22 +19,28 @@
 
 #define EOF_GRACE_MS 1000
 
-/* Output sink: count, then hand to the caller's callback. */
+/* Output sink: hand to the caller's callback, and count what it took. */
 static int deliver(void *userdata, const void *buf, size_t len)
 {
 	struct ph_plugin *p = userdata;
 	const uint64_t quota = p->limits.output_bytes;
 	int r = 0;
 
+	/* The caller refused output: it hears nothing more of this call,
+	 * and output_bytes says what it did take. */
+	if (p->call.abandoned)
+		return 0;
 	/* Deliver up to the quota, never a byte past it. */
 	if (quota && p->call.received + len > quota) {
 		len = (size_t)(quota - p->call.received);
 		p->call.quota_hit = 1;
 	}
-	p->call.received += len;
 	if (p->call.fn && len)
 		r = p->call.fn(p->call.userdata, buf, len);
-	if (r == 0 && p->call.quota_hit)
+	if (r < 0)
+		return r;
+	p->call.received += len;
+	if (p->call.quota_hit)
 		r = -EDQUOT;
 	return r;
 }
@@ -65,7 +71,7 @@ int ph__drain_ring(struct ph_plugin *p)
 
 		/* The caller said stop: it hears nothing more of this call,
 		 * not even what is left in the ring when the plugin dies. */
-		p->call.fn = NULL;
+		p->call.abandoned = 1;
 		ph__result_init(&r, PH_RESULT_CRASHED);
 		r.crash.signo = SIGKILL;
 		snprintf(r.message, sizeof(r.message),
