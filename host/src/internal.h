@@ -89,8 +89,9 @@ struct ph_plugin {
 		int abandoned; /* the output callback refused: deliver no more */
 		struct ph_result result;
 		unsigned int log_lines;
-		int64_t deadline_ms; /* 0: none */
-		uint64_t cpu0_usec;  /* plugin CPU time when the call began */
+		int64_t deadline_ms;  /* 0: none */
+		int64_t watch_due_ms; /* next look at its limits; 0: not set */
+		uint64_t cpu0_usec;   /* plugin CPU time when the call began */
 	} call;
 
 	/* The control socket hung up: reaped by then, or killed. 0 = no. */

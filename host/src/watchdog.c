@@ -112,8 +112,11 @@ void ph__plugin_arm_timer(struct ph_plugin *p)
 	int64_t wait = INT64_MAX;
 
 	if (p->state == PH_STATE_IN_CALL) {
-		if (watching(p))
-			wait = WATCH_INTERVAL_MS;
+		if (watching(p)) {
+			if (!p->call.watch_due_ms)
+				p->call.watch_due_ms = ph__now_ms() + WATCH_INTERVAL_MS;
+			wait = p->call.watch_due_ms - ph__now_ms();
+		}
 		if (p->call.deadline_ms)
 			wait = MIN(wait, p->call.deadline_ms - ph__now_ms());
 	}
@@ -163,8 +166,13 @@ void ph__plugin_on_timer(struct ph_plugin *p)
 			   (unsigned long long)p->limits.timeout_ms);
 		return;
 	}
-	if (ph__check_limits(p, 0) < 0)
-		return;
+	/* The timer also fires to wake an event loop (ph__plugin_wake()):
+	 * look at /proc only at the watch interval. */
+	if (p->call.watch_due_ms && ph__now_ms() >= p->call.watch_due_ms) {
+		p->call.watch_due_ms = ph__now_ms() + WATCH_INTERVAL_MS;
+		if (ph__check_limits(p, 0) < 0)
+			return;
+	}
 	ph__plugin_arm_timer(p);
 }
 
