@@ -128,8 +128,15 @@ static const struct fd_rule {
     /* The listener, sent before any plugin code ran; never later, when
      * the plugin could have made one of its own. */
     {PH_DIR_RUNNER_TO_HOST, PHASE(SPAWNING), PH_MSG_SANDBOXED, 0, 1, 1, {PH_FD_LISTENER}},
-    /* Init's pidfd of the plugin, read by the host during the handshake. */
-    {PH_DIR_INIT_TO_HOST, PHASE(SPAWNING) | PHASE(LOADING), PH_MSG_CHILD, 1, 1, 1, {PH_FD_PIDFD}},
+    /* Init's pidfd of the plugin. Init is trusted in every phase; the
+     * host reads it once, when the handshake is done. */
+    {PH_DIR_INIT_TO_HOST,
+     PHASE(SPAWNING) | PHASE(LOADING) | PHASE(READY),
+     PH_MSG_CHILD,
+     1,
+     1,
+     1,
+     {PH_FD_PIDFD}},
 };
 #undef PHASE
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,16 @@ void ph__runner_become_init(void)
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0)
 			raise(SIGSTOP);
 		return;
+	}
+	/* The host learns the process it watches from the kernel: a pidfd
+	 * of the plugin, sent before any plugin code runs. */
+	{
+		int pfd = (int)syscall(SYS_pidfd_open, child, 0);
+
+		if (pfd >= 0) {
+			ph__msg_send(PH_FD_SUPERVISOR, PH_MSG_CHILD, 0, NULL, 0, &pfd, 1);
+			close(pfd);
+		}
 	}
 
 	/* Init needs nothing of the plugin's: not its control socket (the

@@ -262,6 +262,45 @@ static void test_output_callback_abandons(void **state)
 	tu_assert_unchanged(&before);
 }
 
+struct accept_first {
+	size_t accepted;
+	int calls;
+};
+
+static int accept_first(void *userdata, const void *buf, size_t len)
+{
+	struct accept_first *a = userdata;
+
+	(void)buf;
+	if (a->calls++ > 0)
+		return -ECANCELED;
+	a->accepted += len;
+	return 0;
+}
+
+/* output_bytes counts what the callback accepted: not the chunk it
+ * refused, nor what the dying plugin left in the ring after that (it once
+ * counted both). */
+static void test_output_bytes_counts_only_accepted(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn("echo.so");
+	struct ph_blob *n = blob_of("100000", 6);
+	struct accept_first a = {0};
+	struct ph_result res;
+	(void)state;
+
+	assert_int_equal(ph_plugin_call(p, "flood", &n, 1, accept_first, &a, &res), 0);
+	assert_int_equal(a.calls, 2);
+	assert_true(a.accepted > 0);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_non_null(strstr(res.message, "output callback failed"));
+	assert_int_equal(res.output_bytes, a.accepted);
+	ph_plugin_destroy(p);
+	ph_blob_free(n);
+	tu_assert_unchanged(&before);
+}
+
 static void test_thousand_calls(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
@@ -839,6 +878,7 @@ int main(void)
 	    cmocka_unit_test(test_upper_100mib),
 	    cmocka_unit_test(test_output_larger_than_ring),
 	    cmocka_unit_test(test_output_callback_abandons),
+	    cmocka_unit_test(test_output_bytes_counts_only_accepted),
 	    cmocka_unit_test(test_thousand_calls),
 	    cmocka_unit_test(test_many_inputs),
 	    cmocka_unit_test(test_crash_mid_call),

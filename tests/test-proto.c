@@ -1780,6 +1780,10 @@ static void test_fd_table_kinds(void **state)
 			 PH_FD_PIDFD);
 	assert_int_equal(ph__msg_fd_kind(PH_DIR_INIT_TO_HOST, PH_PHASE_LOADING, PH_MSG_CHILD, 0),
 			 PH_FD_PIDFD);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_INIT_TO_HOST, PH_PHASE_READY, PH_MSG_CHILD, 0),
+			 PH_FD_PIDFD);
+	assert_int_equal(ph__msg_fd_kind(PH_DIR_INIT_TO_HOST, PH_PHASE_READY, PH_MSG_CHILD, 1),
+			 PH_FD_NONE);
 	/* The same types the other way or in another phase carry nothing:
 	 * the allowance is by direction and phase, not by type alone. */
 	assert_int_equal(ph__msg_fd_kind(PH_DIR_RUNNER_TO_HOST, PH_PHASE_READY, PH_MSG_CALL, 0),

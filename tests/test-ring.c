@@ -937,6 +937,30 @@ static void write_five(struct ring *r, struct ph_ring_producer *p)
 	assert_int_equal(r->shared->head, 5 * 128);
 }
 
+/* The limit counts ring bytes, headers included: tiny records cannot make
+ * one bounded consume do unbounded work (it once counted payload only, so
+ * 64 one-byte records went through a limit of 64 in one call). */
+static void test_limit_counts_ring_bytes(void **state)
+{
+	struct ring *r = ring_new(CAP);
+	struct ph_ring_producer p;
+	struct sink s = {0};
+	const char *why = NULL;
+	(void)state;
+
+	ph__ring_producer_init(&p, r->base, r->cap, -1);
+	for (int k = 0; k < 64; k++)
+		assert_int_equal(ph__ring_write(&p, CALL_ID, "x", 1), 0);
+	assert_int_equal(ph__ring_publish(&p), 0);
+	assert_int_equal(r->shared->head, 64 * 32);
+	assert_int_equal(ph__ring_consume(&r->c, CALL_ID, sink_fn, &s, 64, &why), 2);
+	assert_int_equal(r->c.tail, 64);
+	assert_int_equal(ph__ring_consume(&r->c, CALL_ID, sink_fn, &s, UINT64_MAX, &why), 62);
+	assert_int_equal(s.len, 64);
+	sink_reset(&s);
+	ring_free(r);
+}
+
 static void test_limit(void **state)
 {
 	struct ring *r = ring_new(CAP);
@@ -1164,6 +1188,7 @@ int main(void)
 	    cmocka_unit_test(test_honest_wrap_with_pads),
 	    cmocka_unit_test(test_honest_threaded_stream),
 	    cmocka_unit_test(test_limit),
+	    cmocka_unit_test(test_limit_counts_ring_bytes),
 	    cmocka_unit_test(test_sink_error),
 	    cmocka_unit_test(test_large_record_chunks),
 	    cmocka_unit_test(test_consumer_wakes_sleeping_producer),

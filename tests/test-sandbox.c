@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/param.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -227,6 +228,35 @@ static void test_call_with_fds_leaks_nothing(void **state)
 	free(path);
 }
 
+/* The process the watchdog watches is the one init forked, as the kernel
+ * names it (init's pidfd), not one the plugin could point the host at. */
+static void test_watched_process_is_inits_child(void **state)
+{
+	char *path = tu_plugin_path("echo.so"), file[64], buf[4096];
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct ph_result res;
+	long ppid = -1;
+	FILE *f;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.require = PH_REQUIRE_PIDNS;
+	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
+	assert_true(ph_plugin_process_pid(p) > 0);
+	assert_int_not_equal(ph_plugin_process_pid(p), ph_plugin_pid(p));
+	snprintf(file, sizeof(file), "/proc/%d/status", ph_plugin_process_pid(p));
+	f = fopen(file, "re");
+	assert_non_null(f);
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "PPid: %ld", &ppid) == 1)
+			break;
+	fclose(f);
+	assert_int_equal(ppid, ph_plugin_pid(p));
+	ph_plugin_destroy(p);
+	free(path);
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -253,6 +283,127 @@ static int64_t finish_async(struct ph_plugin *p, struct ph_result *res)
 		assert_true(r >= 0);
 	} while (r == 0);
 	return longest;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long preemptions(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nivcsw;
+}
+
+/* The 99th percentile of n values (sorts them). */
+static int64_t p99(int64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_i64);
+	return n ? v[(n * 99 + 99) / 100 - 1] : 0;
+}
+
+/*
+ * A plugin that never lets the ring go empty (tiny records, each published
+ * at once): each ph_plugin_process() is one bounded round, and the
+ * deadline still fires on time. One ph_plugin_process() once took 64 ms
+ * under this flood: the pump drained, found more, and went round without
+ * ever reaching poll, so neither the caller nor the deadline got a turn.
+ *
+ * The issue's bound is a p99 of 1 ms. This VM has 2 vCPUs shared with
+ * other builds and the flooding plugin itself, and a round the scheduler
+ * preempts takes a time slice (2-3 ms) whatever the pump does, so the
+ * slack is in what is measured, not in the bound: the host's CPU time per
+ * round over every round, and the wall time over the rounds no other task
+ * preempted (counted by the kernel, ru_nivcsw). The old code fails both.
+ */
+#define FLOOD_ROUNDS 10000
+static void test_ring_flood_bounded(void **state)
+{
+	static int64_t cpu[FLOOD_ROUNDS], wall[FLOOD_ROUNDS], all[FLOOD_ROUNDS];
+	struct tu_snapshot before = tu_snapshot();
+	char *path = tu_plugin_path("hostile.so");
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct ph_blob *in;
+	struct ph_result res;
+	int64_t t0, elapsed_ms, cpu_p99, wall_p99, all_p99;
+	int slow = 0, n_wall = 0;
+	(void)state;
+
+	assert_int_equal(ph_blob_new_from_bytes("ring_flood", 10, &in), 0);
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), 0);
+	assert_int_equal(ph_plugin_submit(p, "attack", &in, 1, NULL, NULL), 0);
+	for (int i = 0; i < FLOOD_ROUNDS; i++) {
+		struct pollfd pfd = {.fd = ph_plugin_fd(p), .events = POLLIN};
+		int64_t w, c;
+		long csw;
+
+		/* Output is always waiting: the fd must always say so. */
+		assert_int_equal(poll(&pfd, 1, 1000), 1);
+		csw = preemptions();
+		c = thread_cpu_ns();
+		w = mono_ns();
+		assert_int_equal(ph_plugin_process(p, &res), 0);
+		all[i] = mono_ns() - w;
+		cpu[i] = thread_cpu_ns() - c;
+		if (preemptions() == csw)
+			wall[n_wall++] = all[i];
+		/* Over 1% slow already fails; stop before the old code's
+		 * 64 ms rounds make this take minutes. */
+		if (cpu[i] > 1000000 && ++slow > FLOOD_ROUNDS / 100)
+			fail_msg(
+			    "more than 1%% of %d rounds took over 1 ms of CPU (round %d: %lld us)",
+			    FLOOD_ROUNDS, i, (long long)(cpu[i] / 1000));
+	}
+	cpu_p99 = p99(cpu, FLOOD_ROUNDS);
+	wall_p99 = p99(wall, n_wall);
+	all_p99 = p99(all, FLOOD_ROUNDS);
+	print_message("  ph_plugin_process() under a ring flood, p99: %lld us of CPU, %lld us "
+		      "wall when not preempted (%d rounds), %lld us wall overall\n",
+		      (long long)cpu_p99 / 1000, (long long)wall_p99 / 1000, n_wall,
+		      (long long)all_p99 / 1000);
+	assert_true(cpu_p99 <= 1000000);
+	assert_true(n_wall > 0);
+	assert_true(wall_p99 <= 1000000);
+	ph_plugin_destroy(p);
+
+	/* The deadline, under the same flood. */
+	ph_plugin_config_init(&cfg);
+	cfg.limits.timeout_ms = 100;
+	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
+	t0 = mono_ms();
+	assert_int_equal(ph_plugin_submit(p, "attack", &in, 1, NULL, NULL), 0);
+	finish_async(p, &res);
+	elapsed_ms = mono_ms() - t0;
+	print_message("  100 ms deadline fired after %lld ms\n", (long long)elapsed_ms);
+	assert_int_equal(res.kind, PH_RESULT_TIMEOUT);
+	assert_true(elapsed_ms >= 100);
+	assert_true(elapsed_ms <= 110);
+	ph_plugin_destroy(p);
+	ph_blob_free(in);
+	free(path);
+	tu_assert_unchanged(&before);
 }
 
 /* In an event loop, a plugin that hangs up and keeps running must not
@@ -602,8 +753,10 @@ int main(void)
 	    cmocka_unit_test(test_denied_classes),
 	    cmocka_unit_test(test_protocol_attacks),
 	    cmocka_unit_test(test_call_with_fds_leaks_nothing),
+	    cmocka_unit_test(test_watched_process_is_inits_child),
 	    cmocka_unit_test(test_hang_up_never_blocks),
 	    cmocka_unit_test(test_message_flood_never_blocks),
+	    cmocka_unit_test(test_ring_flood_bounded),
 	    cmocka_unit_test(test_ioctl_high_bits_reported),
 	    cmocka_unit_test(test_open_passwd_message),
 	    cmocka_unit_test(test_x32),

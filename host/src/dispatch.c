@@ -167,8 +167,6 @@ static int on_loaded(struct ph_plugin *p, struct ph_msg *m)
 		p->n_methods = i + 1;
 	}
 	free(v);
-	/* The process to watch: with a pid namespace, init's only child. */
-	p->plugin_pid = p->sup >= 0 ? ph__proc_first_child(p->pid) : p->pid;
 	/* From now on the loader's syscalls are violations (stage 2). */
 	p->state = PH_STATE_IDLE;
 	return 0;
@@ -197,9 +195,9 @@ static int on_setup_failed(struct ph_plugin *p, struct ph_msg *m)
 		 * are no different. Say so, and name no sandbox layer: such a
 		 * report must never pass for a missing layer, nor lead anyone
 		 * to retry with fewer. */
-		ph__result_setup(&r, PH_STEP_LOAD, 0,
-				 "the plugin failed to load (reported by the sandboxed process): %s",
-				 text);
+		ph__result_setup(
+		    &r, PH_STEP_LOAD, 0,
+		    "the plugin failed to load (reported by the sandboxed process): %s", text);
 	ph__plugin_kill(p, &r);
 	return -EPROTO;
 }

@@ -143,6 +143,9 @@ void ph__plugin_reap(struct ph_plugin *p)
 	close(p->pidfd);
 	p->pidfd = -1;
 	p->plugin_pid = -1;
+	if (p->plugin_pidfd >= 0)
+		close(p->plugin_pidfd);
+	p->plugin_pidfd = -1;
 	if (p->stat_fd >= 0)
 		close(p->stat_fd);
 	if (p->status_fd >= 0)

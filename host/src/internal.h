@@ -70,6 +70,7 @@ struct ph_plugin {
 	pid_t pid; /* the child we cloned (init, with a pid namespace) */
 	int pidfd;
 	pid_t plugin_pid;	/* the plugin process itself, for /proc reads */
+	int plugin_pidfd;	/* with a pid namespace: init's pidfd of it, or -1 */
 	int stat_fd, status_fd; /* its /proc stat and status, kept open */
 	int sock;
 	int sup;      /* supervisor channel from the plugin's init, or -1 */
@@ -100,10 +101,12 @@ struct ph_plugin {
 		int done;     /* DONE arrived: result holds the plugin's answer */
 		int finished; /* ended, result final, not yet handed out */
 		int quota_hit;
+		int abandoned; /* the output callback refused: deliver no more */
 		struct ph_result result;
 		unsigned int log_lines;
-		int64_t deadline_ms; /* 0: none */
-		uint64_t cpu0_usec;  /* plugin CPU time when the call began */
+		int64_t deadline_ms;  /* 0: none */
+		int64_t watch_due_ms; /* next look at its limits; 0: not set */
+		uint64_t cpu0_usec;   /* plugin CPU time when the call began */
 	} call;
 
 	/* The control socket hung up: reaped by then, or killed. 0 = no. */
@@ -158,6 +161,11 @@ int ph__check_limits(struct ph_plugin *p, int at_end);
 void ph__plugin_arm_timer(struct ph_plugin *p);
 /* Make ph_plugin_fd() readable now (the timer fires at once). */
 void ph__plugin_wake(struct ph_plugin *p);
+/* Find the process to watch from a source the plugin cannot forge (the
+ * clone itself, or init's CHILD message, waiting up to timeout_ms for it)
+ * and make sure its limits can be read. Returns 0, or a negative errno
+ * with a setup failure in *fail: an instance it cannot watch must not run. */
+int ph__watch_start(struct ph_plugin *p, int timeout_ms, struct ph_result *fail);
 /* The timer fired: deadlines, then limits. */
 void ph__plugin_on_timer(struct ph_plugin *p);
 

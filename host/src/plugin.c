@@ -47,6 +47,7 @@ static void plugin_stop(struct ph_plugin *p)
 	close_fd(&p->listener);
 	close_fd(&p->sup);
 	close_fd(&p->pidfd);
+	close_fd(&p->plugin_pidfd);
 	close_fd(&p->epfd);
 	close_fd(&p->timerfd);
 	close_fd(&p->stat_fd);
@@ -240,6 +241,7 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	p->sock = p->pidfd = p->listener = p->sup = p->epfd = p->timerfd = -1;
 	p->stat_fd = p->status_fd = -1;
 	p->plugin_pid = -1;
+	p->plugin_pidfd = -1;
 	p->state = PH_STATE_SPAWNING;
 	p->end_set = p->killed = 0;
 	p->eof_deadline_ms = 0;
@@ -300,6 +302,11 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		r = -EPROTO;
 		goto out;
 	}
+	/* Before the layer check: any failure from here on must kill an
+	 * instance whose limits nobody watches. */
+	r = ph__watch_start(p, HANDSHAKE_TIMEOUT_MS, fail);
+	if (r < 0)
+		goto out;
 	if ((p->layers & cfg->require) != cfg->require) {
 		uint32_t missing = cfg->require & ~p->layers;
 		ph__result_setup(fail, PH_STEP_SPAWN, EPERM, "required layer '%s' did not come up",

@@ -22,7 +22,7 @@
 #include "procstat.h"
 
 /*
- * Read a small /proc file of pid into buf (NUL-terminated). *cache holds
+ * Read a small /proc file of pid (0: ourselves) into buf (NUL-terminated). *cache holds
  * an fd kept open across reads (or -1): /proc regenerates the contents on
  * every read from offset 0, so one open serves the instance's life, which
  * saves an open and a close on every call's usage.
@@ -34,7 +34,10 @@ static int read_proc(pid_t pid, const char *name, int *cache, char *buf, size_t 
 	int fd = cache ? *cache : -1;
 
 	if (fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+		if (pid > 0)
+			snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+		else
+			snprintf(path, sizeof(path), "/proc/self/%s", name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
@@ -92,6 +95,8 @@ int ph__proc_status(pid_t pid, int *cache, struct ph__proc_status *ret)
 			ret->hwm_kib = v;
 		else if (sscanf(line, "Threads: %llu", &v) == 1)
 			ret->threads = (uint32_t)v;
+		else if (sscanf(line, "PPid: %llu", &v) == 1)
+			ret->ppid = (pid_t)v;
 	}
 	return 0;
 }
@@ -114,24 +119,23 @@ int ph__proc_count_fds(pid_t pid)
 	return n;
 }
 
-pid_t ph__proc_first_child(pid_t pid)
+pid_t ph__proc_pidfd_pid(int pidfd)
 {
-	char path[96], buf[256];
-	long child;
-	int fd;
-	ssize_t n;
+	char path[64], buf[512];
+	const char *line;
+	int r;
+	long v;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	child = strtol(buf, NULL, 10);
-	return child > 0 ? (pid_t)child : -ESRCH;
+	/* The kernel's word on which process the pidfd pins, in our own pid
+	 * namespace: -1 once it has exited, 0 outside our view. */
+	snprintf(path, sizeof(path), "fdinfo/%d", pidfd);
+	r = read_proc(0, path, NULL, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	for (line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (sscanf(line, "Pid: %ld", &v) == 1)
+			return v > 0 ? (pid_t)v : -ESRCH;
+	return -EINVAL;
 }
 
 uint64_t ph__mem_available(void)

@@ -8,6 +8,7 @@ struct ph__proc_status {
 	uint64_t rss_kib; /* VmRSS: resident now */
 	uint64_t hwm_kib; /* VmHWM: peak resident */
 	uint32_t threads;
+	pid_t ppid; /* PPid: its parent, in the host's pid namespace */
 };
 
 /* CPU time of process pid (all its threads), in microseconds. cache: an
@@ -17,9 +18,6 @@ int ph__proc_cpu_usec(pid_t pid, int *cache, uint64_t *ret_user, uint64_t *ret_s
 int ph__proc_status(pid_t pid, int *cache, struct ph__proc_status *ret);
 /* How many fds pid has open, or a negative errno. */
 int ph__proc_count_fds(pid_t pid);
-/* The first child of pid (its main thread's), or a negative errno. */
-pid_t ph__proc_first_child(pid_t pid);
-
 /*
  * Memory the machine can still hand out without swapping, in bytes:
  * MemAvailable from /proc/meminfo, else free plus buffer RAM from
@@ -28,3 +26,7 @@ pid_t ph__proc_first_child(pid_t pid);
  * be swapped out on a machine without swap).
  */
 uint64_t ph__mem_available(void);
+
+/* The pid (in our namespace) of the process pidfd refers to; -ESRCH once
+ * it has exited, another negative errno when pidfd is no pidfd. */
+pid_t ph__proc_pidfd_pid(int pidfd);

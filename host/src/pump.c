@@ -18,35 +18,47 @@
 #include "internal.h"
 
 #define EOF_GRACE_MS 1000
+/* One round of the pump drains at most this long, in passes of at most
+ * this many ring bytes, before it looks at its other fds (and, in
+ * ph_plugin_process(), returns): a plugin that keeps the ring busy must
+ * not keep the host from its deadline, the socket or the caller. */
+#define ROUND_NS	 200000
+#define ROUND_PASS_BYTES (64u << 10)
 
-/* Output sink: count, then hand to the caller's callback. */
+/* Output sink: hand to the caller's callback, and count what it took. */
 static int deliver(void *userdata, const void *buf, size_t len)
 {
 	struct ph_plugin *p = userdata;
 	const uint64_t quota = p->limits.output_bytes;
 	int r = 0;
 
+	/* The caller refused output: it hears nothing more of this call,
+	 * and output_bytes says what it did take. */
+	if (p->call.abandoned)
+		return 0;
 	/* Deliver up to the quota, never a byte past it. */
 	if (quota && p->call.received + len > quota) {
 		len = (size_t)(quota - p->call.received);
 		p->call.quota_hit = 1;
 	}
-	p->call.received += len;
 	if (p->call.fn && len)
 		r = p->call.fn(p->call.userdata, buf, len);
-	if (r == 0 && p->call.quota_hit)
+	if (r < 0)
+		return r;
+	p->call.received += len;
+	if (p->call.quota_hit)
 		r = -EDQUOT;
 	return r;
 }
 
 /* Drain the ring for the current call. Returns 0 or negative when the
  * instance was killed (protocol) or the sink refused. */
-int ph__drain_ring(struct ph_plugin *p)
+static int drain(struct ph_plugin *p, uint64_t limit)
 {
 	const char *why = NULL;
 	int64_t n;
 
-	n = ph__ring_consume(&p->ring, p->call.id, deliver, p, UINT64_MAX, &why);
+	n = ph__ring_consume(&p->ring, p->call.id, deliver, p, limit, &why);
 	if (n == -EPROTO) {
 		ph__plugin_kill_protocol(p, why);
 		return -EPROTO;
@@ -65,7 +77,7 @@ int ph__drain_ring(struct ph_plugin *p)
 
 		/* The caller said stop: it hears nothing more of this call,
 		 * not even what is left in the ring when the plugin dies. */
-		p->call.fn = NULL;
+		p->call.abandoned = 1;
 		ph__result_init(&r, PH_RESULT_CRASHED);
 		r.crash.signo = SIGKILL;
 		snprintf(r.message, sizeof(r.message),
@@ -74,6 +86,46 @@ int ph__drain_ring(struct ph_plugin *p)
 		return (int)n;
 	}
 	return 0;
+}
+
+int ph__drain_ring(struct ph_plugin *p)
+{
+	return drain(p, UINT64_MAX);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * One round's share of draining: until the ring is empty (then a doorbell
+ * is requested: returns 0), or the round's time is up, or the call's
+ * deadline has passed (returns 1: output is still waiting and no doorbell
+ * is up). Negative when the instance ended meanwhile.
+ */
+static int drain_round(struct ph_plugin *p)
+{
+	const int64_t start = now_ns();
+
+	for (;;) {
+		int r = drain(p, ROUND_PASS_BYTES);
+
+		if (r < 0)
+			return r;
+		/* Ask for a doorbell; if data slipped in, there is more. */
+		if (!ph__ring_consumer_want_doorbell(&p->ring))
+			return 0;
+		if (now_ns() - start >= ROUND_NS)
+			return 1;
+		/* Past the deadline: the timer is readable, and the poll that
+		 * follows ends the call. */
+		if (p->call.deadline_ms && ph__now_ms() >= p->call.deadline_ms)
+			return 1;
+	}
 }
 
 /* The child died mid-call: hand over what it managed to publish. */
@@ -116,14 +168,12 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 
 	while (p->state == while_state) {
 		struct pollfd pfd[4];
-		int nfds = 0, wait_ms, r;
+		int nfds = 0, wait_ms, r, more = 0;
 
 		if (p->state == PH_STATE_IN_CALL) {
-			if (ph__drain_ring(p) < 0)
+			more = drain_round(p);
+			if (more < 0)
 				break;
-			/* Ask for a doorbell; if data slipped in, go round. */
-			if (ph__ring_consumer_want_doorbell(&p->ring))
-				continue;
 		}
 
 		enum { SOCK, PIDFD, TIMER, LISTENER };
@@ -133,7 +183,10 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		pfd[LISTENER] = (struct pollfd){.fd = p->listener, .events = POLLIN};
 		nfds = p->listener >= 0 ? 4 : 3;
 
-		if (deadline == INT64_MAX)
+		/* Output still waiting: look at the other fds without sleeping. */
+		if (more)
+			wait_ms = 0;
+		else if (deadline == INT64_MAX)
 			wait_ms = -1;
 		else {
 			int64_t left = deadline - ph__now_ms();
@@ -146,7 +199,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 			return -errno;
 		/* Nothing yet: the doorbell request stays up, so that a caller
 		 * sleeping in its own event loop is woken by new output. */
-		if (r == 0)
+		if (r == 0 && !more)
 			return -ETIMEDOUT;
 		if (p->state == PH_STATE_IN_CALL)
 			ph__ring_consumer_no_doorbell(&p->ring);
@@ -179,8 +232,15 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 			ph__plugin_on_timer(p);
 		/* Without a wait, one round only: a plugin that always has
 		 * something to say must not keep ph_plugin_process() here. */
-		if (timeout_ms == 0)
-			break;
+		if (timeout_ms == 0 ||
+		    (more && deadline != INT64_MAX && ph__now_ms() >= deadline)) {
+			/* Output is waiting and no doorbell was asked for:
+			 * make ph_plugin_fd() readable, so that an event loop
+			 * comes back for the rest. */
+			if (more && p->state == PH_STATE_IN_CALL)
+				ph__plugin_wake(p);
+			return timeout_ms == 0 ? 0 : -ETIMEDOUT;
+		}
 	}
 	return 0;
 }

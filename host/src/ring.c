@@ -60,7 +60,7 @@ int64_t ph__ring_consume(struct ph_ring_consumer *c, uint64_t call_id, ph_ring_s
 {
 	const uint64_t mask = c->capacity - 1;
 	const uint64_t max_payload = ph_ring_max_payload(c->capacity);
-	uint64_t head, consumed = 0;
+	uint64_t head, consumed = 0, advanced = 0;
 	int64_t r = 0;
 
 	/* The head is a hint from hostile memory: read it once, then make sure
@@ -73,7 +73,11 @@ int64_t ph__ring_consume(struct ph_ring_consumer *c, uint64_t call_id, ph_ring_s
 	if ((head - c->tail) % PH_RING_ALIGN)
 		return violation(ret_why, "ring head is not record-aligned");
 
-	while (c->tail != head && consumed < limit) {
+	/* The limit counts ring bytes, headers and pads included: a producer
+	 * publishing tiny or empty records costs the host as much work per
+	 * byte of ring as one publishing large ones, so it cannot make one
+	 * call run long. */
+	while (c->tail != head && advanced < limit) {
 		const uint64_t off = c->tail & mask;
 		const uint64_t avail = head - c->tail;
 		struct ph_ring_rec rec;
@@ -90,6 +94,7 @@ int64_t ph__ring_consume(struct ph_ring_consumer *c, uint64_t call_id, ph_ring_s
 			if (rec.len + sizeof(rec) > avail)
 				return violation(ret_why, "ring pad record runs past the head");
 			c->tail += rec.len + sizeof(rec);
+			advanced += rec.len + sizeof(rec);
 			continue;
 		}
 		if (rec.type != PH_REC_DATA)
@@ -122,6 +127,7 @@ int64_t ph__ring_consume(struct ph_ring_consumer *c, uint64_t call_id, ph_ring_s
 			}
 		}
 		c->tail += total;
+		advanced += total;
 		consumed += rec.len;
 		if (r < 0)
 			break;

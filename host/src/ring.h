@@ -42,8 +42,9 @@ void ph__ring_consumer_fini(struct ph_ring_consumer *c);
 /*
  * Consume every record published so far that belongs to call_id, passing
  * payloads to sink (which may be NULL), then publish the new tail and wake
- * a sleeping producer. Stops early when consumed reaches limit bytes
- * (UINT64_MAX for none), leaving the rest in the ring.
+ * a sleeping producer. Stops early once the records taken (headers and pad
+ * records included) cover limit bytes of ring (UINT64_MAX for no limit),
+ * leaving the rest in the ring.
  *
  * Returns the payload bytes consumed (>= 0); -EPROTO when the ring broke a
  * rule, with a static string in *ret_why; or the sink's negative errno.

@@ -6,10 +6,13 @@
  * kernel (/proc, timers), never from the plugin.
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/param.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -109,8 +112,11 @@ void ph__plugin_arm_timer(struct ph_plugin *p)
 	int64_t wait = INT64_MAX;
 
 	if (p->state == PH_STATE_IN_CALL) {
-		if (watching(p))
-			wait = WATCH_INTERVAL_MS;
+		if (watching(p)) {
+			if (!p->call.watch_due_ms)
+				p->call.watch_due_ms = ph__now_ms() + WATCH_INTERVAL_MS;
+			wait = p->call.watch_due_ms - ph__now_ms();
+		}
 		if (p->call.deadline_ms)
 			wait = MIN(wait, p->call.deadline_ms - ph__now_ms());
 	}
@@ -160,7 +166,131 @@ void ph__plugin_on_timer(struct ph_plugin *p)
 			   (unsigned long long)p->limits.timeout_ms);
 		return;
 	}
-	if (ph__check_limits(p, 0) < 0)
-		return;
+	/* The timer also fires to wake an event loop (ph__plugin_wake()):
+	 * look at /proc only at the watch interval. */
+	if (p->call.watch_due_ms && ph__now_ms() >= p->call.watch_due_ms) {
+		p->call.watch_due_ms = ph__now_ms() + WATCH_INTERVAL_MS;
+		if (ph__check_limits(p, 0) < 0)
+			return;
+	}
 	ph__plugin_arm_timer(p);
+}
+
+/* Wait for init's CHILD message and take its pidfd of the plugin. Returns
+ * 0, or a negative errno with what went wrong in *ret_why. */
+static int take_child(struct ph_plugin *p, int timeout_ms, const char **ret_why)
+{
+	const int64_t deadline = ph__now_ms() + timeout_ms;
+	struct pollfd pfd = {.fd = p->sup, .events = POLLIN};
+	struct ph_msg *m;
+	int r;
+
+	for (;;) {
+		int64_t left = deadline - ph__now_ms();
+
+		r = poll(&pfd, 1, left <= 0 ? 0 : (int)MIN(left, INT_MAX));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*ret_why = "cannot poll the supervisor channel";
+			return -errno;
+		}
+		if (r == 0) {
+			*ret_why = "init did not name the plugin process in time";
+			return -ETIMEDOUT;
+		}
+		break;
+	}
+	m = ph__msg_get();
+	if (!m) {
+		*ret_why = "out of memory";
+		return -ENOMEM;
+	}
+	r = ph__msg_recv(p->sup, m, MSG_DONTWAIT, ret_why);
+	if (r == 0 || r == -EAGAIN || r == -ECONNRESET) {
+		*ret_why = "init hung up before naming the plugin process";
+		r = -ESRCH;
+	} else if (r < 0 && r != -EBADMSG) {
+		*ret_why = "cannot read the supervisor channel";
+	} else if (r == 1 && m->hdr.type != PH_MSG_CHILD) {
+		*ret_why = "init sent another message where CHILD was due";
+		r = -EPROTO;
+	} else if (r == 1 && (r = ph__msg_check_fds(m, PH_DIR_INIT_TO_HOST, ph__plugin_phase(p),
+						    ret_why)) == 0) {
+		p->plugin_pidfd = m->fds[0];
+		m->fds[0] = -1;
+	}
+	ph__msg_put(m);
+	return r < 0 ? r : 0;
+}
+
+int ph__watch_start(struct ph_plugin *p, int timeout_ms, struct ph_result *fail)
+{
+	struct ph__proc_status st;
+	const char *why = NULL;
+	uint64_t u, s;
+	pid_t pid;
+	int r;
+
+	if (p->sup < 0) {
+		/* No pid namespace: the plugin is the child we cloned, and its
+		 * pid came from clone itself. */
+		pid = p->pid;
+	} else {
+		/*
+		 * In its own pid namespace the plugin is init's child, which
+		 * only init and the kernel can name: the pid comes from init's
+		 * pidfd, as the kernel resolves it in our namespace. Nothing
+		 * the plugin writes (it could fork, or lie on the control
+		 * socket) decides which process the watchdog reads.
+		 */
+		r = take_child(p, timeout_ms, &why);
+		if (r < 0)
+			goto fail;
+		pid = ph__proc_pidfd_pid(p->plugin_pidfd);
+		if (pid < 0) {
+			r = pid;
+			why = "init's pidfd names no live process";
+			goto fail;
+		}
+	}
+
+	/* Open the /proc files the watchdog keeps, and read each once: a
+	 * limit that cannot be read is a limit that silently stops. */
+	r = ph__proc_status(pid, &p->status_fd, &st);
+	if (r < 0) {
+		why = "cannot read its /proc status";
+		goto fail;
+	}
+	r = ph__proc_cpu_usec(pid, &p->stat_fd, &u, &s);
+	if (r < 0) {
+		why = "cannot read its /proc stat";
+		goto fail;
+	}
+	r = ph__proc_count_fds(pid);
+	if (r < 0) {
+		why = "cannot count its fds in /proc";
+		goto fail;
+	}
+	if (p->sup >= 0) {
+		/* The process those files show is init's child, and the pidfd
+		 * still pins it after they were opened: the pid was not
+		 * recycled in between, so the files are the plugin's. */
+		if (st.ppid != p->pid) {
+			r = -ESRCH;
+			why = "init's pidfd names a process that is not init's child";
+			goto fail;
+		}
+		if (ph__proc_pidfd_pid(p->plugin_pidfd) != pid) {
+			r = -ESRCH;
+			why = "the plugin process exited while the host looked at it";
+			goto fail;
+		}
+	}
+	p->plugin_pid = pid;
+	return 0;
+fail:
+	ph__result_setup(fail, PH_STEP_SPAWN, r == -EPROTO || r == -ETIMEDOUT ? 0 : -r,
+			 "cannot watch the plugin's limits: %s", why);
+	return r;
 }
