@@ -4,8 +4,13 @@
 #   1. a -Werror build, every suite but slow (the default test setup);
 #   2. when run as root, the e2e, sandbox and limits suites again as an
 #      unprivileged user (nobody), so the user-namespace path is covered too;
-#   3. an ASan+UBSan build, every suite but slow.
-# Ends with one line "N passed, M failed" over all three passes (each check
+#   3. an ASan+UBSan build, every suite but slow;
+#   4. a ThreadSanitizer build of libplughost and the host-side tests only
+#      (-Dhost_sanitize=thread; the runner and the plugins stay as they
+#      are), running the stress suite and the re-entrancy tests: any report
+#      fails the test (TSAN_OPTIONS in tests/meson.build).
+# The stress suite is in every pass's default suites (1 and 3 run it too).
+# Ends with one line "N passed, M failed" over all four passes (each check
 # of a TAP test counting once), and exits nonzero if any test failed.
 set -eu
 cd "$(dirname "$0")/.."
@@ -70,12 +75,12 @@ pass() { # NAME COMMAND...
 	failed=$((failed + bad))
 }
 
-echo "== 1/3: -Werror build, all suites =="
+echo "== 1/4: -Werror build, all suites =="
 setup build-test --werror
 pass werror meson test -C build-test --print-errorlogs
 
 if [ "$(id -u)" -eq 0 ]; then
-	echo "== 2/3: e2e, sandbox and limits suites as user 'nobody' =="
+	echo "== 2/4: e2e, sandbox and limits suites as user 'nobody' =="
 	udir=$(mktemp -d /tmp/plughost-unpriv.XXXXXX)
 	tar -C "$top" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$udir" -xf -
 	chown -R nobody:nogroup "$udir"
@@ -84,12 +89,16 @@ if [ "$(id -u)" -eq 0 ]; then
 		env PH_TEST_REQUIRE="$PH_TEST_REQUIRE" sh -c "cd '$udir' && meson setup build --werror >/dev/null &&
 		       meson test -C build --print-errorlogs --suite e2e --suite sandbox --suite limits"
 else
-	echo "== 2/3: skipped (already unprivileged: step 1 covered it) =="
+	echo "== 2/4: skipped (already unprivileged: step 1 covered it) =="
 fi
 
-echo "== 3/3: ASan+UBSan build, all suites =="
+echo "== 3/4: ASan+UBSan build, all suites =="
 setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false
 pass asan meson test -C build-asan --print-errorlogs
+
+echo "== 4/4: ThreadSanitizer in libplughost and the host-side tests: stress, reentry =="
+setup build-tsan --werror -Dhost_sanitize=thread
+pass tsan meson test -C build-tsan --print-errorlogs stress reentry
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,7 +9,8 @@
  * rule), and after all of them the host must hold the same fds, memfd
  * mappings and children as before, and its RSS must have grown by less
  * than 2 MiB (not checked under ASan, whose quarantine grows on purpose;
- * LeakSanitizer checks that build).
+ * LeakSanitizer checks that build). The table of kinds is shared with the
+ * stress suite: tests/testcases.h.
  *
  * The number of runs is $PH_SOAK_RUNS (default 1000, after a warm-up that
  * is not measured): the 'soak' test in CI runs the default, the 'soak-10000'
@@ -31,68 +32,17 @@
 
 #include <plughost/host.h>
 
+#include "testcases.h"
 #include "testhost.h"
 
-#define WARMUP_RUNS	 20
-#define DEFAULT_RUNS	 1000
-#define RSS_GROWTH_KIB	 2048
-#define SOAK_TIMEOUT_MS	 20
-#define SOAK_QUOTA_BYTES 65536
-#define ECHO_INPUT	 "soak"
-
-enum plugin { ECHO, HOSTILE, LIMITS, PLUGIN_COUNT };
-
-static const char *const plugin_files[PLUGIN_COUNT] = {"echo.so", "hostile.so", "limits.so"};
-
-/* One way for a call to end. */
-struct soak_kind {
-	enum plugin plugin;
-	const char *method;
-	const char *input; /* the one input, or NULL for none */
-	uint64_t timeout_ms, output_bytes;
-	enum ph_result_kind want;
-	/* VIOLATION: the syscall; PROTOCOL and PLUGIN_ERROR: the message.
-	 * CRASHED: the signal, EXITED: the status, PLUGIN_ERROR: the code,
-	 * in want_value. */
-	const char *want_text;
-	int want_value;
-	/* The output the run must have produced first (NULL: not checked).
-	 * For an attack, its "reached NAME" line: the attack really ran. */
-	const char *want_output;
-};
-
-static const struct soak_kind kinds[] = {
-    {ECHO, "echo", ECHO_INPUT, 0, 0, PH_RESULT_OK, NULL, 0, ECHO_INPUT},
-    {ECHO, "crash", NULL, 0, 0, PH_RESULT_CRASHED, NULL, SIGSEGV, NULL},
-    {HOSTILE, "attack", "open_passwd", 0, 0, PH_RESULT_VIOLATION, "openat", 0,
-     "reached open_passwd\n"},
-    {HOSTILE, "attack", "socket_inet", 0, 0, PH_RESULT_VIOLATION, "socket", 0,
-     "reached socket_inet\n"},
-    {HOSTILE, "attack", "forge_done", 0, 0, PH_RESULT_PROTOCOL,
-     "DONE for a call that is not in progress", 0, "reached forge_done\n"},
-    {HOSTILE, "attack", "runt_message", 0, 0, PH_RESULT_PROTOCOL, "message shorter than its header",
-     0, "reached runt_message\n"},
-    {HOSTILE, "attack", "log_with_fd", 0, 0, PH_RESULT_PROTOCOL,
-     "wrong number of fds for this message type", 0, "reached log_with_fd\n"},
-    {LIMITS, "sleep", NULL, SOAK_TIMEOUT_MS, 0, PH_RESULT_TIMEOUT, NULL, 0, NULL},
-    {LIMITS, "flood", NULL, 0, SOAK_QUOTA_BYTES, PH_RESULT_OUTPUT_QUOTA, NULL, 0, NULL},
-    {ECHO, "exit", NULL, 0, 0, PH_RESULT_EXITED, NULL, 3, NULL},
-    {ECHO, "fail", NULL, 0, 0, PH_RESULT_PLUGIN_ERROR, "asked to fail", 42, NULL},
-};
-
-#define KIND_COUNT (sizeof(kinds) / sizeof(kinds[0]))
+#define WARMUP_RUNS    20
+#define DEFAULT_RUNS   1000
+#define RSS_GROWTH_KIB 2048
 
 struct soak {
-	char *paths[PLUGIN_COUNT];
-	struct ph_blob *inputs[KIND_COUNT];
-	unsigned long ended_as_expected[KIND_COUNT];
+	struct tc_world w;
+	unsigned long ended_as_expected[TC_KIND_COUNT];
 };
-
-/* The attack for hostile.so, else the method. */
-static const char *kind_name(const struct soak_kind *c)
-{
-	return c->plugin == HOSTILE ? c->input : c->method;
-}
 
 static long self_rss_kib(void)
 {
@@ -136,79 +86,11 @@ static unsigned long soak_runs(void)
 /* Run kind k once in a fresh instance and check how it ended. */
 static void run_once(struct soak *s, size_t k, unsigned long run)
 {
-	const struct soak_kind *c = &kinds[k];
-	const char *what = kind_name(c);
-	struct ph_plugin_config cfg;
-	struct ph_plugin *p = NULL;
-	struct ph_result res;
-	char line[512];
-	void *out = NULL;
-	size_t len = 0;
-	int r;
+	char why[768];
 
-	ph_plugin_config_init(&cfg);
-	cfg.limits.timeout_ms = c->timeout_ms;
-	cfg.limits.output_bytes = c->output_bytes;
-	r = ph_plugin_spawn(host, s->paths[c->plugin], &cfg, &p, &res);
-	if (r < 0) {
-		ph_result_describe(&res, line, sizeof(line));
-		fail_msg("run %lu (%s): spawn failed: %s", run, what, line);
-	}
-	r = ph_plugin_call_collect(p, c->method, c->input ? &s->inputs[k] : NULL, c->input ? 1 : 0,
-				   &out, &len, &res);
-	if (r < 0)
-		fail_msg("run %lu (%s): call failed: %s", run, what, strerror(-r));
-	ph_result_describe(&res, line, sizeof(line));
-
-	if (res.kind != c->want)
-		fail_msg("run %lu (%s): wanted result kind %d, got: %s", run, what, (int)c->want,
-			 line);
-	if (c->want_output && (len != strlen(c->want_output) || strcmp(out, c->want_output) != 0))
-		fail_msg("run %lu (%s): did not prove it ran (output '%.*s'): %s", run, what,
-			 (int)(len > 80 ? 80 : len), (char *)out, line);
-	switch (c->want) {
-	case PH_RESULT_VIOLATION:
-		if (strcmp(res.violation.name, c->want_text) != 0)
-			fail_msg("run %lu (%s): violation names '%s', wanted '%s'", run, what,
-				 res.violation.name, c->want_text);
-		break;
-	case PH_RESULT_PROTOCOL:
-		if (strcmp(res.message, c->want_text) != 0)
-			fail_msg("run %lu (%s): protocol violation '%s', wanted '%s'", run, what,
-				 res.message, c->want_text);
-		break;
-	case PH_RESULT_CRASHED:
-		if (res.crash.signo != c->want_value)
-			fail_msg("run %lu (%s): wanted signal %d: %s", run, what, c->want_value,
-				 line);
-		break;
-	case PH_RESULT_PLUGIN_ERROR:
-		if (res.code != c->want_value || strcmp(res.message, c->want_text) != 0)
-			fail_msg("run %lu (%s): wanted error %d '%s': %s", run, what, c->want_value,
-				 c->want_text, line);
-		break;
-	case PH_RESULT_EXITED:
-		if (res.code != c->want_value)
-			fail_msg("run %lu (%s): wanted exit status %d: %s", run, what,
-				 c->want_value, line);
-		break;
-	case PH_RESULT_OUTPUT_QUOTA:
-		/* Exactly the quota reached the host, not a byte more. */
-		if (len != c->output_bytes)
-			fail_msg("run %lu (%s): %zu output bytes, wanted the quota %llu", run, what,
-				 len, (unsigned long long)c->output_bytes);
-		break;
-	default:
-		break;
-	}
-	/* A call that went well or returned an error leaves the instance
-	 * running; every other end kills it. */
-	if (!!ph_plugin_alive(p) != (c->want == PH_RESULT_OK || c->want == PH_RESULT_PLUGIN_ERROR))
-		fail_msg("run %lu (%s): instance %s after: %s", run, what,
-			 ph_plugin_alive(p) ? "still alive" : "dead", line);
+	if (tc_run(host, &s->w, k, why, sizeof(why)) != 0)
+		fail_msg("run %lu (%s): %s", run, tc_kind_name(&tc_kinds[k]), why);
 	s->ended_as_expected[k]++;
-	free(out);
-	ph_plugin_destroy(p);
 }
 
 /* The plugins' paths and the inputs, made once; freed by the teardown
@@ -220,23 +102,14 @@ static int soak_setup(void **state)
 	if (!s)
 		return -1;
 	*state = s;
-	for (int i = 0; i < PLUGIN_COUNT; i++)
-		s->paths[i] = tu_plugin_path(plugin_files[i]);
-	for (size_t k = 0; k < KIND_COUNT; k++)
-		if (kinds[k].input && ph_blob_new_from_bytes(kinds[k].input, strlen(kinds[k].input),
-							     &s->inputs[k]) < 0)
-			return -1;
-	return 0;
+	return tc_world_init(&s->w) == 0 ? 0 : -1;
 }
 
 static int soak_teardown(void **state)
 {
 	struct soak *s = *state;
 
-	for (size_t k = 0; k < KIND_COUNT; k++)
-		ph_blob_free(s->inputs[k]);
-	for (int i = 0; i < PLUGIN_COUNT; i++)
-		free(s->paths[i]);
+	tc_world_fini(&s->w);
 	free(s);
 	return 0;
 }
@@ -251,23 +124,24 @@ static void test_soak(void **state)
 
 	/* Warm up the allocator, the host's caches and the page cache. */
 	for (unsigned long i = 0; i < WARMUP_RUNS; i++)
-		run_once(s, i % KIND_COUNT, i);
+		run_once(s, i % TC_KIND_COUNT, i);
 	memset(s->ended_as_expected, 0, sizeof(s->ended_as_expected));
 	before = tu_snapshot();
 	rss0 = self_rss_kib();
 	t0 = now_ms();
 
 	for (unsigned long i = 0; i < runs; i++)
-		run_once(s, i % KIND_COUNT, i);
+		run_once(s, i % TC_KIND_COUNT, i);
 
 	rss1 = self_rss_kib();
 	print_message("  %lu hostile runs: %lld ms, RSS %ld -> %ld KiB\n", runs,
 		      (long long)(now_ms() - t0), rss0, rss1);
 	/* Every kind ran its share, and each of those runs ended as it had to. */
-	for (size_t k = 0; k < KIND_COUNT; k++) {
-		unsigned long want = runs / KIND_COUNT + (k < runs % KIND_COUNT);
+	for (size_t k = 0; k < TC_KIND_COUNT; k++) {
+		unsigned long want = runs / TC_KIND_COUNT + (k < runs % TC_KIND_COUNT);
 
-		print_message("    %-14s x %lu\n", kind_name(&kinds[k]), s->ended_as_expected[k]);
+		print_message("    %-14s x %lu\n", tc_kind_name(&tc_kinds[k]),
+			      s->ended_as_expected[k]);
 		assert_int_equal(s->ended_as_expected[k], want);
 	}
 	tu_assert_unchanged(&before);
