@@ -137,6 +137,9 @@ static const struct fd_rule {
      1,
      1,
      {PH_FD_PIDFD}},
+    /* The runner's pidfd of the init it made with CLONE_PARENT: before
+     * SANDBOXED, so before any plugin code exists. */
+    {PH_DIR_RUNNER_TO_HOST, PHASE(SPAWNING), PH_MSG_INIT, 1, 1, 1, {PH_FD_PIDFD}},
 };
 #undef PHASE
 

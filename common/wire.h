@@ -59,7 +59,17 @@ enum ph_msg_type {
 	 * checks that the process is init's child; nothing the plugin says
 	 * names it. */
 	PH_MSG_CHILD = 11,
-	PH_MSG_TYPE_MAX = 11,
+	/* runner -> host, at most once, before SANDBOXED: the runner has
+	 * unshared its user namespace; write its uid/gid maps. */
+	PH_MSG_USERNS = 12,
+	/* host -> runner, the answer to USERNS: the maps are written. */
+	PH_MSG_USERNS_MAPPED = 13,
+	/* runner -> host, at most once, before SANDBOXED: one fd, a pidfd of
+	 * the init the runner made in the new pid namespace with
+	 * CLONE_PARENT, so that it is the host's own child. The runner then
+	 * exits, and the host waits on init from here on. */
+	PH_MSG_INIT = 14,
+	PH_MSG_TYPE_MAX = 14,
 };
 
 /* Every message starts with this header; len counts the payload after it. */
@@ -79,7 +89,7 @@ struct ph_msg_setup {
 	uint32_t flags;		/* PH_SETUP_* */
 	uint32_t path_len;
 	/* Sandbox parameters the runner applies (see sandbox/sandbox.h). */
-	uint32_t ns_flags;  /* namespaces the host created (CLONE_NEW*) */
+	uint32_t ns_flags;  /* namespaces the runner creates (CLONE_NEW*) */
 	uint32_t require;   /* PH_LAYER_* the caller requires */
 	uint64_t rlimit_as; /* bytes, 0 = leave */
 	uint32_t rlimit_nofile;

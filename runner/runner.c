@@ -20,6 +20,8 @@
  * host checks every later message and ring byte.
  */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <errno.h>
 #include <signal.h>
@@ -85,6 +87,95 @@ static void close_other_fds(void)
 	if (syscall(SYS_close_range, PH_FD_SUPERVISOR + 1, ~0U, 0) < 0)
 		for (int fd = PH_FD_SUPERVISOR + 1; fd < 1024; fd++)
 			close(fd);
+}
+
+/*
+ * Wait for one message of the given type from the host, which is trusted:
+ * anything else means the host is not the one that started us.
+ */
+static void expect_from_host(uint16_t type, const char *what)
+{
+	const char *why = "the host hung up";
+	int r = ph__msg_recv(PH_FD_CONTROL, &msg, 0, &why);
+
+	if (r == 0)
+		_exit(1); /* host gone */
+	if (r < 0 || msg.hdr.type != type || msg.nfds != 0 || msg.hdr.len != 0) {
+		ph__msg_close_fds(&msg);
+		ph__runner_fail(PH_STEP_PROTOCOL, 0, "expected %s from the host: %s", what,
+				r < 0 ? why : "got another message");
+	}
+}
+
+/*
+ * Make the namespaces ourselves, after exec. The host starts us with
+ * CLONE_VM|CLONE_VFORK and nothing else (its threads' memory is never
+ * copied into a child, and it cannot write maps while a vfork child
+ * waits), so creating them is our first job:
+ *
+ *  1. unshare the user namespace: we hold every capability inside it;
+ *  2. ask the host to write our uid/gid maps (a root host maps us to
+ *     nobody, which only a process outside the namespace may do), then
+ *     become the namespace's root, shedding a root host's supplementary
+ *     groups first (gid 0 among them), where setgroups is not denied;
+ *  3. unshare the others; a new pid namespace takes effect for our next
+ *     child, so
+ *  4. clone that child with CLONE_PARENT, making it the host's own child
+ *     and pid 1 of the namespace: it goes on as the runner and later as
+ *     the plugin's init. We hand its pidfd to the host and leave.
+ *
+ * Returns in the process that goes on (init-to-be, or ourselves without
+ * a pid namespace).
+ */
+static void enter_namespaces(uint32_t ns)
+{
+	if (ns & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			ph__runner_fail(PH_STEP_USERNS, errno, "cannot create the user namespace");
+		if (ph__msg_send(PH_FD_CONTROL, PH_MSG_USERNS, 0, NULL, 0, NULL, 0) < 0)
+			_exit(1);
+		expect_from_host(PH_MSG_USERNS_MAPPED, "USERNS_MAPPED");
+		/* EPERM where the host had to deny setgroups (an unprivileged
+		 * host): it then has no groups of its own to shed. */
+		(void)setgroups(0, NULL);
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			ph__runner_fail(PH_STEP_USERNS, errno,
+					"cannot become root in the user namespace");
+	}
+	if ((ns & ~(uint32_t)CLONE_NEWUSER) && unshare((int)(ns & ~(uint32_t)CLONE_NEWUSER)) < 0)
+		ph__runner_fail(PH_STEP_USERNS, errno, "cannot create the namespaces (flags 0x%x)",
+				ns & ~(uint32_t)CLONE_NEWUSER);
+	if (ns & CLONE_NEWPID) {
+		int pidfd = -1, go[2];
+		long pid;
+		char byte = 0;
+
+		/* Init waits for INIT to be on the socket before it says
+		 * anything itself: the host must hear of init first. */
+		if (pipe2(go, O_CLOEXEC) < 0)
+			ph__runner_fail(PH_STEP_SPAWN, errno, "cannot make a pipe");
+		pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | CLONE_PIDFD), NULL, &pidfd,
+			      NULL, NULL);
+		if (pid < 0)
+			ph__runner_fail(PH_STEP_SPAWN, errno, "cannot start the plugin's init");
+		if (pid == 0) {
+			close(go[1]);
+			/* Die with the host, as we would have. (Its pid is not
+			 * visible from in here: getppid() is 0.) */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			/* No byte: the runner could not tell the host about
+			 * us, and the host will never wait for us. */
+			if (read(go[0], &byte, 1) != 1)
+				_exit(1);
+			close(go[0]);
+			return;
+		}
+		close(go[0]);
+		if (ph__msg_send(PH_FD_CONTROL, PH_MSG_INIT, 0, NULL, 0, &pidfd, 1) < 0 ||
+		    write(go[1], "g", 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
 }
 
 /* The sandbox layers, in order. Returns the PH_LAYER_* bits now active. */
@@ -318,6 +409,8 @@ int main(int argc, char **argv)
 	 * host's resident-memory watchdog alone. */
 	setup.fixed.rlimit_as = 0;
 #endif
+	if (setup.fixed.flags & PH_SETUP_SANDBOX)
+		enter_namespaces(setup.fixed.ns_flags);
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		sb.layers =
 		    apply_sandbox(&setup, path, plugin_fd, &path_inside, (int *)&sb.landlock_abi);

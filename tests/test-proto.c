@@ -1629,7 +1629,7 @@ static void test_fuzz_wire(void **state)
 	    [PH_MSG_SETUP] = {2, 3},	    [PH_MSG_SANDBOXED] = {0, 1}, [PH_MSG_LOADED] = {0, 0},
 	    [PH_MSG_SETUP_FAILED] = {0, 0}, [PH_MSG_CALL] = {0, 16},	 [PH_MSG_DONE] = {0, 0},
 	    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},	 [PH_MSG_SHUTDOWN] = {0, 0},
-	    [PH_MSG_EXIT] = {0, 0},	    [PH_MSG_CHILD] = {1, 1},
+	    [PH_MSG_EXIT] = {0, 0},	    [PH_MSG_CHILD] = {1, 1},	 [PH_MSG_INIT] = {1, 1},
 	};
 	uint64_t seed = 0xC0FFEE;
 	static struct bb b;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,6 +19,61 @@
 
 /* Blobs bigger than this are refused (the SDK refuses them too). */
 #define BLOB_MAX ((uint64_t)1 << 40)
+
+/*
+ * Writable shared mappings never reach a child of the application's own
+ * fork(): while a child held a copy, F_SEAL_WRITE on that memfd would fail
+ * with EBUSY, and the child would hold memory it has no business with.
+ * MADV_DONTFORK does it (mremap keeps the flag), and a fork() between the
+ * mmap and the madvise is held off by the lock its atfork handler takes.
+ * (Our own spawns copy nothing at all: see spawn.c.)
+ */
+static pthread_rwlock_t fork_lock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_once_t fork_lock_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&fork_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_rwlock_unlock(&fork_lock);
+}
+
+/* The child has a new tid, which the lock does not know as its writer:
+ * start it afresh (the child has one thread, this one). */
+static void fork_child(void)
+{
+	pthread_rwlock_init(&fork_lock, NULL);
+}
+
+static void fork_lock_register(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void *ph__mmap_shared_nofork(int fd, size_t len)
+{
+	void *m;
+	int e = 0;
+
+	pthread_once(&fork_lock_once, fork_lock_register);
+	pthread_rwlock_rdlock(&fork_lock);
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		e = errno;
+	else if (madvise(m, len, MADV_DONTFORK) < 0) {
+		e = errno;
+		munmap(m, len);
+	}
+	pthread_rwlock_unlock(&fork_lock);
+	if (e) {
+		errno = e;
+		return NULL;
+	}
+	return m;
+}
 
 static int blob_alloc(size_t size, struct ph_blob **ret)
 {
@@ -38,11 +94,9 @@ static int blob_alloc(size_t size, struct ph_blob **ret)
 	if (size > 0) {
 		if (ftruncate(fd, (off_t)size) < 0)
 			goto fail;
-		b->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (b->map == MAP_FAILED) {
-			b->map = NULL;
+		b->map = ph__mmap_shared_nofork(fd, size);
+		if (!b->map)
 			goto fail;
-		}
 	}
 	b->size = size;
 	*ret = b;

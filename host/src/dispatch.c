@@ -276,7 +276,9 @@ static void on_log(struct ph_plugin *p, struct ph_msg *m)
 		return;
 	}
 	clean_copy(text, sizeof(text), v.text);
+	p->in_callback++;
 	ph__log(p->host, p, sev[v.level], "%s", text);
+	p->in_callback--;
 }
 
 /* Handle one message in the current state. */
@@ -290,6 +292,10 @@ static int dispatch(struct ph_plugin *p, struct ph_msg *m)
 			return on_sandboxed(p, m);
 		if (t == PH_MSG_SETUP_FAILED)
 			return on_setup_failed(p, m);
+		if (t == PH_MSG_USERNS)
+			return ph__on_userns(p, m);
+		if (t == PH_MSG_INIT)
+			return ph__on_init(p, m);
 		break;
 	case PH_STATE_LOADING:
 		if (t == PH_MSG_LOADED)

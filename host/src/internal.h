@@ -91,6 +91,12 @@ struct ph_plugin {
 	char *name, *version, **methods;
 	size_t n_methods;
 	uint32_t layers;
+	uint32_t ns_flags;  /* the namespaces planned (CLONE_NEW*) */
+	uint32_t handshake; /* PH_HS_*: the runner's requests seen */
+	/* How many of this instance's callbacks (output, log) are running on
+	 * the calling thread's stack right now: while one is, the instance
+	 * must not be freed, restarted or pooled from under its own call. */
+	unsigned int in_callback;
 
 	uint64_t next_call_id;
 	struct {
@@ -124,9 +130,25 @@ struct ph_plugin {
 	size_t notif_size, resp_size;
 };
 
-/* spawn.c: clone3 + exec the runner; fills pid, pidfd, sock. */
-int ph__spawn_runner(struct ph_plugin *p, int runner_fd, uint64_t clone_flags,
-		     struct ph_result *fail);
+/*
+ * Refuse fn ("ph_plugin_destroy", ...) on p because one of p's callbacks
+ * is running on this thread: log one error line and return -EBUSY.
+ */
+int ph__refuse_in_callback(const struct ph_plugin *p, const char *fn);
+
+/* blob.c: mmap(PROT_READ|PROT_WRITE, MAP_SHARED) of fd that no fork() of
+ * the application copies (MADV_DONTFORK). NULL with errno on failure. */
+void *ph__mmap_shared_nofork(int fd, size_t len);
+
+/* handshake.c: the runner's USERNS and INIT requests (SPAWNING only). */
+#define PH_HS_USERNS 0x1u
+#define PH_HS_INIT   0x2u
+int ph__on_userns(struct ph_plugin *p, struct ph_msg *m);
+int ph__on_init(struct ph_plugin *p, struct ph_msg *m);
+
+/* spawn.c: clone(CLONE_VM|CLONE_VFORK) + exec the runner, with a supervisor
+ * channel when supervise is set; fills pid, pidfd, sock and sup. */
+int ph__spawn_runner(struct ph_plugin *p, int runner_fd, int supervise, struct ph_result *fail);
 /* spawn.c: is path a readable ELF shared object for this machine? */
 int ph__check_plugin_file(const char *path, char *why, size_t why_len);
 

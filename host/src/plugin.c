@@ -79,8 +79,31 @@ static void plugin_free(struct ph_plugin *p)
 	free(p);
 }
 
+int ph__refuse_in_callback(const struct ph_plugin *p, const char *fn)
+{
+	/* The log callback may itself try again: say it once per thread. */
+	static __thread int refusing;
+
+	if (!refusing) {
+		refusing = 1;
+		ph__log(p->host, NULL, PH_SEV_ERROR,
+			"%s() called for plugin '%s' from its own output callback (or from "
+			"one of a call further up this thread's stack): refused, the instance "
+			"is left as it is",
+			fn, p->name ? p->name : "?");
+		refusing = 0;
+	}
+	return -EBUSY;
+}
+
 PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin)
 {
+	/* Freeing it under its own call would leave that call running on
+	 * freed memory: refused (docs/threads.md). */
+	if (plugin && plugin->in_callback) {
+		ph__refuse_in_callback(plugin, "ph_plugin_destroy");
+		return;
+	}
 	plugin_free(plugin);
 }
 
@@ -96,11 +119,11 @@ static int ring_create(struct ph_plugin *p, uint64_t capacity)
 	p->ring_map_len = PH_RING_HDR_SIZE + capacity;
 	if (ftruncate(fd, (off_t)p->ring_map_len) < 0)
 		return -errno;
-	p->ring_map = mmap(NULL, p->ring_map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p->ring_map == MAP_FAILED) {
-		p->ring_map = NULL;
+	/* Memory the plugin writes stays out of the application's own
+	 * fork()ed children too. */
+	p->ring_map = ph__mmap_shared_nofork(fd, p->ring_map_len);
+	if (!p->ring_map)
 		return -errno;
-	}
 	/* Fixed size for good (a shrink would SIGBUS the host), but never
 	 * WRITE-sealed: both sides must keep writing. */
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
@@ -275,7 +298,9 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		ph__result_setup(fail, PH_STEP_LOAD, -r, "cannot open the plugin file");
 		goto out;
 	}
-	r = ph__spawn_runner(p, p->host->runner_fd, clone_flags, fail);
+	p->ns_flags = (uint32_t)clone_flags;
+	p->handshake = 0;
+	r = ph__spawn_runner(p, p->host->runner_fd, !!(clone_flags & CLONE_NEWPID), fail);
 	if (r < 0)
 		goto out;
 	if (seccomp) {
@@ -438,6 +463,11 @@ PH_EXPORT int ph_plugin_restart(struct ph_plugin *p, struct ph_result *ret_failu
 		ph__result_setup(&fail, PH_STEP_SPAWN, EINVAL,
 				 "ph_plugin_restart() needs a plugin");
 		r = -EINVAL;
+	} else if (p->in_callback) {
+		/* The caller hears -EBUSY; no log line is needed. */
+		ph__result_setup(&fail, PH_STEP_SPAWN, EBUSY,
+				 "ph_plugin_restart() called from the instance's own callback");
+		r = -EBUSY;
 	} else {
 		plugin_stop(p);
 		r = plugin_start(p, &fail);

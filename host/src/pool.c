@@ -130,6 +130,12 @@ PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin)
 {
 	if (!plugin)
 		return;
+	/* Kept or destroyed, it would leave its own running call (we are
+	 * inside one of its callbacks): refused, the caller still owns it. */
+	if (plugin->in_callback) {
+		ph__refuse_in_callback(plugin, "ph_pool_put");
+		return;
+	}
 	if (pool && pool->n_ready < pool->want && ph_plugin_alive(plugin) &&
 	    plugin->state == PH_STATE_IDLE && !plugin->call.finished)
 		pool->ready[pool->n_ready++] = plugin;

@@ -41,8 +41,11 @@ static int deliver(void *userdata, const void *buf, size_t len)
 		len = (size_t)(quota - p->call.received);
 		p->call.quota_hit = 1;
 	}
-	if (p->call.fn && len)
+	if (p->call.fn && len) {
+		p->in_callback++;
 		r = p->call.fn(p->call.userdata, buf, len);
+		p->in_callback--;
+	}
 	if (r < 0)
 		return r;
 	p->call.received += len;
@@ -221,7 +224,9 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		}
 		if (p->state == PH_STATE_DEAD)
 			break;
-		if (pfd[PIDFD].revents & POLLIN) {
+		/* Only if it is still the process we polled: INIT, just read,
+		 * replaces the runner (which exits then) with the plugin's init. */
+		if ((pfd[PIDFD].revents & POLLIN) && pfd[PIDFD].fd == p->pidfd) {
 			/* Dead: messages it sent before dying still count. */
 			if (ph__read_messages(p) == 0 && p->state == PH_STATE_DEAD)
 				break;

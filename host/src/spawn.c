@@ -1,24 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Starting the runner, Chrome-style: clone3 (with a pidfd, in the new
- * namespaces) and an immediate exec of the trusted runner binary. The child
- * between clone and exec runs in a copy of the host's memory, possibly of a
- * threaded host, so it makes only raw, async-signal-safe syscalls.
+ * Starting the runner, Chrome-style, the way posix_spawn() does it:
+ * clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and an immediate exec of the
+ * trusted runner binary, which then makes its own namespaces (runner.c).
  *
- * Where clone3 is refused with ENOSYS (Docker's and Podman's default
- * seccomp profiles, valgrind), the same child comes from clone(2) with
- * CLONE_PIDFD: the same flags, pidfd and exit signal, in the older form.
+ * Why this shape. A child made without CLONE_VM holds a copy of the whole
+ * host, every thread's memory and secrets included, until it execs; and
+ * its copy of another thread's writable shared mapping of a blob being
+ * filled makes that thread's F_SEAL_WRITE fail with EBUSY. With CLONE_VM
+ * nothing is copied, and CLONE_VFORK holds the calling thread (only it)
+ * until the exec. The child then runs on its own small stack in the
+ * host's memory, with the host's thread-local storage: it makes raw
+ * syscalls only (no libc wrapper, which would write the calling thread's
+ * errno or run a sanitizer's interceptors), and no sanitizer instruments
+ * it. Nothing in it waits for the host, which is suspended: the uid/gid
+ * maps the runner needs are written on its request, after the exec.
+ *
+ * clone(2), not clone3: everything needed is there, and container
+ * runtimes' default seccomp profiles (and valgrind) refuse clone3.
  */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -58,151 +72,160 @@ out:
 	return r;
 }
 
-/* In the child, before exec. Raw syscalls only; no malloc, no locks. */
-static _Noreturn void child_exec(int runner, int ctl, int sup, int devnull, int sync_rd, int userns,
-				 char *const argv[])
+/* A syscall with no libc in between: no errno, no interceptor. */
+__attribute__((always_inline)) static inline long raw_syscall(long nr, long a1, long a2, long a3,
+							      long a4, long a5)
 {
-	static char *const envp[] = {NULL};
-	struct sigaction sa = {.sa_handler = SIG_DFL};
-	sigset_t none;
-	char go;
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	long ret;
 
-	/* Signal dispositions the host ignored would survive exec: reset all,
-	 * and unblock everything the host thread had blocked. */
-	for (int sig = 1; sig < _NSIG; sig++)
-		sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
 
-	/* Wait until the host has written our uid/gid maps: exec recomputes
-	 * capabilities from our uid, which must be mapped by then. */
-	if (read(sync_rd, &go, 1) != 1)
-		_exit(127);
+/* The kernel's struct sigaction, for rt_sigaction without libc. */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
 
-	if (userns) {
-		/* Writing the maps did not change our own ids: become the
-		 * namespace's root (nobody outside, or the host's own uid) so
-		 * exec keeps the namespace capabilities the runner needs for
-		 * its mounts. A root host first sheds its supplementary groups
-		 * (gid 0 among them); an unprivileged host cannot (setgroups is
-		 * denied) and keeps only its own. Raw syscalls: glibc's set*id
-		 * would try to signal threads this child does not have. */
-		syscall(SYS_setgroups, 0, NULL);
-		if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
-			_exit(127);
-	}
+/* What the child needs, prepared by the host before the clone. */
+struct child_args {
+	int runner, ctl, sup, devnull;
+	char *const *argv;
+	char *const *envp;
+	int err; /* written by the child when it cannot exec: a positive errno */
+};
+
+#define CHILD_STACK_SIZE (64 * 1024)
+
+static _Noreturn void child_fail(struct child_args *a, long r)
+{
+	/* Shared memory: the host reads this once the vfork returns. */
+	a->err = (int)-r;
+	raw_syscall(SYS_exit, 127, 0, 0, 0, 0);
+	__builtin_unreachable();
+}
+
+/*
+ * In the child, between clone and exec, in the host's memory. Raw
+ * syscalls only; every value it needs was computed by the host.
+ */
+__attribute__((noinline, no_sanitize_address, no_sanitize_thread, no_sanitize_undefined)) static int
+child_main(void *arg)
+{
+	struct child_args *a = arg;
+	const struct kernel_sigaction dfl = {0}; /* SIG_DFL */
+	const uint64_t none = 0;
+	long runner, ctl, devnull, sup = -1, r;
+
+	/* Signal dispositions the host ignored would survive exec, and a
+	 * handler of the host's must never run in this child: reset them
+	 * all (the host blocked every signal around the clone), then take
+	 * the empty mask exec will keep. */
+	for (long sig = 1; sig < _NSIG; sig++)
+		raw_syscall(SYS_rt_sigaction, sig, (long)&dfl, 0, sizeof(uint64_t), 0);
+	raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, sizeof(uint64_t), 0);
 
 	/* Every fd we keep moves above the numbers we are about to fill
 	 * (0-4) first: any of them may sit at 0-4 in the host, and a dup2
 	 * onto it would silently swap it for something else. The runner's
 	 * fd stays close-on-exec (an ELF binary exec'd by fd needs it only
 	 * until the exec). */
-	runner = fcntl(runner, F_DUPFD_CLOEXEC, 10);
-	ctl = fcntl(ctl, F_DUPFD, 10);
-	devnull = fcntl(devnull, F_DUPFD, 10);
-	if (sup >= 0)
-		sup = fcntl(sup, F_DUPFD, 10);
-	if (runner < 0 || ctl < 0 || devnull < 0 || (sup < 0 && sup != -1))
-		_exit(127);
+	runner = raw_syscall(SYS_fcntl, a->runner, F_DUPFD_CLOEXEC, 10, 0, 0);
+	ctl = raw_syscall(SYS_fcntl, a->ctl, F_DUPFD, 10, 0, 0);
+	devnull = raw_syscall(SYS_fcntl, a->devnull, F_DUPFD, 10, 0, 0);
+	if (a->sup >= 0)
+		sup = raw_syscall(SYS_fcntl, a->sup, F_DUPFD, 10, 0, 0);
+	if (runner < 0 || ctl < 0 || devnull < 0 || (a->sup >= 0 && sup < 0))
+		child_fail(a, runner < 0 ? runner : ctl < 0 ? ctl : devnull < 0 ? devnull : sup);
 
 	/* Standard fds point at /dev/null, never at the host's terminal or
-	 * pipes: a stray printf in a plugin goes nowhere, and no fd the plugin
-	 * opens could be mistaken for stdout. Then only the control socket
-	 * (fd 3) and, with a pid namespace, the supervisor channel (fd 4)
-	 * cross over. */
-	for (int fd = 0; fd < 3; fd++)
-		if (dup2(devnull, fd) < 0)
-			_exit(127);
-	if (dup2(ctl, PH_FD_CONTROL) < 0 || (sup >= 0 && dup2(sup, PH_FD_SUPERVISOR) < 0))
-		_exit(127);
+	 * pipes, and no fd the plugin opens could be mistaken for stdout.
+	 * Then only the control socket (fd 3) and, with a pid namespace, the
+	 * supervisor channel (fd 4) cross over. */
+	for (long fd = 0; fd < 3; fd++)
+		if ((r = raw_syscall(SYS_dup2, devnull, fd, 0, 0, 0)) < 0)
+			child_fail(a, r);
+	if ((r = raw_syscall(SYS_dup2, ctl, PH_FD_CONTROL, 0, 0, 0)) < 0)
+		child_fail(a, r);
+	if (sup >= 0 && (r = raw_syscall(SYS_dup2, sup, PH_FD_SUPERVISOR, 0, 0, 0)) < 0)
+		child_fail(a, r);
 	{
-		const unsigned first = sup >= 0 ? PH_FD_SUPERVISOR + 1 : PH_FD_CONTROL + 1;
+		const long first = sup >= 0 ? PH_FD_SUPERVISOR + 1 : PH_FD_CONTROL + 1;
 
-		if (syscall(SYS_close_range, first, (unsigned)runner - 1, 0) < 0 ||
-		    syscall(SYS_close_range, (unsigned)runner + 1, ~0U, 0) < 0)
-			for (int fd = (int)first; fd < 65536; fd++)
-				if (fd != runner)
-					close(fd);
+		if ((r = raw_syscall(SYS_close_range, first, runner - 1, 0, 0, 0)) < 0 ||
+		    (r = raw_syscall(SYS_close_range, runner + 1, ~0U, 0, 0, 0)) < 0)
+			child_fail(a, r);
 	}
-	syscall(SYS_execveat, runner, "", argv, envp, AT_EMPTY_PATH);
-	_exit(127);
+	r = raw_syscall(SYS_execveat, runner, (long)"", (long)a->argv, (long)a->envp,
+			AT_EMPTY_PATH);
+	child_fail(a, r);
 }
 
-/*
- * clone(2) as a fallback for clone3, fork-like (no CLONE_VM, the child
- * runs on a copy of our stack). x86_64's raw argument order is flags,
- * stack, parent_tid, child_tid, tls; with CLONE_PIDFD the kernel stores
- * the pidfd through parent_tid. The exit signal lives in the low byte of
- * the flags, and clone3-only flags (above 32 bits, or CLONE_NEWTIME in
- * that low byte) have no place here: refused rather than misread.
- */
-static long clone_fallback(uint64_t flags, int *ret_pidfd)
+int ph__spawn_runner(struct ph_plugin *p, int runner, int supervise, struct ph_result *fail)
 {
-	if (flags & (CSIGNAL | ~(uint64_t)UINT32_MAX)) {
-		errno = EINVAL;
-		return -1;
-	}
-	return syscall(SYS_clone, (unsigned long)flags, NULL, ret_pidfd, NULL, NULL);
-}
-
-int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t clone_flags, struct ph_result *fail)
-{
+	static char *const envp[] = {NULL};
 	char *argv[] = {(char *)"plughost-runner", NULL};
-	int sv[2] = {-1, -1}, sup[2] = {-1, -1}, sync[2] = {-1, -1}, pidfd = -1, r;
+	int sv[2] = {-1, -1}, sup[2] = {-1, -1}, pidfd = -1, r;
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	struct clone_args ca = {0};
-	long pid;
+	struct child_args args = {.runner = runner, .argv = argv, .envp = envp, .sup = -1};
+	sigset_t all, old;
+	void *stack;
+	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    ((clone_flags & CLONE_NEWPID) &&
-	     socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sup) < 0) ||
-	    pipe2(sync, O_CLOEXEC) < 0 || devnull < 0) {
+	    (supervise && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sup) < 0) ||
+	    devnull < 0) {
 		r = -errno;
 		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot create the control socket");
 		goto out;
 	}
+	args.ctl = sv[1];
+	args.sup = sup[1];
+	args.devnull = devnull;
 
-	ca.flags = CLONE_PIDFD | clone_flags;
-	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	/* No SIGCHLD: an application's own waitpid(-1) must not reap our
+	/* The child's stack: ours is in use by this (suspended) thread. */
+	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		r = -errno;
+		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot map a stack for the child");
+		goto out;
+	}
+	/* No handler of ours may run in the child before it has reset them
+	 * all: block every signal around the clone (the child unblocks). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Exit signal 0: an application's own waitpid(-1) must not reap our
 	 * children; we wait on the pidfd with __WALL instead. */
-	ca.exit_signal = 0;
-	pid = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid < 0 && errno == ENOSYS) {
-		ph__log(p->host, NULL, PH_SEV_DEBUG, "clone3 unavailable (ENOSYS): using clone");
-		pid = clone_fallback(CLONE_PIDFD | clone_flags, &pidfd);
-		if (pid < 0) {
-			r = -errno;
-			ph__result_setup(fail, PH_STEP_SPAWN, -r,
-					 "clone3 is refused here (ENOSYS) and clone failed");
-			goto out;
-		}
-	} else if (pid < 0) {
-		r = -errno;
-		ph__result_setup(fail, PH_STEP_SPAWN, -r, "clone3 failed");
+	pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+		    CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &args, &pidfd);
+	r = pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	munmap(stack, CHILD_STACK_SIZE);
+	if (r < 0) {
+		ph__result_setup(fail, PH_STEP_SPAWN, -r, "clone failed");
 		goto out;
 	}
-	if (pid == 0)
-		child_exec(runner, sv[1], sup[1], devnull, sync[0], !!(clone_flags & CLONE_NEWUSER),
-			   argv);
+	if (args.err) {
+		/* It never ran the runner: reap it here and say why. */
+		siginfo_t si;
 
-	p->pid = (pid_t)pid;
-	p->pidfd = pidfd;
-	close(sync[0]);
-	sync[0] = -1;
-	if (clone_flags & CLONE_NEWUSER) {
-		r = ph__ns_write_maps(p->pid);
-		if (r < 0) {
-			ph__result_setup(fail, PH_STEP_USERNS, -r,
-					 "cannot write the plugin's uid/gid maps");
-			goto out; /* closing sync[1] makes the child exit */
-		}
-	}
-	if (write(sync[1], "g", 1) != 1) {
-		r = -errno;
-		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot release the child");
+		r = -args.err;
+		syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | __WALL, NULL);
+		close(pidfd);
+		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot exec the runner");
 		goto out;
 	}
+	p->pid = pid;
+	p->pidfd = pidfd;
 	p->sock = sv[0];
 	sv[0] = -1;
 	p->sup = sup[0];
@@ -214,8 +237,6 @@ out:
 			close(sv[i]);
 		if (sup[i] >= 0)
 			close(sup[i]);
-		if (sync[i] >= 0)
-			close(sync[i]);
 	}
 	return r;
 }
