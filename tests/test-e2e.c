@@ -508,6 +508,33 @@ static void test_bad_plugins(void **state)
 	expect_spawn_failure("/etc/passwd", -ENOEXEC, 10, "not an ELF file");
 }
 
+/* A runner from another build: the host names the mismatch and both
+ * versions, instead of calling it a protocol violation. */
+static void test_runner_version_mismatch(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_host_config hcfg;
+	struct ph_host *h;
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	char *path = tu_plugin_path("echo.so");
+	(void)state;
+
+	ph_host_config_init(&hcfg);
+	hcfg.runner_path = getenv("PH_FAKE_RUNNER");
+	assert_non_null(hcfg.runner_path);
+	assert_int_equal(ph_host_new(&hcfg, &h), 0);
+	assert_int_equal(ph_plugin_spawn(h, path, NULL, &p, &res), -EPROTO);
+	assert_null(p);
+	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+	assert_int_equal(res.setup_step, PH_STEP_PROTOCOL);
+	if (!strstr(res.message, "speaks wire protocol 99, this libplughost speaks 1"))
+		fail_msg("message: %s", res.message);
+	ph_host_free(h);
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
 static void test_constructor_crash(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
@@ -870,6 +897,7 @@ int main(void)
 	    cmocka_unit_test(test_plugin_error),
 	    cmocka_unit_test(test_log),
 	    cmocka_unit_test(test_bad_plugins),
+	    cmocka_unit_test(test_runner_version_mismatch),
 	    cmocka_unit_test(test_constructor_crash),
 	    cmocka_unit_test(test_api_misuse),
 	    cmocka_unit_test(test_spawn_failures_explained),

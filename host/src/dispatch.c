@@ -344,6 +344,20 @@ int ph__read_messages(struct ph_plugin *p)
 		if (r == 0)
 			return 1;
 		if (r == -EBADMSG) {
+			if (p->state == PH_STATE_SPAWNING && m->hdr.magic == PH_WIRE_MAGIC &&
+			    m->hdr.abi != PH_WIRE_ABI) {
+				/* The runner is trusted here, and simply not ours. */
+				struct ph_result res;
+
+				ph__result_setup(&res, PH_STEP_PROTOCOL, 0,
+						 "the runner '%s' speaks wire protocol %u, this "
+						 "libplughost speaks %u: they come from different "
+						 "plughost builds (install matching ones, or point "
+						 "PLUGHOST_RUNNER at this build's runner)",
+						 p->host->runner_path, m->hdr.abi, PH_WIRE_ABI);
+				ph__plugin_kill(p, &res);
+				return 0;
+			}
 			ph__plugin_kill_protocol(p, why);
 			return 0;
 		}
