@@ -57,7 +57,13 @@ void ph__runner_become_init(void)
 	/* The host learns the process it watches from the kernel: a pidfd
 	 * of the plugin, sent before any plugin code runs. */
 	{
+#ifdef PH_TEST_CHILD_LIE
+		/* Test build only (tests/meson.build): name the wrong process,
+		 * so that the host's check of what it watches is exercised. */
+		int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+#else
 		int pfd = (int)syscall(SYS_pidfd_open, child, 0);
+#endif
 
 		if (pfd >= 0) {
 			ph__msg_send(PH_FD_SUPERVISOR, PH_MSG_CHILD, 0, NULL, 0, &pfd, 1);

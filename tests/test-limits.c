@@ -610,6 +610,38 @@ static void test_restart(void **state)
 	tu_assert_unchanged(&before);
 }
 
+/*
+ * Hole 3: limits never fail open. The watched process comes from init's
+ * pidfd and must be init's child; a runner whose init names another
+ * process (here itself, in a test build of the runner) makes the spawn
+ * fail, saying the limits cannot be watched, instead of running unwatched.
+ */
+static void test_unwatchable_instance_fails_to_spawn(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_host_config hcfg;
+	struct ph_host *h;
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	char *path = tu_plugin_path("limits.so");
+	(void)state;
+
+	ph_host_config_init(&hcfg);
+	hcfg.runner_path = getenv("PH_RUNNER_CHILD_LIE");
+	assert_non_null(hcfg.runner_path);
+	assert_int_equal(ph_host_new(&hcfg, &h), 0);
+	/* Only with a pid namespace is the plugin init's child at all. */
+	assert_int_equal(ph_plugin_spawn(h, path, NULL, &p, &res), -EPROTO);
+	assert_null(p);
+	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+	if (!strstr(res.message, "cannot watch the plugin's limits: init's pidfd names a "
+				 "process that is not init's child"))
+		fail_msg("message: %s", res.message);
+	ph_host_free(h);
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
 static void test_pool(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
@@ -760,6 +792,7 @@ int main(void)
 	    cmocka_unit_test(test_crash_while_streaming),
 	    cmocka_unit_test(test_hundred_concurrent),
 	    cmocka_unit_test(test_restart),
+	    cmocka_unit_test(test_unwatchable_instance_fails_to_spawn),
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_event_loop_api),
 	    cmocka_unit_test(test_result_names),

@@ -330,8 +330,10 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	/* Before the layer check: any failure from here on must kill an
 	 * instance whose limits nobody watches. */
 	r = ph__watch_start(p, HANDSHAKE_TIMEOUT_MS, fail);
-	if (r < 0)
+	if (r < 0) {
+		r = -EPROTO; /* the reason is in *fail, as for every start failure */
 		goto out;
+	}
 	if ((p->layers & cfg->require) != cfg->require) {
 		uint32_t missing = cfg->require & ~p->layers;
 		ph__result_setup(fail, PH_STEP_SPAWN, EPERM, "required layer '%s' did not come up",
