@@ -22,6 +22,12 @@
  * socket and, with a pid namespace, init's supervisor channel. */
 #define PH_FD_CONTROL	 3
 #define PH_FD_SUPERVISOR 4
+/* With a user namespace to make: the runner's own executable (O_PATH),
+ * for its one re-exec inside that namespace, and the argument that asks
+ * for it. The re-exec'd runner closes it. */
+#define PH_FD_RUNNER_EXE	5
+#define PH_RUNNER_ARG_USERNS	"--userns"
+#define PH_RUNNER_ARG_IN_USERNS "--in-userns"
 
 #define PH_WIRE_MAGIC  0x31474850u /* "PHG1" in little-endian byte order */
 #define PH_WIRE_ABI    1u

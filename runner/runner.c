@@ -108,43 +108,56 @@ static void expect_from_host(uint16_t type, const char *what)
 }
 
 /*
- * Make the namespaces ourselves, after exec. The host starts us with
- * CLONE_VM|CLONE_VFORK and nothing else (its threads' memory is never
- * copied into a child, and it cannot write maps while a vfork child
- * waits), so creating them is our first job:
+ * The user namespace, the runner's first job when the host asks for one
+ * (PH_RUNNER_ARG_USERNS): the host starts us with CLONE_VM|CLONE_VFORK and
+ * nothing else (its threads' memory is never copied into a child, and it
+ * cannot write maps while a vfork child waits), so we make it ourselves:
  *
- *  1. unshare the user namespace: we hold every capability inside it;
+ *  1. unshare it: we hold every capability inside;
  *  2. ask the host to write our uid/gid maps (a root host maps us to
- *     nobody, which only a process outside the namespace may do), then
- *     become the namespace's root, shedding a root host's supplementary
- *     groups first (gid 0 among them), where setgroups is not denied;
- *  3. unshare the others; a new pid namespace takes effect for our next
- *     child, so
- *  4. clone that child with CLONE_PARENT, making it the host's own child
- *     and pid 1 of the namespace: it goes on as the runner and later as
- *     the plugin's init. We hand its pidfd to the host and leave.
- *
- * Returns in the process that goes on (init-to-be, or ourselves without
- * a pid namespace).
+ *     nobody, which only a process outside may do), then become the
+ *     namespace's root, shedding a root host's supplementary groups
+ *     first (gid 0 among them) where setgroups is not denied;
+ *  3. exec ourselves again, from the file the host opened for us: an
+ *     exec inside the namespace makes it our memory's owner. Without that
+ *     the kernel would keep owning our (non-dumpable) process by the
+ *     initial namespace's root, and an unprivileged host could not read
+ *     the /proc files its watchdog needs.
+ * Never returns.
+ */
+static _Noreturn void enter_user_namespace(void)
+{
+	static char *const argv[] = {(char *)"plughost-runner", (char *)PH_RUNNER_ARG_IN_USERNS,
+				     NULL};
+	static char *const envp[] = {NULL};
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		ph__runner_fail(PH_STEP_USERNS, errno, "cannot create the user namespace");
+	if (ph__msg_send(PH_FD_CONTROL, PH_MSG_USERNS, 0, NULL, 0, NULL, 0) < 0)
+		_exit(1);
+	expect_from_host(PH_MSG_USERNS_MAPPED, "USERNS_MAPPED");
+	/* EPERM where the host had to deny setgroups (an unprivileged host):
+	 * it then has no groups of its own to shed. */
+	(void)setgroups(0, NULL);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		ph__runner_fail(PH_STEP_USERNS, errno, "cannot become root in the user namespace");
+	syscall(SYS_execveat, PH_FD_RUNNER_EXE, "", argv, envp, AT_EMPTY_PATH);
+	ph__runner_fail(PH_STEP_USERNS, errno, "cannot exec the runner in its user namespace");
+}
+
+/*
+ * The other namespaces, once SETUP has said which (the user namespace is
+ * made by then, when asked for). A new pid namespace takes effect for our
+ * next child, so we clone that child with CLONE_PARENT, making it the
+ * host's own child and pid 1 of the namespace: it goes on as the runner
+ * and later as the plugin's init. We hand its pidfd to the host and leave.
+ * Returns in the process that goes on.
  */
 static void enter_namespaces(uint32_t ns)
 {
-	if (ns & CLONE_NEWUSER) {
-		if (unshare(CLONE_NEWUSER) < 0)
-			ph__runner_fail(PH_STEP_USERNS, errno, "cannot create the user namespace");
-		if (ph__msg_send(PH_FD_CONTROL, PH_MSG_USERNS, 0, NULL, 0, NULL, 0) < 0)
-			_exit(1);
-		expect_from_host(PH_MSG_USERNS_MAPPED, "USERNS_MAPPED");
-		/* EPERM where the host had to deny setgroups (an unprivileged
-		 * host): it then has no groups of its own to shed. */
-		(void)setgroups(0, NULL);
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-			ph__runner_fail(PH_STEP_USERNS, errno,
-					"cannot become root in the user namespace");
-	}
-	if ((ns & ~(uint32_t)CLONE_NEWUSER) && unshare((int)(ns & ~(uint32_t)CLONE_NEWUSER)) < 0)
+	if (ns && unshare((int)ns) < 0)
 		ph__runner_fail(PH_STEP_USERNS, errno, "cannot create the namespaces (flags 0x%x)",
-				ns & ~(uint32_t)CLONE_NEWUSER);
+				ns);
 	if (ns & CLONE_NEWPID) {
 		int pidfd = -1, go[2];
 		long pid;
@@ -354,15 +367,17 @@ int main(int argc, char **argv)
 	const struct ph_plugin_descriptor *desc;
 	char path[4097];
 	const char *path_inside = path, *why;
-	int ring_fd, plugin_fd, prog_fd = -1, stage2_fd = -1, listener = -1, notify, r;
+	int ring_fd, plugin_fd, prog_fd = -1, stage2_fd = -1, listener = -1, notify, in_userns, r;
 	uint64_t ring_size;
 	void *ring;
 
-	(void)argc;
-	(void)argv;
 	/* Die with the host. Set before reading SETUP: if the host died before
-	 * this line, the read below sees EOF and we exit anyway. */
+	 * this line, the read below sees EOF and we exit anyway. (Set again
+	 * after the re-exec: a change of ids clears it.) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (argc == 2 && strcmp(argv[1], PH_RUNNER_ARG_USERNS) == 0)
+		enter_user_namespace();
+	in_userns = argc == 2 && strcmp(argv[1], PH_RUNNER_ARG_IN_USERNS) == 0;
 	close_other_fds();
 
 	r = ph__msg_recv(PH_FD_CONTROL, &msg, 0, &why);
@@ -409,8 +424,13 @@ int main(int argc, char **argv)
 	 * host's resident-memory watchdog alone. */
 	setup.fixed.rlimit_as = 0;
 #endif
+	/* The host asked for the user namespace we are in, or for none. */
+	if (!!(setup.fixed.ns_flags & CLONE_NEWUSER) != in_userns)
+		ph__runner_fail(
+		    PH_STEP_PROTOCOL, 0,
+		    "SETUP and the runner's arguments disagree about the user namespace");
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
-		enter_namespaces(setup.fixed.ns_flags);
+		enter_namespaces(setup.fixed.ns_flags & ~(uint32_t)CLONE_NEWUSER);
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		sb.layers =
 		    apply_sandbox(&setup, path, plugin_fd, &path_inside, (int *)&sb.landlock_abi);

@@ -146,9 +146,10 @@ void *ph__mmap_shared_nofork(int fd, size_t len);
 int ph__on_userns(struct ph_plugin *p, struct ph_msg *m);
 int ph__on_init(struct ph_plugin *p, struct ph_msg *m);
 
-/* spawn.c: clone(CLONE_VM|CLONE_VFORK) + exec the runner, with a supervisor
- * channel when supervise is set; fills pid, pidfd, sock and sup. */
-int ph__spawn_runner(struct ph_plugin *p, int runner_fd, int supervise, struct ph_result *fail);
+/* spawn.c: clone(CLONE_VM|CLONE_VFORK) + exec the runner, which makes the
+ * namespaces in ns_flags (a supervisor channel with CLONE_NEWPID); fills
+ * pid, pidfd, sock and sup. */
+int ph__spawn_runner(struct ph_plugin *p, int runner_fd, uint64_t ns_flags, struct ph_result *fail);
 /* spawn.c: is path a readable ELF shared object for this machine? */
 int ph__check_plugin_file(const char *path, char *why, size_t why_len);
 

@@ -5,6 +5,7 @@
  * about itself once started (sanitised by dispatch.c).
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -231,6 +232,37 @@ static void handshake(struct ph_plugin *p, enum ph_plugin_state st)
 	}
 }
 
+/*
+ * With a user namespace, the runner's first words are USERNS, before it
+ * reads SETUP (it execs itself again once we wrote its maps, and a SETUP
+ * read before that would be lost). Handle that request first. Returns 0,
+ * or -EPROTO with the instance dead and its end saying why.
+ */
+static int await_userns(struct ph_plugin *p)
+{
+	const int64_t deadline = ph__now_ms() + HANDSHAKE_TIMEOUT_MS;
+	struct ph_result r;
+
+	while (p->state == PH_STATE_SPAWNING && !(p->handshake & PH_HS_USERNS)) {
+		struct pollfd pfd[2] = {{.fd = p->sock, .events = POLLIN},
+					{.fd = p->pidfd, .events = POLLIN}};
+		const int64_t left = deadline - ph__now_ms();
+
+		if (left <= 0) {
+			ph__result_setup(&r, PH_STEP_HANDSHAKE, 0,
+					 "the runner did not ask for its user namespace's maps "
+					 "within %d ms",
+					 HANDSHAKE_TIMEOUT_MS);
+			ph__plugin_kill(p, &r);
+			break;
+		}
+		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR)
+			continue;
+		ph__plugin_pump(p, PH_STATE_SPAWNING, 0);
+	}
+	return p->state == PH_STATE_SPAWNING ? 0 : -EPROTO;
+}
+
 /* The one pollable fd: everything that can need the host's attention. */
 static int make_epoll(struct ph_plugin *p)
 {
@@ -300,7 +332,7 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	}
 	p->ns_flags = (uint32_t)clone_flags;
 	p->handshake = 0;
-	r = ph__spawn_runner(p, p->host->runner_fd, !!(clone_flags & CLONE_NEWPID), fail);
+	r = ph__spawn_runner(p, p->host->runner_fd, clone_flags, fail);
 	if (r < 0)
 		goto out;
 	if (seccomp) {
@@ -313,6 +345,11 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 					 "cannot compile the seccomp policy");
 			goto out;
 		}
+	}
+	if ((clone_flags & CLONE_NEWUSER) && await_userns(p) < 0) {
+		*fail = p->end;
+		r = -EPROTO;
+		goto out;
 	}
 	r = send_setup(p, p->path, cfg, capacity, clone_flags, ring_fd, plugin_fd, prog_fd, notify);
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {

@@ -98,6 +98,7 @@ struct kernel_sigaction {
 /* What the child needs, prepared by the host before the clone. */
 struct child_args {
 	int runner, ctl, sup, devnull;
+	int keep_exe; /* the runner's own file stays open as PH_FD_RUNNER_EXE */
 	char *const *argv;
 	char *const *envp;
 	int err; /* written by the child when it cannot exec: a positive errno */
@@ -157,10 +158,18 @@ child_main(void *arg)
 		child_fail(a, r);
 	if (sup >= 0 && (r = raw_syscall(SYS_dup2, sup, PH_FD_SUPERVISOR, 0, 0, 0)) < 0)
 		child_fail(a, r);
+	/* With a user namespace to make, the runner execs itself once more
+	 * inside it (runner.c), from this very file. */
+	if (a->keep_exe && (r = raw_syscall(SYS_dup2, runner, PH_FD_RUNNER_EXE, 0, 0, 0)) < 0)
+		child_fail(a, r);
 	{
-		const long first = sup >= 0 ? PH_FD_SUPERVISOR + 1 : PH_FD_CONTROL + 1;
+		const long top = a->keep_exe ? PH_FD_RUNNER_EXE
+				 : sup >= 0  ? PH_FD_SUPERVISOR
+					     : PH_FD_CONTROL;
 
-		if ((r = raw_syscall(SYS_close_range, first, runner - 1, 0, 0, 0)) < 0 ||
+		if (sup < 0 && top > PH_FD_SUPERVISOR)
+			raw_syscall(SYS_close, PH_FD_SUPERVISOR, 0, 0, 0, 0);
+		if ((r = raw_syscall(SYS_close_range, top + 1, runner - 1, 0, 0, 0)) < 0 ||
 		    (r = raw_syscall(SYS_close_range, runner + 1, ~0U, 0, 0, 0)) < 0)
 			child_fail(a, r);
 	}
@@ -169,13 +178,17 @@ child_main(void *arg)
 	child_fail(a, r);
 }
 
-int ph__spawn_runner(struct ph_plugin *p, int runner, int supervise, struct ph_result *fail)
+int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t ns_flags, struct ph_result *fail)
 {
 	static char *const envp[] = {NULL};
-	char *argv[] = {(char *)"plughost-runner", NULL};
+	const int supervise = !!(ns_flags & CLONE_NEWPID), userns = !!(ns_flags & CLONE_NEWUSER);
+	/* The runner's first job, before it reads SETUP (runner.c). */
+	char *argv[] = {(char *)"plughost-runner", userns ? (char *)PH_RUNNER_ARG_USERNS : NULL,
+			NULL};
 	int sv[2] = {-1, -1}, sup[2] = {-1, -1}, pidfd = -1, r;
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	struct child_args args = {.runner = runner, .argv = argv, .envp = envp, .sup = -1};
+	struct child_args args = {
+	    .runner = runner, .keep_exe = userns, .argv = argv, .envp = envp, .sup = -1};
 	sigset_t all, old;
 	void *stack;
 	pid_t pid;
