@@ -16,7 +16,8 @@
  * it. Nothing in it waits for the host, which is suspended: the uid/gid
  * maps the runner needs are written on its request, after the exec.
  *
- * clone(2), not clone3: everything needed is there, and container
+ * clone(2), not clone3 (and by hand, not glibc's wrapper, see raw_clone_vm()):
+ * everything needed is there, and container
  * runtimes' default seccomp profiles (and valgrind) refuse clone3.
  */
 #include <elf.h>
@@ -178,6 +179,44 @@ child_main(void *arg)
 	child_fail(a, r);
 }
 
+/*
+ * clone(2) with a new stack, glibc's clone() done by hand: a sanitizer
+ * intercepts that one, and ThreadSanitizer treats it as a fork, marking
+ * the whole (shared!) address space as a child of a multi-threaded fork.
+ * The child starts on stack_top with fn and arg popped from it, calls
+ * fn(arg) and exits with its value (fn never returns here: it execs or
+ * exits). x86_64: flags, stack, parent_tid (the pidfd), child_tid, tls.
+ * Returns the child's pid or a negative errno.
+ */
+static long raw_clone_vm(unsigned long flags, void *stack_top, int *pidfd, int (*fn)(void *),
+			 void *arg)
+{
+	void **sp = stack_top;
+	register long r10 __asm__("r10") = 0;
+	register long r8 __asm__("r8") = 0;
+	long ret;
+
+	*--sp = arg;
+	*--sp = (void *)fn;
+	__asm__ volatile("syscall\n\t"
+			 "test %%rax, %%rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %%ebp, %%ebp\n\t"
+			 "pop %%rax\n\t"
+			 "pop %%rdi\n\t"
+			 "call *%%rax\n\t"
+			 "mov %%eax, %%edi\n\t"
+			 "mov $60, %%eax\n\t" /* SYS_exit */
+			 "syscall\n\t"
+			 "hlt\n\t"
+			 "1:"
+			 : "=a"(ret)
+			 : "a"((long)SYS_clone), "D"(flags), "S"(sp), "d"(pidfd), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+_Static_assert(SYS_exit == 60, "the trampoline's exit number");
+
 int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t ns_flags, struct ph_result *fail)
 {
 	static char *const envp[] = {NULL};
@@ -218,9 +257,9 @@ int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t ns_flags, struct 
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/* Exit signal 0: an application's own waitpid(-1) must not reap our
 	 * children; we wait on the pidfd with __WALL instead. */
-	pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
-		    CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &args, &pidfd);
-	r = pid < 0 ? -errno : 0;
+	pid = (pid_t)raw_clone_vm(CLONE_VM | CLONE_VFORK | CLONE_PIDFD,
+				  (char *)stack + CHILD_STACK_SIZE, &pidfd, child_main, &args);
+	r = pid < 0 ? pid : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	munmap(stack, CHILD_STACK_SIZE);
 	if (r < 0) {
