@@ -18,6 +18,7 @@
 #include "proto.h"
 #include "ring-layout.h"
 #include "seal.h"
+#include "util.h"
 
 static int bad(const char **ret_why, const char *why)
 {
@@ -36,9 +37,7 @@ static int fail_errno(const char **ret_why, const char *why, int err)
 void ph__msg_close_fds(struct ph_msg *msg)
 {
 	for (unsigned int i = 0; i < msg->nfds; i++) {
-		if (msg->fds[i] >= 0)
-			close(msg->fds[i]);
-		msg->fds[i] = -1;
+		msg->fds[i] = safe_close(msg->fds[i]);
 	}
 	msg->nfds = 0;
 }
@@ -146,7 +145,7 @@ static const struct fd_rule {
 static const struct fd_rule *fd_rule_find(enum ph_msg_dir dir, enum ph_msg_phase phase,
 					  uint16_t type)
 {
-	for (size_t i = 0; i < sizeof(fd_rules) / sizeof(fd_rules[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(fd_rules); i++) {
 		const struct fd_rule *r = &fd_rules[i];
 
 		if (r->dir == dir && r->type == type && (r->phases & (1u << phase)))
@@ -174,7 +173,7 @@ static void fd_bounds(uint16_t type, unsigned int *ret_min, unsigned int *ret_ma
 {
 	unsigned int lo = UINT_MAX, hi = 0;
 
-	for (size_t i = 0; i < sizeof(fd_rules) / sizeof(fd_rules[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(fd_rules); i++) {
 		if (fd_rules[i].type != type)
 			continue;
 		lo = fd_rules[i].min < lo ? fd_rules[i].min : lo;

@@ -234,7 +234,7 @@ static void out_arg(struct out *o, enum arg_kind kind, uint64_t v)
 		static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
 		uint32_t f = (uint32_t)v;
 
-		out_flags(o, f & ~(uint32_t)O_ACCMODE, open_flags, PH_ELEMENTSOF(open_flags),
+		out_flags(o, f & ~(uint32_t)O_ACCMODE, open_flags, ELEMENTSOF(open_flags),
 			  acc[f & O_ACCMODE]);
 		break;
 	}
@@ -245,7 +245,7 @@ static void out_arg(struct out *o, enum arg_kind kind, uint64_t v)
 		if (v == PROT_NONE)
 			out_printf(o, "PROT_NONE");
 		else
-			out_flags(o, v, prot_flags, PH_ELEMENTSOF(prot_flags), NULL);
+			out_flags(o, v, prot_flags, ELEMENTSOF(prot_flags), NULL);
 		break;
 	case ARG_MAPFLAGS: {
 		static const char *const types[] = {[MAP_SHARED] = "MAP_SHARED",
@@ -253,23 +253,23 @@ static void out_arg(struct out *o, enum arg_kind kind, uint64_t v)
 						    [MAP_SHARED_VALIDATE] = "MAP_SHARED_VALIDATE"};
 		uint64_t t = v & MAP_TYPE;
 
-		if (t < PH_ELEMENTSOF(types) && types[t])
-			out_flags(o, v & ~(uint64_t)MAP_TYPE, map_flags, PH_ELEMENTSOF(map_flags),
+		if (t < ELEMENTSOF(types) && types[t])
+			out_flags(o, v & ~(uint64_t)MAP_TYPE, map_flags, ELEMENTSOF(map_flags),
 				  types[t]);
 		else
-			out_flags(o, v, map_flags, PH_ELEMENTSOF(map_flags), NULL);
+			out_flags(o, v, map_flags, ELEMENTSOF(map_flags), NULL);
 		break;
 	}
 	case ARG_AF:
-		out_name(o, families, PH_ELEMENTSOF(families), (uint32_t)v);
+		out_name(o, families, ELEMENTSOF(families), (uint32_t)v);
 		break;
 	case ARG_SOCKTYPE: {
 		uint32_t t = (uint32_t)v & 0xf, rest = (uint32_t)v & ~0xfu;
 
-		out_name(o, sock_types, PH_ELEMENTSOF(sock_types), t);
+		out_name(o, sock_types, ELEMENTSOF(sock_types), t);
 		if (rest) {
 			out_printf(o, "|");
-			out_flags(o, rest, sock_flags, PH_ELEMENTSOF(sock_flags), NULL);
+			out_flags(o, rest, sock_flags, ELEMENTSOF(sock_flags), NULL);
 		}
 		break;
 	}
@@ -292,7 +292,7 @@ static void out_arg(struct out *o, enum arg_kind kind, uint64_t v)
 
 static const struct syscall_fmt *find_format(int nr)
 {
-	for (size_t i = 0; i < PH_ELEMENTSOF(formats); i++)
+	for (size_t i = 0; i < ELEMENTSOF(formats); i++)
 		if (formats[i].nr == nr)
 			return &formats[i];
 	return NULL;

@@ -93,7 +93,7 @@ static void *continue_probe_thread(void *arg)
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {.len = PH_ELEMENTSOF(insns), .filter = insns};
+	struct sock_fprog prog = {.len = ELEMENTSOF(insns), .filter = insns};
 
 	cp->listener = -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
@@ -249,7 +249,7 @@ static void probe_cgroup2(struct ph__features *f)
 	int n;
 
 	/* Pure v2 mounts it at /sys/fs/cgroup, hybrid setups at .../unified. */
-	for (size_t i = 0; i < PH_ELEMENTSOF(mounts); i++)
+	for (size_t i = 0; i < ELEMENTSOF(mounts); i++)
 		if (statfs(mounts[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
 			base = mounts[i];
 			break;

@@ -318,7 +318,6 @@ PH_EXPORT void ph_blob_free(struct ph_blob *blob)
 		return;
 	if (blob->map)
 		munmap(blob->map, blob->size);
-	if (blob->fd >= 0)
-		close(blob->fd);
+	safe_close(blob->fd);
 	free(blob);
 }

@@ -125,8 +125,7 @@ PH_EXPORT void ph_host_free(struct ph_host *host)
 	if (!host)
 		return;
 	free(host->runner_path);
-	if (host->runner_fd >= 0)
-		close(host->runner_fd);
+	safe_close(host->runner_fd);
 	free(host);
 }
 

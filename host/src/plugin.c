@@ -30,28 +30,21 @@ PH_EXPORT void ph_plugin_config_init(struct ph_plugin_config *cfg)
 		memset(cfg, 0, sizeof(*cfg));
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* Kill and reap the child if alive and release everything of this run,
  * keeping what restart needs (host, path, configuration). */
 static void plugin_stop(struct ph_plugin *p)
 {
 	if (p->pidfd >= 0)
 		ph__plugin_kill(p, NULL);
-	close_fd(&p->sock);
-	close_fd(&p->listener);
-	close_fd(&p->sup);
-	close_fd(&p->pidfd);
-	close_fd(&p->plugin_pidfd);
-	close_fd(&p->epfd);
-	close_fd(&p->timerfd);
-	close_fd(&p->stat_fd);
-	close_fd(&p->status_fd);
+	p->sock = safe_close(p->sock);
+	p->listener = safe_close(p->listener);
+	p->sup = safe_close(p->sup);
+	p->pidfd = safe_close(p->pidfd);
+	p->plugin_pidfd = safe_close(p->plugin_pidfd);
+	p->epfd = safe_close(p->epfd);
+	p->timerfd = safe_close(p->timerfd);
+	p->stat_fd = safe_close(p->stat_fd);
+	p->status_fd = safe_close(p->status_fd);
 	if (p->ring_map)
 		munmap(p->ring_map, p->ring_map_len);
 	p->ring_map = NULL;
@@ -239,7 +232,7 @@ static int make_epoll(struct ph_plugin *p)
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->epfd < 0)
 		return -errno;
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
 
 		if (fds[i] >= 0 && epoll_ctl(p->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)

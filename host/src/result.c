@@ -99,7 +99,7 @@ static const char *fault_cause(int signo, int code)
 	    {SIGTRAP, TRAP_BRKPT, "breakpoint"},
 	};
 
-	for (size_t i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(causes); i++)
 		if (causes[i].signo == signo && causes[i].code == code)
 			return causes[i].text;
 	return "fault";

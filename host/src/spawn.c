@@ -233,10 +233,8 @@ int ph__spawn_runner(struct ph_plugin *p, int runner, int supervise, struct ph_r
 	r = 0;
 out:
 	for (int i = 0; i < 2; i++) {
-		if (sv[i] >= 0)
-			close(sv[i]);
-		if (sup[i] >= 0)
-			close(sup[i]);
+		safe_close(sv[i]);
+		safe_close(sup[i]);
 	}
 	return r;
 }
