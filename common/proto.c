@@ -566,7 +566,9 @@ int ph__parse_log(const struct ph_msg *msg, struct ph_log_view *out, const char 
 
 	if (msg->hdr.type != PH_MSG_LOG || take(&c, &fixed, sizeof(fixed)) < 0)
 		return bad(ret_why, "LOG message too short");
-	if (fixed.level > PH_LOG_DEBUG)
+	/* The levels are 0..PH_DEBUG with no gaps; a new one must move this. */
+	_Static_assert(PH_DEBUG == 3 && PH_ERROR == 0, "LOG levels are 0..3");
+	if (fixed.level > PH_DEBUG)
 		return bad(ret_why, "LOG has an unknown level");
 	if (fixed.len > PH_TEXT_MAX || take_str(&c, fixed.len, &out->text) < 0)
 		return bad(ret_why, "LOG text too long or shorter than it says");

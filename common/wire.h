@@ -181,11 +181,9 @@ struct ph_msg_done {
 	uint32_t reserved;
 };
 
-enum ph_log_level { PH_LOG_ERROR = 0, PH_LOG_WARN, PH_LOG_INFO, PH_LOG_DEBUG };
-
 /* PH_MSG_LOG payload, followed by len bytes of text. */
 struct ph_msg_log {
-	uint32_t level;
+	uint32_t level; /* enum ph_level of <plughost/level.h> */
 	uint32_t len;
 };
 

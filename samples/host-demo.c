@@ -44,7 +44,7 @@ static const struct sample samples[] = {
  * Log lines from the library and from plugins (ph_log() in a handler) all
  * arrive here. instance is NULL for the library's own messages.
  */
-static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_log_severity severity,
+static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_level severity,
 		   const char *line)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};

@@ -433,17 +433,17 @@ struct logged {
 	char last[256];
 };
 
-static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_log_severity sev,
+static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_level sev,
 		   const char *line)
 {
 	struct logged *l = userdata;
 
 	/* The host's own debug notes (the clone fallback, say) are not the
 	 * plugin's lines. */
-	if (!instance && sev == PH_SEV_DEBUG)
+	if (!instance && sev == PH_DEBUG)
 		return;
 	assert_non_null(instance);
-	assert_int_equal(sev, PH_SEV_INFO);
+	assert_int_equal(sev, PH_INFO);
 	l->lines++;
 	snprintf(l->last, sizeof(l->last), "%s", line);
 }
@@ -576,11 +576,11 @@ static void test_api_misuse(void **state)
 			fail_msg("message '%s' does not say '%s'", res.message, (text));           \
 	} while (0)
 
-static void count_log(void *userdata, const struct ph_plugin *instance,
-		      enum ph_log_severity severity, const char *line)
+static void count_log(void *userdata, const struct ph_plugin *instance, enum ph_level severity,
+		      const char *line)
 {
 	(void)instance;
-	if (severity == PH_SEV_ERROR && strstr(line, "ph_host_config.reserved[7]"))
+	if (severity == PH_ERROR && strstr(line, "ph_host_config.reserved[7]"))
 		++*(int *)userdata;
 }
 

@@ -345,7 +345,7 @@ static void test_roundtrip_done_log_and_empty(void **state)
 {
 	struct ph_msg_done d = {
 	    .status = PH_DONE_ERROR, .code = -22, .output_bytes = 123456789, .msg_len = 5};
-	struct ph_msg_log l = {.level = PH_LOG_WARN, .len = 11};
+	struct ph_msg_log l = {.level = PH_WARN, .len = 11};
 	struct ph_msg_exit e = {.how = CLD_DUMPED,
 				.status = SIGABRT,
 				.user_usec = 1500,
@@ -365,7 +365,7 @@ static void test_roundtrip_done_log_and_empty(void **state)
 
 	roundtrip(PH_MSG_LOG, &l, sizeof(l), "hello world", 11, NULL, 0);
 	assert_int_equal(ph__parse_log(&msg, &lv, &why), 0);
-	assert_int_equal(lv.level, PH_LOG_WARN);
+	assert_int_equal(lv.level, PH_WARN);
 	assert_int_equal(lv.text.len, 11);
 	assert_memory_equal(lv.text.p, "hello world", 11);
 
@@ -1177,10 +1177,10 @@ static void test_parse_log(void **state)
 	struct ph_log_view v;
 	const char *why = NULL;
 
-	log_payload(&pl, PH_LOG_DEBUG, PH_TEXT_MAX, PH_TEXT_MAX);
+	log_payload(&pl, PH_DEBUG, PH_TEXT_MAX, PH_TEXT_MAX);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	assert_int_equal(ph__parse_log(&msg, &v, &why), 0);
-	assert_int_equal(v.level, PH_LOG_DEBUG);
+	assert_int_equal(v.level, PH_DEBUG);
 	assert_int_equal(v.text.len, PH_TEXT_MAX);
 	assert_ptr_equal(v.text.p, (const char *)msg.payload + 8);
 
@@ -1188,16 +1188,16 @@ static void test_parse_log(void **state)
 	expect_bad(p_log, "LOG message too short");
 	load(PH_MSG_LOG, pl.b, 7, 0);
 	expect_bad(p_log, "LOG message too short");
-	log_payload(&pl, PH_LOG_DEBUG + 1, 0, 0);
+	log_payload(&pl, PH_DEBUG + 1, 0, 0);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	expect_bad(p_log, "LOG has an unknown level");
-	log_payload(&pl, PH_LOG_ERROR, PH_TEXT_MAX + 1, PH_TEXT_MAX + 1);
+	log_payload(&pl, PH_ERROR, PH_TEXT_MAX + 1, PH_TEXT_MAX + 1);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	expect_bad(p_log, "LOG text too long or shorter than it says");
-	log_payload(&pl, PH_LOG_ERROR, 5, 4);
+	log_payload(&pl, PH_ERROR, 5, 4);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	expect_bad(p_log, "LOG text too long or shorter than it says");
-	log_payload(&pl, PH_LOG_ERROR, 5, 6);
+	log_payload(&pl, PH_ERROR, 5, 6);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	expect_bad(p_log, "LOG message has trailing bytes");
 }
@@ -1542,7 +1542,7 @@ static void check_accepted(int k)
 		struct ph_log_view v;
 
 		assert_int_equal(ph__parse_log(&msg, &v, &why), 0);
-		assert_true(v.level <= PH_LOG_DEBUG);
+		assert_true(v.level <= PH_DEBUG);
 		assert_true(v.text.len <= PH_TEXT_MAX);
 		assert_int_equal(8 + v.text.len, len);
 		break;

@@ -13,7 +13,7 @@
  *   B, idle                         works                works       works    works    works
  *
  * "refused" for destroy and pool_put (which return nothing): the call does
- * nothing, and the host's log callback gets one PH_SEV_ERROR line naming
+ * nothing, and the host's log callback gets one PH_ERROR line naming
  * the function and "its own output callback". After every cell the outer
  * call (and, for B up the stack, the inner one) has ended OK with all its
  * output, and every instance still ours takes a call.
@@ -80,7 +80,7 @@ struct ctx {
 	uint64_t outer_pos, inner_pos;
 	int inner_rc;
 	struct ph_result inner_res;
-	/* The host's log: PH_SEV_ERROR lines. */
+	/* The host's log: PH_ERROR lines. */
 	unsigned int errors;
 	char error_line[512];
 	char why[768];
@@ -107,13 +107,13 @@ __attribute__((format(printf, 1, 2), noreturn)) static void child_fail(const cha
 			child_fail(__VA_ARGS__);                                                   \
 	} while (0)
 
-static void log_fn(void *userdata, const struct ph_plugin *instance, enum ph_log_severity sev,
+static void log_fn(void *userdata, const struct ph_plugin *instance, enum ph_level sev,
 		   const char *line)
 {
 	struct ctx *c = userdata;
 
 	(void)instance;
-	if (sev != PH_SEV_ERROR)
+	if (sev != PH_ERROR)
 		return;
 	c->errors++;
 	snprintf(c->error_line, sizeof(c->error_line), "%s", line);

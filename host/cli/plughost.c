@@ -306,7 +306,7 @@ static int write_all(void *userdata, const void *buf, size_t len)
 	return 0;
 }
 
-static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_log_severity sev,
+static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_level sev,
 		     const char *line)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
@@ -314,7 +314,7 @@ static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_l
 
 	/* The library's debug notes (such as the clone3 fallback under a
 	 * container's seccomp profile) are for -v only. */
-	if (sev == PH_SEV_DEBUG && !*verbose)
+	if (sev == PH_DEBUG && !*verbose)
 		return;
 
 	fprintf(stderr, "plughost: [%s] %s: %s\n", instance ? ph_plugin_name(instance) : "host",

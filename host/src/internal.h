@@ -32,7 +32,7 @@ struct ph_host {
 	void *log_userdata;
 };
 
-void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_log_severity sev,
+void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_level sev,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 enum ph_plugin_state {

@@ -79,7 +79,7 @@ int ph__refuse_in_callback(const struct ph_plugin *p, const char *fn)
 
 	if (!refusing) {
 		refusing = 1;
-		ph__log(p->host, NULL, PH_SEV_ERROR,
+		ph__log(p->host, NULL, PH_ERROR,
 			"%s() called for plugin '%s' from its own output callback (or from "
 			"one of a call further up this thread's stack): refused, the instance "
 			"is left as it is",

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <plughost/level.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -146,11 +148,17 @@ PH_EXPORT const char *ph_version(void);
 
 /* --------------------------------------------------------------------- host */
 
-enum ph_log_severity { PH_SEV_ERROR = 0, PH_SEV_WARN, PH_SEV_INFO, PH_SEV_DEBUG };
+/* Older names of the log levels of <plughost/level.h>, kept so that
+ * applications written against them still compile. */
+#define PH_SEV_ERROR PH_ERROR
+#define PH_SEV_WARN  PH_WARN
+#define PH_SEV_INFO  PH_INFO
+#define PH_SEV_DEBUG PH_DEBUG
 
-/* Called with one line (no trailing newline); instance is NULL for the host. */
-typedef void (*ph_log_fn)(void *userdata, const struct ph_plugin *instance,
-			  enum ph_log_severity severity, const char *line);
+/* Called with one line (no trailing newline); instance is NULL for the host.
+ * A plugin's ph_log() arrives with the level the plugin gave it. */
+typedef void (*ph_log_fn)(void *userdata, const struct ph_plugin *instance, enum ph_level level,
+			  const char *line);
 
 struct ph_host_config {
 	/* Path of plughost-runner; NULL finds it (see ph_host_new()). */
@@ -481,8 +489,7 @@ PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob);
 /* Read a whole file (or "-" for stdin) into a new sealed blob of at most
  * max bytes (0: the default); errors as ph_blob_new_from_fd_max(), and
  * open errors. */
-PH_EXPORT int ph_blob_new_from_file_max(const char *path, uint64_t max,
-					struct ph_blob **ret_blob);
+PH_EXPORT int ph_blob_new_from_file_max(const char *path, uint64_t max, struct ph_blob **ret_blob);
 
 /* ph_blob_new_from_file_max() with the default limit. */
 PH_EXPORT int ph_blob_new_from_file(const char *path, struct ph_blob **ret_blob);
