@@ -609,7 +609,7 @@ out:
 			strerror(errno));
 		code = EXIT_INTERNAL;
 	}
-	ph_plugin_destroy(plugin);
+	ph_plugin_free(plugin);
 	ph_policy_free(policy);
 	ph_host_free(host);
 	for (size_t i = 0; i < n_inputs; i++)

@@ -117,7 +117,7 @@ struct ph_plugin {
 };
 
 /*
- * Refuse fn ("ph_plugin_destroy", ...) on p because one of p's callbacks
+ * Refuse fn ("ph_plugin_free", ...) on p because one of p's callbacks
  * is running on this thread: log one error line and return -EBUSY.
  */
 int ph__refuse_in_callback(const struct ph_plugin *p, const char *fn);

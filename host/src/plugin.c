@@ -89,12 +89,12 @@ int ph__refuse_in_callback(const struct ph_plugin *p, const char *fn)
 	return -EBUSY;
 }
 
-PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin)
+PH_EXPORT void ph_plugin_free(struct ph_plugin *plugin)
 {
 	/* Freeing it under its own call would leave that call running on
 	 * freed memory: refused (docs/threads.md). */
 	if (plugin && plugin->in_callback) {
-		ph__refuse_in_callback(plugin, "ph_plugin_destroy");
+		ph__refuse_in_callback(plugin, "ph_plugin_free");
 		return;
 	}
 	plugin_free(plugin);

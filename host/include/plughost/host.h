@@ -12,11 +12,11 @@
  *	ph_blob_new_from_bytes("hello", 5, &in);
  *	ph_plugin_call(plugin, "upper", &in, 1, write_to_stdout, NULL, &res);
  *	if (res.kind != PH_RESULT_OK) { char line[512]; ph_result_describe(&res, line, sizeof line);
- *} ph_blob_free(in); ph_plugin_destroy(plugin); ph_host_free(host);
+ *} ph_blob_free(in); ph_plugin_free(plugin); ph_host_free(host);
  *
  * Conventions: functions return >= 0 on success and a negative errno on
  * failure; ret_* output parameters are written only on success. Functions
- * ending in _free/_destroy accept NULL. The library never prints; it reports
+ * ending in _free accept NULL. The library never prints; it reports
  * through return values, results and an optional log callback.
  *
  * Thread safety: one ph_plugin must be used by one thread at a time;
@@ -179,7 +179,7 @@ PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg);
  */
 PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret_host);
 
-/* Free a host. Every plugin spawned from it must be destroyed first. */
+/* Free a host. Every plugin spawned from it must be freed first. */
 PH_EXPORT void ph_host_free(struct ph_host *host);
 
 /* ------------------------------------------------------------------- policy */
@@ -316,8 +316,11 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 			      const struct ph_plugin_config *cfg, struct ph_plugin **ret_plugin,
 			      struct ph_result *ret_failure);
 
-/* Kill the child (if alive), reap it, and free everything. */
-PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin);
+/* Kill the child (if alive), reap it, and free everything. Accepts NULL. */
+PH_EXPORT void ph_plugin_free(struct ph_plugin *plugin);
+
+/* The older name of ph_plugin_free(), kept so that old callers compile. */
+#define ph_plugin_destroy ph_plugin_free
 
 /*
  * Start a fresh instance of the same plugin, with the same configuration
@@ -436,13 +439,13 @@ PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 			  struct ph_result *ret_failure);
 
 /* Take a ready instance (spawning one if the pool is empty). The caller
- * owns it until ph_pool_put() or ph_plugin_destroy(). Errors as for
+ * owns it until ph_pool_put() or ph_plugin_free(). Errors as for
  * ph_plugin_spawn(), with the reason in *ret_failure when not NULL. */
 PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
 			   struct ph_result *ret_failure);
 
 /* Give an instance back: kept if alive, idle and the pool has room,
- * destroyed otherwise. */
+ * freed otherwise. */
 PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin);
 
 /* Spawn instances until n are ready. Returns how many are ready, or the
@@ -451,7 +454,7 @@ PH_EXPORT int ph_pool_refill(struct ph_pool *pool);
 
 PH_EXPORT size_t ph_pool_ready(const struct ph_pool *pool);
 
-/* Destroy every ready instance and the pool (taken ones are the caller's). */
+/* Free every ready instance and the pool (taken ones are the caller's). */
 PH_EXPORT void ph_pool_free(struct ph_pool *pool);
 
 /* -------------------------------------------------------------------- blobs */
