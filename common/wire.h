@@ -30,7 +30,8 @@
 #define PH_NAME_MAX    128u   /* method, plugin name and version strings */
 #define PH_TEXT_MAX    1024u  /* error and log text */
 #define PH_METHODS_MAX 64u    /* methods one plugin may export */
-#define PH_INPUTS_MAX  PH_MSG_MAX_FDS
+/* A CALL carries one fd per input; PH_INPUTS_MAX is host.h's. */
+_Static_assert(PH_INPUTS_MAX <= PH_MSG_MAX_FDS, "a CALL cannot carry PH_INPUTS_MAX fds");
 
 enum ph_msg_type {
 	/* host -> runner, once: ring fd, plugin file fd [+ seccomp program fd]. */

@@ -366,6 +366,10 @@ PH_EXPORT int ph_plugin_alive(const struct ph_plugin *plugin);
  */
 typedef int (*ph_output_fn)(void *userdata, const void *buf, size_t len);
 
+/* The most input blobs one call takes: a call with more is refused with
+ * -EINVAL. (Each input is one fd of the call's message.) */
+#define PH_INPUTS_MAX 16u
+
 /*
  * Run method with n sealed input blobs and wait for it to end. Output is
  * passed to out_fn as it arrives (out_fn may be NULL to discard it).
@@ -465,6 +469,11 @@ PH_EXPORT void ph_pool_free(struct ph_pool *pool);
  * for it to change what the host sent. A blob may be passed to many calls
  * and many plugins.
  */
+
+/* The largest blob, in bytes (1 TiB), whatever input limit is asked for:
+ * a larger one is refused with -EFBIG, and the runner refuses to map a
+ * larger input. */
+#define PH_BLOB_MAX_BYTES ((uint64_t)1 << 40)
 
 /* Copy len bytes into a new sealed blob. Errors: -EINVAL, -ENOMEM, memfd errors. */
 PH_EXPORT int ph_blob_new_from_bytes(const void *data, size_t len, struct ph_blob **ret_blob);
