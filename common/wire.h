@@ -50,8 +50,8 @@ enum ph_msg_type {
 	PH_MSG_LOG = 7,
 	/* plugin -> host: new ring data while the host said it was sleeping. */
 	PH_MSG_DOORBELL = 8,
-	/* host -> plugin: leave the request loop and exit 0. */
-	PH_MSG_SHUTDOWN = 9,
+	/* 9 is retired (it was SHUTDOWN, which nothing ever sent); never reuse
+	 * it, so that an old peer cannot take a new message for it. */
 	/* init -> host, on the supervisor channel only: how the plugin ended. */
 	PH_MSG_EXIT = 10,
 	/* init -> host, on the supervisor channel only, once, right after it

@@ -287,9 +287,6 @@ int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, void *
 			if (handle_call(desc, &ring, ctl_fd, &msg) < 0)
 				return 0; /* host gone mid-call */
 			break;
-		case PH_MSG_SHUTDOWN:
-			ph__msg_close_fds(&msg);
-			return 0;
 		default:
 			ph__msg_close_fds(&msg);
 			return 72;

@@ -370,7 +370,6 @@ static void test_roundtrip_done_log_and_empty(void **state)
 	assert_memory_equal(lv.text.p, "hello world", 11);
 
 	roundtrip(PH_MSG_DOORBELL, NULL, 0, NULL, 0, NULL, 0);
-	roundtrip(PH_MSG_SHUTDOWN, NULL, 0, NULL, 0, NULL, 0);
 	roundtrip(PH_MSG_EXIT, &e, sizeof(e), NULL, 0, NULL, 0);
 	assert_int_equal(ph__parse_exit(&msg, &ev, &why), 0);
 	assert_memory_equal(&ev, &e, sizeof(e));
@@ -1628,8 +1627,8 @@ static void test_fuzz_wire(void **state)
 	} allow[PH_MSG_TYPE_MAX + 1] = {
 	    [PH_MSG_SETUP] = {2, 3},	    [PH_MSG_SANDBOXED] = {0, 1}, [PH_MSG_LOADED] = {0, 0},
 	    [PH_MSG_SETUP_FAILED] = {0, 0}, [PH_MSG_CALL] = {0, 16},	 [PH_MSG_DONE] = {0, 0},
-	    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},	 [PH_MSG_SHUTDOWN] = {0, 0},
-	    [PH_MSG_EXIT] = {0, 0},	    [PH_MSG_CHILD] = {1, 1},	 [PH_MSG_INIT] = {1, 1},
+	    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},	 [PH_MSG_EXIT] = {0, 0},
+	    [PH_MSG_CHILD] = {1, 1},	    [PH_MSG_INIT] = {1, 1},
 	};
 	uint64_t seed = 0xC0FFEE;
 	static struct bb b;
