@@ -18,6 +18,7 @@
 #include "proto.h"
 #include "ring-layout.h"
 #include "seal.h"
+#include "util.h"
 
 static int bad(const char **ret_why, const char *why)
 {
@@ -36,9 +37,7 @@ static int fail_errno(const char **ret_why, const char *why, int err)
 void ph__msg_close_fds(struct ph_msg *msg)
 {
 	for (unsigned int i = 0; i < msg->nfds; i++) {
-		if (msg->fds[i] >= 0)
-			close(msg->fds[i]);
-		msg->fds[i] = -1;
+		msg->fds[i] = safe_close(msg->fds[i]);
 	}
 	msg->nfds = 0;
 }
@@ -146,7 +145,7 @@ static const struct fd_rule {
 static const struct fd_rule *fd_rule_find(enum ph_msg_dir dir, enum ph_msg_phase phase,
 					  uint16_t type)
 {
-	for (size_t i = 0; i < sizeof(fd_rules) / sizeof(fd_rules[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(fd_rules); i++) {
 		const struct fd_rule *r = &fd_rules[i];
 
 		if (r->dir == dir && r->type == type && (r->phases & (1u << phase)))
@@ -174,7 +173,7 @@ static void fd_bounds(uint16_t type, unsigned int *ret_min, unsigned int *ret_ma
 {
 	unsigned int lo = UINT_MAX, hi = 0;
 
-	for (size_t i = 0; i < sizeof(fd_rules) / sizeof(fd_rules[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(fd_rules); i++) {
 		if (fd_rules[i].type != type)
 			continue;
 		lo = fd_rules[i].min < lo ? fd_rules[i].min : lo;
@@ -567,7 +566,9 @@ int ph__parse_log(const struct ph_msg *msg, struct ph_log_view *out, const char 
 
 	if (msg->hdr.type != PH_MSG_LOG || take(&c, &fixed, sizeof(fixed)) < 0)
 		return bad(ret_why, "LOG message too short");
-	if (fixed.level > PH_LOG_DEBUG)
+	/* The levels are 0..PH_DEBUG with no gaps; a new one must move this. */
+	_Static_assert(PH_DEBUG == 3 && PH_ERROR == 0, "LOG levels are 0..3");
+	if (fixed.level > PH_DEBUG)
 		return bad(ret_why, "LOG has an unknown level");
 	if (fixed.len > PH_TEXT_MAX || take_str(&c, fixed.len, &out->text) < 0)
 		return bad(ret_why, "LOG text too long or shorter than it says");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "seal.h"
+#include "util.h"
 
 /* Seals a sealed memfd may carry beyond the required ones. F_SEAL_EXEC
  * comes with MFD_NOEXEC_SEAL; FUTURE_WRITE is redundant next to WRITE. */
@@ -133,10 +134,7 @@ int ph__memfd_create(const char *name)
 
 int ph__memfd_noexec_supported(void)
 {
-	if (atomic_load(&noexec_state) == 0) {
-		int fd = ph__memfd_create("ph-probe");
-		if (fd >= 0)
-			close(fd);
-	}
+	if (atomic_load(&noexec_state) == 0)
+		safe_close(ph__memfd_create("ph-probe")); /* which sets noexec_state */
 	return atomic_load(&noexec_state) > 0;
 }

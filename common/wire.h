@@ -36,7 +36,8 @@
 #define PH_NAME_MAX    128u   /* method, plugin name and version strings */
 #define PH_TEXT_MAX    1024u  /* error and log text */
 #define PH_METHODS_MAX 64u    /* methods one plugin may export */
-#define PH_INPUTS_MAX  PH_MSG_MAX_FDS
+/* A CALL carries one fd per input; PH_INPUTS_MAX is host.h's. */
+_Static_assert(PH_INPUTS_MAX <= PH_MSG_MAX_FDS, "a CALL cannot carry PH_INPUTS_MAX fds");
 
 enum ph_msg_type {
 	/* host -> runner, once: ring fd, plugin file fd [+ seccomp program fd]. */
@@ -55,8 +56,8 @@ enum ph_msg_type {
 	PH_MSG_LOG = 7,
 	/* plugin -> host: new ring data while the host said it was sleeping. */
 	PH_MSG_DOORBELL = 8,
-	/* host -> plugin: leave the request loop and exit 0. */
-	PH_MSG_SHUTDOWN = 9,
+	/* 9 is retired (it was SHUTDOWN, which nothing ever sent); never reuse
+	 * it, so that an old peer cannot take a new message for it. */
 	/* init -> host, on the supervisor channel only: how the plugin ended. */
 	PH_MSG_EXIT = 10,
 	/* init -> host, on the supervisor channel only, once, right after it
@@ -187,11 +188,9 @@ struct ph_msg_done {
 	uint32_t reserved;
 };
 
-enum ph_log_level { PH_LOG_ERROR = 0, PH_LOG_WARN, PH_LOG_INFO, PH_LOG_DEBUG };
-
 /* PH_MSG_LOG payload, followed by len bytes of text. */
 struct ph_msg_log {
-	uint32_t level;
+	uint32_t level; /* enum ph_level of <plughost/level.h> */
 	uint32_t len;
 };
 

@@ -44,6 +44,7 @@
 #include "runner.h"
 #include "sandbox.h"
 #include "seal.h"
+#include "util.h"
 
 static struct ph_msg msg;
 
@@ -455,8 +456,7 @@ int main(int argc, char **argv)
 	if (ph__msg_send(PH_FD_CONTROL, PH_MSG_SANDBOXED, 0, &sb, sizeof(sb), &listener,
 			 listener >= 0 ? 1 : 0) < 0)
 		_exit(1);
-	if (listener >= 0)
-		close(listener);
+	safe_close(listener);
 
 	/* From here on, untrusted code runs in this process. */
 	desc = load_plugin(path_inside);

@@ -24,9 +24,6 @@
 #include "runner.h"
 #include "seal.h"
 
-/* Inputs larger than this are refused (the host never sends them). */
-#define INPUT_MAX ((uint64_t)1 << 40)
-
 /* The runner's side of a call; the plugin holds a pointer to pub. */
 struct call {
 	struct ph_call pub; /* first: the plugin's view */
@@ -222,8 +219,8 @@ static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_p
 		uint64_t size;
 
 		/* Map only what cannot change or shrink under the handler. */
-		r = ph__seal_check(msg->fds[i], PH_SEAL_KIND_INPUT, view.sizes[i], INPUT_MAX, &size,
-				   &why);
+		r = ph__seal_check(msg->fds[i], PH_SEAL_KIND_INPUT, view.sizes[i],
+				   PH_BLOB_MAX_BYTES, &size, &why);
 		if (r < 0) {
 			snprintf(text, sizeof(text), "input %u rejected: %s", i, why);
 			r = send_done(&call, PH_DONE_BAD_INPUT, 0, text);
@@ -290,9 +287,6 @@ int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, void *
 			if (handle_call(desc, &ring, ctl_fd, &msg) < 0)
 				return 0; /* host gone mid-call */
 			break;
-		case PH_MSG_SHUTDOWN:
-			ph__msg_close_fds(&msg);
-			return 0;
 		default:
 			ph__msg_close_fds(&msg);
 			return 72;

@@ -169,7 +169,7 @@ static int spawn_task(struct ph_host *host, const char *dir, int epfd, struct ta
 		fprintf(stderr, "plughost-epoll-demo: %s: epoll_ctl: %s\n", t->job->label,
 			strerror(errno));
 		/* Unwatched, it must not get a call: nothing would end it. */
-		ph_plugin_destroy(t->plugin);
+		ph_plugin_free(t->plugin);
 		t->plugin = NULL;
 		return -1;
 	}
@@ -321,10 +321,10 @@ int main(int argc, char **argv)
 	failures += run_loop(epfd, n_running);
 
 out:
-	/* Destroying an instance kills it if still running and reaps it;
-	 * ph_plugin_destroy() accepts NULL for the ones never started. */
+	/* Freeing an instance kills it if still running and reaps it;
+	 * ph_plugin_free() accepts NULL for the ones never started. */
 	for (size_t i = 0; i < N_JOBS; i++) {
-		ph_plugin_destroy(tasks[i].plugin);
+		ph_plugin_free(tasks[i].plugin);
 		free(tasks[i].out);
 	}
 	if (epfd >= 0)

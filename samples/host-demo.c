@@ -14,7 +14,7 @@
  *	sha256 -> 9df93f4b45803c9e9768670c549b082f06a2edba186ecf5604c915b9a298e0b1  -
  *
  * Read it top to bottom to learn the API: a host, a sealed input blob, then
- * for each plugin spawn, call, check the result, destroy. Anything that goes
+ * for each plugin spawn, call, check the result, free. Anything that goes
  * wrong is reported in one line on stderr and makes the exit status 1; the
  * other plugins still run.
  */
@@ -44,7 +44,7 @@ static const struct sample samples[] = {
  * Log lines from the library and from plugins (ph_log() in a handler) all
  * arrive here. instance is NULL for the library's own messages.
  */
-static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_log_severity severity,
+static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_level severity,
 		   const char *line)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
@@ -165,8 +165,8 @@ static int run_sample(struct ph_host *host, const char *dir, const struct sample
 	ret = 0;
 out:
 	/* Kills the child if it is still running, reaps it, frees it all.
-	 * Like every _destroy and _free in the API, it accepts NULL. */
-	ph_plugin_destroy(plugin);
+	 * Like every _free in the API, it accepts NULL. */
+	ph_plugin_free(plugin);
 	return ret;
 }
 
@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 	}
 
 out:
-	/* Plugins first (run_sample() destroyed each), then blobs and host. */
+	/* Plugins first (run_sample() freed each), then blobs and host. */
 	ph_blob_free(input);
 	ph_host_free(host);
 	return status;

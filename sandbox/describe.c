@@ -23,6 +23,7 @@
 
 #include "sandbox.h"
 #include "sb-internal.h"
+#include "strbuf.h"
 
 /* The kernel's O_LARGEFILE on x86_64; glibc defines it as 0 there. */
 #define KERNEL_O_LARGEFILE 0100000
@@ -159,56 +160,35 @@ static const char *const sock_types[] = {
     [SOCK_PACKET] = "SOCK_PACKET",
 };
 
-/* A bounded string builder: truncates, always NUL-terminated. */
-struct out {
-	char *buf;
-	size_t len, pos;
-};
-
-__attribute__((format(printf, 2, 3))) static void out_printf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->len == 0 || o->pos >= o->len - 1)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	o->pos += (size_t)n < o->len - o->pos ? (size_t)n : o->len - o->pos - 1;
-}
-
 /* Symbolic flags joined by '|', leftover bits in hex; "0" when none. */
-static void out_flags(struct out *o, uint64_t v, const struct flag_name *names, size_t n,
+static void out_flags(struct ph_strbuf *o, uint64_t v, const struct flag_name *names, size_t n,
 		      const char *base)
 {
 	bool any = false;
 
 	if (base) {
-		out_printf(o, "%s", base);
+		ph__strbuf_printf(o, "%s", base);
 		any = true;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (names[i].bit && (v & names[i].bit) == names[i].bit) {
-			out_printf(o, "%s%s", any ? "|" : "", names[i].name);
+			ph__strbuf_printf(o, "%s%s", any ? "|" : "", names[i].name);
 			v &= ~names[i].bit;
 			any = true;
 		}
 	if (v || !any)
-		out_printf(o, "%s0x%" PRIx64, any ? "|" : "", v);
+		ph__strbuf_printf(o, "%s0x%" PRIx64, any ? "|" : "", v);
 }
 
-static void out_name(struct out *o, const char *const *names, size_t n, uint64_t v)
+static void out_name(struct ph_strbuf *o, const char *const *names, size_t n, uint64_t v)
 {
 	if (v < n && names[v])
-		out_printf(o, "%s", names[v]);
+		ph__strbuf_printf(o, "%s", names[v]);
 	else
-		out_printf(o, "%" PRIu64, v);
+		ph__strbuf_printf(o, "%" PRIu64, v);
 }
 
-static void out_arg(struct out *o, enum arg_kind kind, uint64_t v)
+static void out_arg(struct ph_strbuf *o, enum arg_kind kind, uint64_t v)
 {
 	/* Most kernel arguments of these kinds are int: the low 32 bits. */
 	const int32_t i32 = (int32_t)(uint32_t)v;
@@ -216,36 +196,36 @@ static void out_arg(struct out *o, enum arg_kind kind, uint64_t v)
 	switch (kind) {
 	case ARG_INT:
 	case ARG_FD:
-		out_printf(o, "%" PRId32, i32);
+		ph__strbuf_printf(o, "%" PRId32, i32);
 		break;
 	case ARG_UINT:
-		out_printf(o, "%" PRIu64, v);
+		ph__strbuf_printf(o, "%" PRIu64, v);
 		break;
 	case ARG_PTR:
-		out_printf(o, v ? "0x%" PRIx64 : "NULL", v);
+		ph__strbuf_printf(o, v ? "0x%" PRIx64 : "NULL", v);
 		break;
 	case ARG_DIRFD:
 		if (i32 == AT_FDCWD)
-			out_printf(o, "AT_FDCWD");
+			ph__strbuf_printf(o, "AT_FDCWD");
 		else
-			out_printf(o, "%" PRId32, i32);
+			ph__strbuf_printf(o, "%" PRId32, i32);
 		break;
 	case ARG_OFLAGS: {
 		static const char *const acc[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
 		uint32_t f = (uint32_t)v;
 
-		out_flags(o, f & ~(uint32_t)O_ACCMODE, open_flags, PH_ELEMENTSOF(open_flags),
+		out_flags(o, f & ~(uint32_t)O_ACCMODE, open_flags, ELEMENTSOF(open_flags),
 			  acc[f & O_ACCMODE]);
 		break;
 	}
 	case ARG_MODE:
-		out_printf(o, "0%" PRIo64, v);
+		ph__strbuf_printf(o, "0%" PRIo64, v);
 		break;
 	case ARG_PROT:
 		if (v == PROT_NONE)
-			out_printf(o, "PROT_NONE");
+			ph__strbuf_printf(o, "PROT_NONE");
 		else
-			out_flags(o, v, prot_flags, PH_ELEMENTSOF(prot_flags), NULL);
+			out_flags(o, v, prot_flags, ELEMENTSOF(prot_flags), NULL);
 		break;
 	case ARG_MAPFLAGS: {
 		static const char *const types[] = {[MAP_SHARED] = "MAP_SHARED",
@@ -253,23 +233,23 @@ static void out_arg(struct out *o, enum arg_kind kind, uint64_t v)
 						    [MAP_SHARED_VALIDATE] = "MAP_SHARED_VALIDATE"};
 		uint64_t t = v & MAP_TYPE;
 
-		if (t < PH_ELEMENTSOF(types) && types[t])
-			out_flags(o, v & ~(uint64_t)MAP_TYPE, map_flags, PH_ELEMENTSOF(map_flags),
+		if (t < ELEMENTSOF(types) && types[t])
+			out_flags(o, v & ~(uint64_t)MAP_TYPE, map_flags, ELEMENTSOF(map_flags),
 				  types[t]);
 		else
-			out_flags(o, v, map_flags, PH_ELEMENTSOF(map_flags), NULL);
+			out_flags(o, v, map_flags, ELEMENTSOF(map_flags), NULL);
 		break;
 	}
 	case ARG_AF:
-		out_name(o, families, PH_ELEMENTSOF(families), (uint32_t)v);
+		out_name(o, families, ELEMENTSOF(families), (uint32_t)v);
 		break;
 	case ARG_SOCKTYPE: {
 		uint32_t t = (uint32_t)v & 0xf, rest = (uint32_t)v & ~0xfu;
 
-		out_name(o, sock_types, PH_ELEMENTSOF(sock_types), t);
+		out_name(o, sock_types, ELEMENTSOF(sock_types), t);
 		if (rest) {
-			out_printf(o, "|");
-			out_flags(o, rest, sock_flags, PH_ELEMENTSOF(sock_flags), NULL);
+			ph__strbuf_printf(o, "|");
+			out_flags(o, rest, sock_flags, ELEMENTSOF(sock_flags), NULL);
 		}
 		break;
 	}
@@ -277,22 +257,22 @@ static void out_arg(struct out *o, enum arg_kind kind, uint64_t v)
 		const char *abbrev = i32 > 0 ? sigabbrev_np(i32) : NULL;
 
 		if (abbrev)
-			out_printf(o, "SIG%s", abbrev);
+			ph__strbuf_printf(o, "SIG%s", abbrev);
 		else
-			out_printf(o, "%" PRId32, i32);
+			ph__strbuf_printf(o, "%" PRId32, i32);
 		break;
 	}
 	case ARG_IOCTL:
 	case ARG_HEX:
 	default:
-		out_printf(o, "0x%" PRIx64, v);
+		ph__strbuf_printf(o, "0x%" PRIx64, v);
 		break;
 	}
 }
 
 static const struct syscall_fmt *find_format(int nr)
 {
-	for (size_t i = 0; i < PH_ELEMENTSOF(formats); i++)
+	for (size_t i = 0; i < ELEMENTSOF(formats); i++)
 		if (formats[i].nr == nr)
 			return &formats[i];
 	return NULL;
@@ -309,7 +289,7 @@ void ph__syscall_describe(uint32_t arch, int nr, const uint64_t args[6], char *n
 			  size_t name_len, char *line, size_t line_len)
 {
 	static const uint64_t no_args[6];
-	struct out o = {.buf = line, .len = line ? line_len : 0};
+	struct ph_strbuf o;
 	const struct syscall_fmt *fmt;
 	char *resolved = NULL;
 
@@ -317,8 +297,7 @@ void ph__syscall_describe(uint32_t arch, int nr, const uint64_t args[6], char *n
 		args = no_args;
 	if (!name)
 		name_len = 0;
-	if (o.len > 0)
-		line[0] = '\0';
+	ph__strbuf_init(&o, line, line_len);
 	copy_name(name, name_len, "");
 
 	if (arch == AUDIT_ARCH_I386) {
@@ -327,22 +306,22 @@ void ph__syscall_describe(uint32_t arch, int nr, const uint64_t args[6], char *n
 		resolved = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86, nr);
 		copy_name(name, name_len, resolved);
 		if (resolved)
-			out_printf(&o, "i386 syscall %s (int 0x80)", resolved);
+			ph__strbuf_printf(&o, "i386 syscall %s (int 0x80)", resolved);
 		else
-			out_printf(&o, "i386 syscall %d (int 0x80)", nr);
+			ph__strbuf_printf(&o, "i386 syscall %d (int 0x80)", nr);
 		free(resolved);
 		return;
 	}
 	if (arch != PH_AUDIT_ARCH_NATIVE) {
-		out_printf(&o, "syscall %d of unknown arch 0x%08" PRIx32, nr, arch);
+		ph__strbuf_printf(&o, "syscall %d of unknown arch 0x%08" PRIx32, nr, arch);
 		return;
 	}
 	if ((uint32_t)nr & PH_X32_SYSCALL_BIT) {
 		resolved = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X32, nr);
 		copy_name(name, name_len, resolved);
-		out_printf(&o, "x32 syscall 0x%" PRIx32, (uint32_t)nr);
+		ph__strbuf_printf(&o, "x32 syscall 0x%" PRIx32, (uint32_t)nr);
 		if (resolved)
-			out_printf(&o, " (%s)", resolved);
+			ph__strbuf_printf(&o, " (%s)", resolved);
 		free(resolved);
 		return;
 	}
@@ -350,16 +329,16 @@ void ph__syscall_describe(uint32_t arch, int nr, const uint64_t args[6], char *n
 	resolved = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
 	copy_name(name, name_len, resolved);
 	if (resolved)
-		out_printf(&o, "%s(", resolved);
+		ph__strbuf_printf(&o, "%s(", resolved);
 	else
-		out_printf(&o, "syscall_%d(", nr);
+		ph__strbuf_printf(&o, "syscall_%d(", nr);
 	free(resolved);
 
 	fmt = find_format(nr);
 	for (unsigned int i = 0; i < (fmt ? fmt->nargs : 6); i++) {
 		if (i > 0)
-			out_printf(&o, ", ");
+			ph__strbuf_printf(&o, ", ");
 		out_arg(&o, fmt ? fmt->kinds[i] : ARG_HEX, args[i]);
 	}
-	out_printf(&o, ")");
+	ph__strbuf_printf(&o, ")");
 }

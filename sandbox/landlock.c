@@ -143,7 +143,7 @@ int ph__sb_landlock(const char *plugin_path)
 	if (ruleset < 0)
 		return -errno;
 
-	for (size_t i = 0; i < PH_ELEMENTSOF(loader_paths); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(loader_paths); i++) {
 		r = add_path_rule(ruleset, loader_paths[i]);
 		if (r < 0)
 			return r;

@@ -30,7 +30,7 @@ static const struct {
     {PH_LAYER_NOTIFY, "notify", 0},
     {PH_LAYER_LANDLOCK_NET, "landlock-net", 0},
 };
-_Static_assert(PH_ELEMENTSOF(layers) == PH_LAYER_COUNT &&
+_Static_assert(ELEMENTSOF(layers) == PH_LAYER_COUNT &&
 		   PH_LAYER_LANDLOCK_NET == 1u << (PH_LAYER_COUNT - 1),
 	       "one entry per layer bit, in bit order");
 
@@ -38,7 +38,7 @@ const char *ph__layer_name(uint32_t bit)
 {
 	if (!bit || (bit & (bit - 1)))
 		return NULL;
-	for (size_t i = 0; i < PH_ELEMENTSOF(layers); i++)
+	for (size_t i = 0; i < ELEMENTSOF(layers); i++)
 		if (layers[i].layer == bit)
 			return layers[i].name;
 	return NULL;
@@ -48,7 +48,7 @@ uint64_t ph__layer_clone_flags(uint32_t layer_bits)
 {
 	uint64_t flags = 0;
 
-	for (size_t i = 0; i < PH_ELEMENTSOF(layers); i++)
+	for (size_t i = 0; i < ELEMENTSOF(layers); i++)
 		if (layer_bits & layers[i].layer)
 			flags |= layers[i].clone_flag;
 	return flags;
@@ -58,7 +58,7 @@ uint32_t ph__layers_of_clone_flags(uint64_t clone_flags)
 {
 	uint32_t bits = 0;
 
-	for (size_t i = 0; i < PH_ELEMENTSOF(layers); i++)
+	for (size_t i = 0; i < ELEMENTSOF(layers); i++)
 		if (layers[i].clone_flag && (clone_flags & layers[i].clone_flag))
 			bits |= layers[i].layer;
 	return bits;

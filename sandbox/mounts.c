@@ -190,7 +190,7 @@ static int build_root(int plugin_fd, uint64_t plugin_size, const char *cache_rea
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < PH_ELEMENTSOF(lib_dirs); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(lib_dirs); i++) {
 		r = add_lib_dir(lib_dirs[i]);
 		if (r < 0)
 			return r;
@@ -247,7 +247,7 @@ int ph__sb_mounts(int plugin_fd, const char *plugin_name, const char **ret_path)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -errno;
 
-	for (size_t i = 0; i < PH_ELEMENTSOF(base_dirs) && !base; i++)
+	for (size_t i = 0; i < ELEMENTSOF(base_dirs) && !base; i++)
 		if (stat(base_dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
 			base = base_dirs[i];
 	if (!base)

@@ -271,7 +271,7 @@ static const char *const never_allowed[] = {
 
 int ph__policy_never_allowed(int nr)
 {
-	for (size_t i = 0; i < PH_ELEMENTSOF(never_allowed); i++)
+	for (size_t i = 0; i < ELEMENTSOF(never_allowed); i++)
 		if (seccomp_syscall_resolve_name(never_allowed[i]) == nr)
 			return 1;
 	return 0;
@@ -421,7 +421,7 @@ static int export_sealed(scmp_filter_ctx ctx)
 /* Kill mode, stage 1: the loader's syscalls, allowed while it loads. */
 static int add_loader_allows(scmp_filter_ctx ctx)
 {
-	for (size_t i = 0; i < PH_ELEMENTSOF(loader_syscalls); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(loader_syscalls); i++) {
 		const struct loader_syscall *l = &loader_syscalls[i];
 		int r;
 
@@ -453,7 +453,7 @@ int ph__policy_compile(const struct ph__sb_policy *policy, int notify, pid_t sel
 	if (!ctx)
 		return notify ? -EOPNOTSUPP : -ENOMEM;
 
-	r = add_rules(ctx, SCMP_ACT_ALLOW, base_rules, PH_ELEMENTSOF(base_rules));
+	r = add_rules(ctx, SCMP_ACT_ALLOW, base_rules, ELEMENTSOF(base_rules));
 	if (r < 0)
 		return r;
 
@@ -511,7 +511,7 @@ int ph__policy_compile_stage2(void)
 	ctx = new_filter(SCMP_ACT_ALLOW, SCMP_ACT_KILL_PROCESS);
 	if (!ctx)
 		return -ENOMEM;
-	for (size_t i = 0; i < PH_ELEMENTSOF(loader_syscalls); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(loader_syscalls); i++) {
 		const struct loader_syscall *l = &loader_syscalls[i];
 
 		r = seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, l->nr, l->n_kill, l->kill);
@@ -550,7 +550,7 @@ int ph__policy_loader_allows(uint32_t arch, int nr, const uint64_t args[6])
 	if (arch != PH_AUDIT_ARCH_NATIVE || nr < 0 || ((uint32_t)nr & PH_X32_SYSCALL_BIT) || !args)
 		return 0;
 
-	for (size_t i = 0; i < PH_ELEMENTSOF(loader_syscalls); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(loader_syscalls); i++) {
 		const struct loader_syscall *l = &loader_syscalls[i];
 		bool holds = true;
 

@@ -32,6 +32,7 @@
 #include "sandbox.h"
 #include "sb-internal.h"
 #include "seal.h"
+#include "strbuf.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -93,7 +94,7 @@ static void *continue_probe_thread(void *arg)
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {.len = PH_ELEMENTSOF(insns), .filter = insns};
+	struct sock_fprog prog = {.len = ELEMENTSOF(insns), .filter = insns};
 
 	cp->listener = -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
@@ -249,7 +250,7 @@ static void probe_cgroup2(struct ph__features *f)
 	int n;
 
 	/* Pure v2 mounts it at /sys/fs/cgroup, hybrid setups at .../unified. */
-	for (size_t i = 0; i < PH_ELEMENTSOF(mounts); i++)
+	for (size_t i = 0; i < ELEMENTSOF(mounts); i++)
 		if (statfs(mounts[i], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC) {
 			base = mounts[i];
 			break;
@@ -309,90 +310,73 @@ const struct ph__features *ph__probe(void)
 
 /* ------------------------------------------------------------- report */
 
-struct report {
-	char *buf;
-	size_t len;
-	size_t want;
-};
-
-__attribute__((format(printf, 2, 3))) static void report_line(struct report *r, const char *fmt,
-							      ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(r->want < r->len ? r->buf + r->want : NULL,
-		      r->want < r->len ? r->len - r->want : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		r->want += (size_t)n;
-}
-
 int ph__probe_report(char *buf, size_t len)
 {
 	const struct ph__features *f = ph__probe();
-	struct report r = {.buf = buf, .len = len};
+	struct ph_strbuf r;
 	struct utsname u;
 	const uid_t euid = geteuid();
 
 	if (!buf && len > 0)
 		return -EINVAL;
-	if (len > 0)
-		buf[0] = '\0';
+	ph__strbuf_init(&r, buf, len);
 
 	if (uname(&u) == 0)
-		report_line(&r, "kernel: %s %s\n", u.release, u.machine);
+		ph__strbuf_printf(&r, "kernel: %s %s\n", u.release, u.machine);
 	else
-		report_line(&r, "kernel: unknown (uname failed)\n");
-	report_line(&r, "root: %s (euid %u)\n", euid == 0 ? "yes" : "no", (unsigned int)euid);
+		ph__strbuf_printf(&r, "kernel: unknown (uname failed)\n");
+	ph__strbuf_printf(&r, "root: %s (euid %u)\n", euid == 0 ? "yes" : "no", (unsigned int)euid);
 
-	report_line(&r, "seccomp: %s\n",
-		    f->seccomp ? "yes" : "no (plugins run without any syscall filter)");
-	report_line(&r, "seccomp user notification: %s\n",
-		    f->seccomp_notify ? "yes (the host names every refused syscall)"
-				      : "no (a refused syscall kills the plugin unnamed)");
-	report_line(&r, "seccomp notify continue: %s\n",
-		    f->seccomp_continue
-			? "yes"
-			: "no (loading runs under a second, kill-only filter instead of "
-			  "host decisions; violations are not named)");
+	ph__strbuf_printf(&r, "seccomp: %s\n",
+			  f->seccomp ? "yes" : "no (plugins run without any syscall filter)");
+	ph__strbuf_printf(&r, "seccomp user notification: %s\n",
+			  f->seccomp_notify ? "yes (the host names every refused syscall)"
+					    : "no (a refused syscall kills the plugin unnamed)");
+	ph__strbuf_printf(&r, "seccomp notify continue: %s\n",
+			  f->seccomp_continue
+			      ? "yes"
+			      : "no (loading runs under a second, kill-only filter instead of "
+				"host decisions; violations are not named)");
 	if (f->landlock_abi > 0)
-		report_line(&r, "landlock: yes (ABI %d)\n", f->landlock_abi);
+		ph__strbuf_printf(&r, "landlock: yes (ABI %d)\n", f->landlock_abi);
 	else
-		report_line(&r,
-			    "landlock: unavailable (plugins run without Landlock file rules)\n");
-	report_line(&r, "landlock network: %s\n",
-		    f->landlock_abi >= 4
-			? "yes"
-			: "no (plugins run without Landlock TCP rules; the "
-			  "network namespace still isolates them where available)");
+		ph__strbuf_printf(
+		    &r, "landlock: unavailable (plugins run without Landlock file rules)\n");
+	ph__strbuf_printf(&r, "landlock network: %s\n",
+			  f->landlock_abi >= 4
+			      ? "yes"
+			      : "no (plugins run without Landlock TCP rules; the "
+				"network namespace still isolates them where available)");
 	if (f->userns)
-		report_line(&r, "user namespaces: yes\n");
+		ph__strbuf_printf(&r, "user namespaces: yes\n");
 	else if (euid == 0)
-		report_line(&r,
-			    "user namespaces: no (running as root: plugins get pid, network, "
-			    "mount, ipc, uts and cgroup namespaces, without a user namespace)\n");
+		ph__strbuf_printf(
+		    &r, "user namespaces: no (running as root: plugins get pid, network, "
+			"mount, ipc, uts and cgroup namespaces, without a user namespace)\n");
 	else
-		report_line(&r,
-			    "user namespaces: no (plugins run without any namespace: no private "
-			    "filesystem view, network or pid space)\n");
-	report_line(&r, "memfd noexec seal: %s\n",
-		    f->memfd_noexec ? "yes" : "no (input memfds are not sealed against exec)");
-	report_line(&r, "pidfd: %s\n",
-		    f->pidfd ? "yes" : "no (plugins are signalled by pid, which can be reused)");
-	report_line(&r, "close_range: %s\n",
-		    f->close_range ? "yes" : "no (the runner closes inherited fds one by one)");
+		ph__strbuf_printf(
+		    &r, "user namespaces: no (plugins run without any namespace: no private "
+			"filesystem view, network or pid space)\n");
+	ph__strbuf_printf(&r, "memfd noexec seal: %s\n",
+			  f->memfd_noexec ? "yes"
+					  : "no (input memfds are not sealed against exec)");
+	ph__strbuf_printf(&r, "pidfd: %s\n",
+			  f->pidfd ? "yes"
+				   : "no (plugins are signalled by pid, which can be reused)");
+	ph__strbuf_printf(&r, "close_range: %s\n",
+			  f->close_range ? "yes"
+					 : "no (the runner closes inherited fds one by one)");
 	if (f->cgroup2)
-		report_line(&r, "cgroup v2: yes (%s)\n",
-			    f->cgroup2_path[0] ? f->cgroup2_path : "own cgroup unknown");
+		ph__strbuf_printf(&r, "cgroup v2: yes (%s)\n",
+				  f->cgroup2_path[0] ? f->cgroup2_path : "own cgroup unknown");
 	else
-		report_line(&r, "cgroup v2: no (plugins run without cgroup memory, pids and CPU "
-				"limits; rlimits still apply)\n");
+		ph__strbuf_printf(&r,
+				  "cgroup v2: no (plugins run without cgroup memory, pids and CPU "
+				  "limits; rlimits still apply)\n");
 	if (f->cgroup2_delegated)
-		report_line(&r, "cgroup v2 delegated: yes (%s)\n", f->cgroup2_path);
+		ph__strbuf_printf(&r, "cgroup v2 delegated: yes (%s)\n", f->cgroup2_path);
 	else
-		report_line(&r, "cgroup v2 delegated: no\n");
+		ph__strbuf_printf(&r, "cgroup v2 delegated: no\n");
 	{
 		char controllers[256] = "";
 		int have_memory_pids = 0;
@@ -413,17 +397,18 @@ int ph__probe_report(char *buf, size_t len)
 			    strstr(controllers, "memory") && strstr(controllers, "pids");
 		}
 		if (f->cgroup2)
-			report_line(&r, "cgroup v2 controllers: %s\n",
-				    controllers[0] ? controllers : "none");
+			ph__strbuf_printf(&r, "cgroup v2 controllers: %s\n",
+					  controllers[0] ? controllers : "none");
 		/* Say plainly what enforces the limits today. */
-		report_line(&r,
-			    "cgroup limits: %s; memory, fds and threads are limited by "
-			    "rlimits and the host's /proc watchdog\n",
-			    have_memory_pids && f->cgroup2_delegated
-				? "not used (memory and pids controllers are available, but "
-				  "plughost does not use cgroups yet)"
-				: "unavailable (no delegated cgroup v2 with the memory and pids "
-				  "controllers)");
+		ph__strbuf_printf(
+		    &r,
+		    "cgroup limits: %s; memory, fds and threads are limited by "
+		    "rlimits and the host's /proc watchdog\n",
+		    have_memory_pids && f->cgroup2_delegated
+			? "not used (memory and pids controllers are available, but "
+			  "plughost does not use cgroups yet)"
+			: "unavailable (no delegated cgroup v2 with the memory and pids "
+			  "controllers)");
 	}
 
 	if (r.want > INT32_MAX)

@@ -1,42 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers private to the sandbox library: systemd-style cleanup attributes
- * and the raw syscalls glibc 2.36 has no wrappers for.
+ * Facts private to the sandbox library: the one architecture its seccomp
+ * policy speaks for. The cleanup helpers are common/util.h's.
  */
 #pragma once
 
-#include <errno.h>
 #include <linux/audit.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-static inline void ph__sb_closep(int *fd)
-{
-	if (*fd >= 0) {
-		int saved = errno;
-
-		close(*fd);
-		errno = saved;
-	}
-}
-#define _cleanup_close_ __attribute__((cleanup(ph__sb_closep)))
-
-static inline void ph__sb_freep(void *p)
-{
-	free(*(void **)p);
-}
-#define _cleanup_free_ __attribute__((cleanup(ph__sb_freep)))
-
-static inline int ph__sb_take_fd(int *fd)
-{
-	int r = *fd;
-
-	*fd = -1;
-	return r;
-}
-#define TAKE_FD(fd) ph__sb_take_fd(&(fd))
-
-#define PH_ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#include "util.h"
 
 /*
  * The seccomp policy and the notification decoder speak for one

@@ -3,7 +3,7 @@
  * plughost benchmarks, each printed next to a baseline measured in the same
  * run on the same machine:
  *
- *   spawn   ph_plugin_spawn + destroy     vs  fork + exec of /bin/true
+ *   spawn   ph_plugin_spawn + free        vs  fork + exec of /bin/true
  *   call    an empty call round trip      vs  a pipe ping-pong between processes
  *   stream  output through the ring       vs  memcpy of the same bytes
  *   input   256 MiB in through a sealed   vs  filling and sealing that input
@@ -68,12 +68,12 @@ static void bench_spawn(struct ph_host *h)
 
 	t0 = now_s();
 	for (int i = 0; i < n; i++)
-		ph_plugin_destroy(spawn(h, "echo.so", 0, 0));
+		ph_plugin_free(spawn(h, "echo.so", 0, 0));
 	t_ph = (now_s() - t0) / n;
 
 	t0 = now_s();
 	for (int i = 0; i < n; i++)
-		ph_plugin_destroy(spawn(h, "echo.so", 0, 1));
+		ph_plugin_free(spawn(h, "echo.so", 0, 1));
 	t_sb = (now_s() - t0) / n;
 
 	t0 = now_s();
@@ -87,8 +87,8 @@ static void bench_spawn(struct ph_host *h)
 	}
 	t_fe = (now_s() - t0) / n;
 
-	printf("spawn+destroy, sandboxed:    %8.0f us\n", t_ph * 1e6);
-	printf("spawn+destroy, unsandboxed:  %8.0f us\n", t_sb * 1e6);
+	printf("spawn+free, sandboxed:       %8.0f us\n", t_ph * 1e6);
+	printf("spawn+free, unsandboxed:     %8.0f us\n", t_sb * 1e6);
 	printf("  baseline fork+exec true:   %8.0f us\n", t_fe * 1e6);
 }
 
@@ -110,7 +110,7 @@ static void bench_call(struct ph_host *h)
 			die("call", r < 0 ? r : EIO);
 	}
 	t_call = (now_s() - t0) / n;
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 
 	if (pipe(up) < 0 || pipe(down) < 0)
 		die("pipe", errno);
@@ -164,7 +164,7 @@ static void bench_stream(struct ph_host *h)
 		die("flood", EIO);
 	t_ring = now_s() - t0;
 	ph_blob_free(n);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 
 	/* Baseline: the same bytes copied once in one process, in 64 KiB
 	 * chunks (the ring copies them twice: into the ring, out of it). */
@@ -211,7 +211,7 @@ static void bench_input(struct ph_host *h)
 		die("upper", EIO);
 	t_up = now_s() - t0;
 	ph_blob_free(blob);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 
 	printf("upper, 256 MiB in and out:   %6.2f GB/s\n", (double)size / t_up / 1e9);
 	printf("  baseline: fill+seal input: %6.2f GB/s\n", (double)size / t_fill / 1e9);

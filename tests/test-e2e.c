@@ -97,7 +97,7 @@ static void test_upper_empty_and_one_byte(void **state)
 	assert_int_equal(len, 0);
 	free(out);
 
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_blob_free(empty);
 	ph_blob_free(one);
 	tu_assert_unchanged(&before);
@@ -119,7 +119,7 @@ static void test_sha256_empty_and_one_byte(void **state)
 	assert_string_equal(
 	    out, "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb  -\n");
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_blob_free(empty);
 	ph_blob_free(one);
 }
@@ -145,7 +145,7 @@ static void test_cxx_plugin(void **state)
 	call_ok(p, "top", two, 2, &out, &len);
 	assert_string_equal(out, "2 ab\n1 c\n");
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_blob_free(in);
 	ph_blob_free(two[0]);
 	ph_blob_free(two[1]);
@@ -210,7 +210,7 @@ static void test_upper_100mib(void **state)
 
 	free(copy);
 	ph_blob_free(blob);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 /* Output 2,500 times the ring: back-pressure must hold it, in order. */
@@ -227,7 +227,7 @@ static void test_output_larger_than_ring(void **state)
 	assert_int_equal(res.kind, PH_RESULT_OK);
 	assert_int_equal(pos, 10240000);
 	assert_int_equal(res.output_bytes, 10240000);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_blob_free(n);
 	tu_assert_unchanged(&before);
 }
@@ -257,7 +257,7 @@ static void test_output_callback_abandons(void **state)
 	assert_int_equal(res.crash.signo, SIGKILL);
 	assert_non_null(strstr(res.message, "output callback failed"));
 	assert_false(ph_plugin_alive(p));
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_blob_free(n);
 	tu_assert_unchanged(&before);
 }
@@ -296,7 +296,7 @@ static void test_output_bytes_counts_only_accepted(void **state)
 	assert_int_equal(res.kind, PH_RESULT_CRASHED);
 	assert_non_null(strstr(res.message, "output callback failed"));
 	assert_int_equal(res.output_bytes, a.accepted);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_blob_free(n);
 	tu_assert_unchanged(&before);
 }
@@ -321,7 +321,7 @@ static void test_thousand_calls(void **state)
 		ph_blob_free(b);
 	}
 	assert_true(ph_plugin_alive(p));
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 }
 
@@ -341,7 +341,7 @@ static void test_many_inputs(void **state)
 	free(out);
 	for (int i = 0; i < 3; i++)
 		ph_blob_free(in[i]);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 static void test_crash_mid_call(void **state)
@@ -369,7 +369,7 @@ static void test_crash_mid_call(void **state)
 	/* A dead instance answers with how it died, and takes no call. */
 	assert_int_equal(ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_CRASHED);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 
 	/* The host is healthy: a new instance works. */
@@ -381,7 +381,7 @@ static void test_crash_mid_call(void **state)
 		free(out);
 		ph_blob_free(b);
 	}
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 }
 
@@ -395,7 +395,7 @@ static void test_exit_and_abort(void **state)
 	assert_int_equal(ph_plugin_call(p, "exit", NULL, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_EXITED);
 	assert_int_equal(res.code, 3);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 
 	p = spawn("echo.so");
 	assert_int_equal(ph_plugin_call(p, "abort", NULL, 0, NULL, NULL, &res), 0);
@@ -404,7 +404,7 @@ static void test_exit_and_abort(void **state)
 	/* abort() is a signal it sent itself, not a fault: no address. */
 	assert_int_equal(res.crash.si_code, 0);
 	assert_int_equal(res.crash.addr, 0);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 }
 
@@ -425,7 +425,7 @@ static void test_plugin_error(void **state)
 	assert_true(ph_plugin_alive(p));
 	assert_int_equal(ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OK);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 struct logged {
@@ -433,17 +433,17 @@ struct logged {
 	char last[256];
 };
 
-static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_log_severity sev,
+static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_level sev,
 		   const char *line)
 {
 	struct logged *l = userdata;
 
 	/* The host's own debug notes (the clone fallback, say) are not the
 	 * plugin's lines. */
-	if (!instance && sev == PH_SEV_DEBUG)
+	if (!instance && sev == PH_DEBUG)
 		return;
 	assert_non_null(instance);
-	assert_int_equal(sev, PH_SEV_INFO);
+	assert_int_equal(sev, PH_INFO);
 	l->lines++;
 	snprintf(l->last, sizeof(l->last), "%s", line);
 }
@@ -467,7 +467,7 @@ static void test_log(void **state)
 	assert_int_equal(res.kind, PH_RESULT_OK);
 	assert_int_equal(l.lines, 1);
 	assert_string_equal(l.last, "hello log");
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_host_free(h);
 	free(path);
 }
@@ -584,11 +584,11 @@ static void test_api_misuse(void **state)
 		assert_null(q);
 		free(path);
 	}
-	ph_plugin_destroy(NULL);
+	ph_plugin_free(NULL);
 	ph_blob_free(NULL);
 	ph_blob_free(unsealed);
 	ph_blob_free(b);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 /* A failed spawn-like call left a setup failure in res naming what. The
@@ -603,11 +603,11 @@ static void test_api_misuse(void **state)
 			fail_msg("message '%s' does not say '%s'", res.message, (text));           \
 	} while (0)
 
-static void count_log(void *userdata, const struct ph_plugin *instance,
-		      enum ph_log_severity severity, const char *line)
+static void count_log(void *userdata, const struct ph_plugin *instance, enum ph_level severity,
+		      const char *line)
 {
 	(void)instance;
-	if (severity == PH_SEV_ERROR && strstr(line, "ph_host_config.reserved[7]"))
+	if (severity == PH_ERROR && strstr(line, "ph_host_config.reserved[7]"))
 		++*(int *)userdata;
 }
 
@@ -688,7 +688,7 @@ static void test_spawn_failures_explained(void **state)
 	assert_int_equal(ph_plugin_set_limits(p, &lim), -EINVAL);
 	lim.reserved[2] = 0;
 	assert_int_equal(ph_plugin_set_limits(p, &lim), 0);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	free(path);
 	tu_assert_unchanged(&before);
 }
@@ -727,7 +727,7 @@ static void test_clone3_refused(void **state)
 	assert_int_equal(ph_plugin_call_collect(p, "echo", &in, 1, &out, &len, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OK);
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_blob_free(in);
 	free(path);
 }
@@ -799,7 +799,7 @@ static void test_private_directory(void **state)
 		free(out);
 		ph_blob_free(b);
 	}
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_host_free(h);
 	unlink(plugin);
 	unlink(runner);

@@ -82,7 +82,7 @@ static struct ph_result run_limited(const char *method, const struct ph_plugin_c
 	ph_result_describe(&res, line, sizeof(line));
 	print_message("  %-8s -> %s\n", method, line);
 	assert_false(ph_plugin_alive(p));
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 	return res;
 }
@@ -183,7 +183,7 @@ static void test_output_quota(void **state)
 	assert_int_equal(len, 1u << 20);
 	assert_int_equal(res.output_bytes, 1u << 20);
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 }
 
@@ -243,7 +243,7 @@ static void test_collect_bound(void **state)
 	assert_int_equal(len, 128u << 10);
 	assert_string_equal(res.message, "131072 bytes");
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 }
 
@@ -278,7 +278,7 @@ static void test_limits_between_calls(void **state)
 	assert_int_equal(ph_plugin_call(p, "ok", NULL, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OUTPUT_QUOTA);
 	assert_int_equal(res.output_bytes, 2);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 /* A constructor that never returns: spawn gives up on the handshake. */
@@ -333,7 +333,7 @@ static void cycle(struct ph_blob *in)
 	}
 	assert_memory_equal(out, "cycle", 5);
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 static void test_thousand_cycles(void **state)
@@ -353,7 +353,7 @@ static void test_thousand_cycles(void **state)
 	for (int i = 0; i < 1000; i++)
 		cycle(in);
 	rss1 = self_rss_kib();
-	print_message("  1000 spawn/call/destroy cycles: %lld ms, RSS %ld -> %ld KiB\n",
+	print_message("  1000 spawn/call/free cycles: %lld ms, RSS %ld -> %ld KiB\n",
 		      (long long)(now_ms() - t0), rss0, rss1);
 	tu_assert_unchanged(&before);
 #if !defined(__SANITIZE_ADDRESS__)
@@ -401,7 +401,7 @@ static void test_calls_from_short_lived_threads(void **state)
 	/* ASan's allocator is not malloc's: LeakSanitizer checks there. */
 	assert_true(used1 < used0 + 64 * 1024); /* 64 KiB per thread would be 6.4 MB */
 #endif
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 /* A state line of /proc/PID/stat: 'Z' or gone both mean dead. */
@@ -495,7 +495,7 @@ static void test_crash_while_streaming(void **state)
 	/* Everything it flushed arrived intact, in order. */
 	assert_int_equal(pos, res.output_bytes);
 	assert_true(pos > 0 && pos <= 5u << 20);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 }
 
@@ -577,7 +577,7 @@ static void test_hundred_concurrent(void **state)
 		assert_int_equal(slots[i].res.kind, PH_RESULT_OK);
 		assert_int_equal(slots[i].len, 262144);
 		assert_int_equal(tu_check_pattern(&pos, slots[i].out, slots[i].len), 0);
-		ph_plugin_destroy(slots[i].p);
+		ph_plugin_free(slots[i].p);
 		free(slots[i].out);
 	}
 	close(ep);
@@ -606,7 +606,7 @@ static void test_restart(void **state)
 	assert_int_equal(ph_plugin_restart(p, &res), 0);
 	assert_int_equal(ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OK);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
 }
 
@@ -663,7 +663,7 @@ static void test_pool(void **state)
 		ph_pool_put(pool, taken[i]); /* the dead one goes; the fifth fills in */
 	assert_int_equal(ph_pool_ready(pool), 4);
 	assert_int_equal(ph_pool_take(pool, &taken[0], &res), 0);
-	ph_plugin_destroy(taken[0]);
+	ph_plugin_free(taken[0]);
 	assert_int_equal(ph_pool_ready(pool), 3);
 	assert_int_equal(ph_pool_refill(pool), 4);
 	/* An instance killed while it waits in the pool is never handed out. */
@@ -672,7 +672,7 @@ static void test_pool(void **state)
 		assert_int_equal(ph_pool_take(pool, &taken[i], &res), 0);
 		assert_int_equal(ph_plugin_call(taken[i], "echo", NULL, 0, NULL, NULL, &res), 0);
 		assert_int_equal(res.kind, PH_RESULT_OK);
-		ph_plugin_destroy(taken[i]);
+		ph_plugin_free(taken[i]);
 	}
 	ph_pool_free(pool);
 	free(path);
@@ -735,7 +735,7 @@ static void test_event_loop_api(void **state)
 	pfd = (struct pollfd){.fd = ph_plugin_fd(p), .events = POLLIN};
 	assert_int_equal(poll(&pfd, 1, 0), 0);
 	ph_blob_free(in);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 /* Every kind has a stable name and a one-line description. */
@@ -770,7 +770,7 @@ static void test_result_json(void **state)
 	assert_non_null(strstr(json, "{\"kind\":\"plugin-error\",\"code\":42,"
 				     "\"message\":\"asked to fail\""));
 	assert_int_equal(ph_result_to_json(&res, NULL, 0), n);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 }
 
 int main(void)

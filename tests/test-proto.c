@@ -345,7 +345,7 @@ static void test_roundtrip_done_log_and_empty(void **state)
 {
 	struct ph_msg_done d = {
 	    .status = PH_DONE_ERROR, .code = -22, .output_bytes = 123456789, .msg_len = 5};
-	struct ph_msg_log l = {.level = PH_LOG_WARN, .len = 11};
+	struct ph_msg_log l = {.level = PH_WARN, .len = 11};
 	struct ph_msg_exit e = {.how = CLD_DUMPED,
 				.status = SIGABRT,
 				.user_usec = 1500,
@@ -365,12 +365,11 @@ static void test_roundtrip_done_log_and_empty(void **state)
 
 	roundtrip(PH_MSG_LOG, &l, sizeof(l), "hello world", 11, NULL, 0);
 	assert_int_equal(ph__parse_log(&msg, &lv, &why), 0);
-	assert_int_equal(lv.level, PH_LOG_WARN);
+	assert_int_equal(lv.level, PH_WARN);
 	assert_int_equal(lv.text.len, 11);
 	assert_memory_equal(lv.text.p, "hello world", 11);
 
 	roundtrip(PH_MSG_DOORBELL, NULL, 0, NULL, 0, NULL, 0);
-	roundtrip(PH_MSG_SHUTDOWN, NULL, 0, NULL, 0, NULL, 0);
 	roundtrip(PH_MSG_EXIT, &e, sizeof(e), NULL, 0, NULL, 0);
 	assert_int_equal(ph__parse_exit(&msg, &ev, &why), 0);
 	assert_memory_equal(&ev, &e, sizeof(e));
@@ -1177,10 +1176,10 @@ static void test_parse_log(void **state)
 	struct ph_log_view v;
 	const char *why = NULL;
 
-	log_payload(&pl, PH_LOG_DEBUG, PH_TEXT_MAX, PH_TEXT_MAX);
+	log_payload(&pl, PH_DEBUG, PH_TEXT_MAX, PH_TEXT_MAX);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	assert_int_equal(ph__parse_log(&msg, &v, &why), 0);
-	assert_int_equal(v.level, PH_LOG_DEBUG);
+	assert_int_equal(v.level, PH_DEBUG);
 	assert_int_equal(v.text.len, PH_TEXT_MAX);
 	assert_ptr_equal(v.text.p, (const char *)msg.payload + 8);
 
@@ -1188,16 +1187,16 @@ static void test_parse_log(void **state)
 	expect_bad(p_log, "LOG message too short");
 	load(PH_MSG_LOG, pl.b, 7, 0);
 	expect_bad(p_log, "LOG message too short");
-	log_payload(&pl, PH_LOG_DEBUG + 1, 0, 0);
+	log_payload(&pl, PH_DEBUG + 1, 0, 0);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	expect_bad(p_log, "LOG has an unknown level");
-	log_payload(&pl, PH_LOG_ERROR, PH_TEXT_MAX + 1, PH_TEXT_MAX + 1);
+	log_payload(&pl, PH_ERROR, PH_TEXT_MAX + 1, PH_TEXT_MAX + 1);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	expect_bad(p_log, "LOG text too long or shorter than it says");
-	log_payload(&pl, PH_LOG_ERROR, 5, 4);
+	log_payload(&pl, PH_ERROR, 5, 4);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	expect_bad(p_log, "LOG text too long or shorter than it says");
-	log_payload(&pl, PH_LOG_ERROR, 5, 6);
+	log_payload(&pl, PH_ERROR, 5, 6);
 	load(PH_MSG_LOG, pl.b, pl.n, 0);
 	expect_bad(p_log, "LOG message has trailing bytes");
 }
@@ -1542,7 +1541,7 @@ static void check_accepted(int k)
 		struct ph_log_view v;
 
 		assert_int_equal(ph__parse_log(&msg, &v, &why), 0);
-		assert_true(v.level <= PH_LOG_DEBUG);
+		assert_true(v.level <= PH_DEBUG);
 		assert_true(v.text.len <= PH_TEXT_MAX);
 		assert_int_equal(8 + v.text.len, len);
 		break;
@@ -1628,8 +1627,8 @@ static void test_fuzz_wire(void **state)
 	} allow[PH_MSG_TYPE_MAX + 1] = {
 	    [PH_MSG_SETUP] = {2, 3},	    [PH_MSG_SANDBOXED] = {0, 1}, [PH_MSG_LOADED] = {0, 0},
 	    [PH_MSG_SETUP_FAILED] = {0, 0}, [PH_MSG_CALL] = {0, 16},	 [PH_MSG_DONE] = {0, 0},
-	    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},	 [PH_MSG_SHUTDOWN] = {0, 0},
-	    [PH_MSG_EXIT] = {0, 0},	    [PH_MSG_CHILD] = {1, 1},	 [PH_MSG_INIT] = {1, 1},
+	    [PH_MSG_LOG] = {0, 0},	    [PH_MSG_DOORBELL] = {0, 0},	 [PH_MSG_EXIT] = {0, 0},
+	    [PH_MSG_CHILD] = {1, 1},	    [PH_MSG_INIT] = {1, 1},
 	};
 	uint64_t seed = 0xC0FFEE;
 	static struct bb b;

@@ -5,21 +5,21 @@
  * per cell of the table, for both ways A's call can be running: inside
  * ph_plugin_call(A) or inside ph_plugin_process(A) after ph_plugin_submit().
  *
- *   target                          call/collect/submit  set_limits  restart  destroy  pool_put
+ *   target                          call/collect/submit  set_limits  restart  free     pool_put
  *   A itself                        -EBUSY               -EBUSY      -EBUSY   refused  refused
  *   B, whose call is further up     -EBUSY               -EBUSY      -EBUSY   refused  refused
  *     this thread's stack (A's
  *     callback runs inside B's)
  *   B, idle                         works                works       works    works    works
  *
- * "refused" for destroy and pool_put (which return nothing): the call does
- * nothing, and the host's log callback gets one PH_SEV_ERROR line naming
+ * "refused" for free and pool_put (which return nothing): the call does
+ * nothing, and the host's log callback gets one PH_ERROR line naming
  * the function and "its own output callback". After every cell the outer
  * call (and, for B up the stack, the inner one) has ended OK with all its
  * output, and every instance still ours takes a call.
  *
  * Each cell runs in a child process with a host of its own, so that one
- * whose refusal is missing (a destroy that frees the instance under its
+ * whose refusal is missing (a free that frees the instance under its
  * own call) fails alone, with how it died, instead of taking the other
  * cells with it; a cell that hangs is killed by an alarm.
  */
@@ -49,13 +49,13 @@
 #define PROCESS_WAITMS 10000
 
 enum target { SELF, OUTER, OTHER };
-enum action { CALL, COLLECT, SUBMIT, SET_LIMITS, RESTART, DESTROY, POOL_PUT };
+enum action { CALL, COLLECT, SUBMIT, SET_LIMITS, RESTART, FREE, POOL_PUT };
 enum via { VIA_CALL, VIA_PROCESS };
 
 static const char *const target_names[] = {"A itself", "B up the stack", "idle B"};
 static const char *const action_names[] = {
     "ph_plugin_call",	 "ph_plugin_call_collect", "ph_plugin_submit", "ph_plugin_set_limits",
-    "ph_plugin_restart", "ph_plugin_destroy",	   "ph_pool_put"};
+    "ph_plugin_restart", "ph_plugin_free",	   "ph_pool_put"};
 
 struct cell {
 	enum target target;
@@ -80,7 +80,7 @@ struct ctx {
 	uint64_t outer_pos, inner_pos;
 	int inner_rc;
 	struct ph_result inner_res;
-	/* The host's log: PH_SEV_ERROR lines. */
+	/* The host's log: PH_ERROR lines. */
 	unsigned int errors;
 	char error_line[512];
 	char why[768];
@@ -107,13 +107,13 @@ __attribute__((format(printf, 1, 2), noreturn)) static void child_fail(const cha
 			child_fail(__VA_ARGS__);                                                   \
 	} while (0)
 
-static void log_fn(void *userdata, const struct ph_plugin *instance, enum ph_log_severity sev,
+static void log_fn(void *userdata, const struct ph_plugin *instance, enum ph_level sev,
 		   const char *line)
 {
 	struct ctx *c = userdata;
 
 	(void)instance;
-	if (sev != PH_SEV_ERROR)
+	if (sev != PH_ERROR)
 		return;
 	c->errors++;
 	snprintf(c->error_line, sizeof(c->error_line), "%s", line);
@@ -231,8 +231,8 @@ static void act(struct ctx *c)
 	case RESTART:
 		r = ph_plugin_restart(t, &res);
 		break;
-	case DESTROY:
-		ph_plugin_destroy(t);
+	case FREE:
+		ph_plugin_free(t);
 		r = 0;
 		if (!refused(c)) {
 			if (c->b == t)
@@ -381,7 +381,7 @@ static void run_cell(const struct cell *cell)
 
 	/* What the action itself got. */
 	switch (cell->action) {
-	case DESTROY:
+	case FREE:
 	case POOL_PUT:
 		if (refused(&c)) {
 			CHECK(c.errors == 1, "%u error lines logged for a refused %s, wanted 1",
@@ -441,9 +441,9 @@ static void run_cell(const struct cell *cell)
 		      "put back after the call, the pool holds %zu ready, wanted %zu",
 		      ph_pool_ready(c.pool), c.pool_ready0 + 1);
 	}
-	ph_plugin_destroy(c.a);
+	ph_plugin_free(c.a);
 	if (c.b != c.a)
-		ph_plugin_destroy(c.b);
+		ph_plugin_free(c.b);
 	ph_pool_free(c.pool);
 	ph_host_free(c.host);
 	free(path);
@@ -507,7 +507,7 @@ static void test_cell(void **state)
 #define ROW(t, a) CELL(t, a, VIA_CALL), CELL(t, a, VIA_PROCESS)
 #define ALL(t)                                                                                     \
 	ROW(t, CALL), ROW(t, COLLECT), ROW(t, SUBMIT), ROW(t, SET_LIMITS), ROW(t, RESTART),        \
-	    ROW(t, DESTROY), ROW(t, POOL_PUT)
+	    ROW(t, FREE), ROW(t, POOL_PUT)
 
 static const struct cell cells[] = {ALL(OTHER), ALL(SELF), ALL(OUTER)};
 #define N_CELLS (sizeof(cells) / sizeof(cells[0]))

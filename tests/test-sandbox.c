@@ -101,7 +101,7 @@ static void run_case(const struct attack_case *c, const struct ph_plugin_config 
 	free(out);
 	ph_blob_free(in[0]);
 	ph_blob_free(in[1]);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	free(path);
 	tu_assert_unchanged(&before);
 }
@@ -222,7 +222,7 @@ static void test_call_with_fds_leaks_nothing(void **state)
 		assert_false(ph_plugin_alive(p));
 		free(out);
 		ph_blob_free(in);
-		ph_plugin_destroy(p);
+		ph_plugin_free(p);
 		tu_assert_unchanged(&before);
 	}
 	free(path);
@@ -253,7 +253,7 @@ static void test_watched_process_is_inits_child(void **state)
 			break;
 	fclose(f);
 	assert_int_equal(ppid, ph_plugin_pid(p));
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	free(path);
 }
 
@@ -386,7 +386,7 @@ static void test_ring_flood_bounded(void **state)
 	assert_true(cpu_p99 <= 1000000);
 	assert_true(n_wall > 0);
 	assert_true(wall_p99 <= 1000000);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 
 	/* The deadline, under the same flood. */
 	ph_plugin_config_init(&cfg);
@@ -400,7 +400,7 @@ static void test_ring_flood_bounded(void **state)
 	assert_int_equal(res.kind, PH_RESULT_TIMEOUT);
 	assert_true(elapsed_ms >= 100);
 	assert_true(elapsed_ms <= 110);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	ph_blob_free(in);
 	free(path);
 	tu_assert_unchanged(&before);
@@ -427,7 +427,7 @@ static void test_hang_up_never_blocks(void **state)
 	assert_true(mono_ms() - t0 >= 900); /* it had its grace period */
 	assert_true(longest < 100);	    /* and no call waited it out */
 	ph_blob_free(in);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	free(path);
 	tu_assert_unchanged(&before);
 }
@@ -456,7 +456,7 @@ static void test_message_flood_never_blocks(void **state)
 	print_message("  longest ph_plugin_process(): %lld ms\n", (long long)longest);
 	assert_true(longest < 100);
 	ph_blob_free(in);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	free(path);
 	tu_assert_unchanged(&before);
 }
@@ -604,7 +604,7 @@ static void test_constructor_sees_no_files(void **state)
 	assert_int_equal(res.kind, PH_RESULT_OK);
 	assert_string_equal(out, "ctor open errno=2\n"); /* ENOENT */
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	free(path);
 }
 
@@ -703,7 +703,7 @@ static void test_restart_after_policy_free(void **state)
 	assert_int_equal(res.kind, PH_RESULT_PLUGIN_ERROR);
 	assert_int_equal(res.code, 1000);
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 
 	/* The pool spawns afresh once empty: from its own copy too. */
 	for (int i = 0; i < 2; i++) {
@@ -712,7 +712,7 @@ static void test_restart_after_policy_free(void **state)
 		assert_int_equal(res.kind, PH_RESULT_PLUGIN_ERROR);
 		assert_int_equal(res.code, 1000);
 		free(out);
-		ph_plugin_destroy(p);
+		ph_plugin_free(p);
 	}
 	ph_pool_free(pool);
 	ph_blob_free(in[0]);
@@ -735,7 +735,7 @@ static void test_required_layers(void **state)
 	cfg.require = all;
 	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
 	assert_int_equal(ph_plugin_layers(p) & all, all);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 
 	/* Requiring notify while asking for kill mode cannot be met. */
 	cfg.seccomp_kill_mode = 1;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The hostile soak: one host process spawns a test plugin, makes one call
- * that ends in a hostile way, and destroys the instance, over and over,
+ * that ends in a hostile way, and frees the instance, over and over,
  * cycling through the ways a call can end: a crash, two refused syscalls,
  * three lies on the control socket, a deadline, the output quota, an exit,
  * an error the plugin returns, and a call that goes well. Each run must end in exactly its expected

@@ -11,7 +11,7 @@
  *            PH_STRESS_SECONDS (default 15); one more thread keeps calling
  *            fork()+_exit() and system("true"), as applications do.
  *   loop     the four-thread loop of the issue: 4 threads, each spawn ->
- *            one call on a small ph_blob_new_from_bytes() blob -> destroy,
+ *            one call on a small ph_blob_new_from_bytes() blob -> free,
  *            PH_STRESS_LOOP_CALLS calls in all (default 800; 10,000 in the
  *            'slow' suite).
  *   nested   an output callback of instance A calls instance B on every
@@ -500,7 +500,7 @@ static void op_nested(struct worker *wk)
 			   n.chunks, n.why);
 	else
 		atomic_fetch_add(&wk->s->nested, 1);
-	ph_plugin_destroy(n.b);
+	ph_plugin_free(n.b);
 }
 
 static void *worker_main(void *arg)
@@ -527,7 +527,7 @@ static void *worker_main(void *arg)
 		else
 			op_nested(wk);
 	}
-	ph_plugin_destroy(wk->verifier);
+	ph_plugin_free(wk->verifier);
 	free(wk->bytes);
 	return NULL;
 }
@@ -709,7 +709,7 @@ static void *loop_main(void *arg)
 		}
 		free(out);
 		ph_blob_free(in);
-		ph_plugin_destroy(p);
+		ph_plugin_free(p);
 	}
 	return NULL;
 }
@@ -769,8 +769,8 @@ static void test_nested_ok(void **state)
 	assert_true(n.chunks >= 3);
 	assert_int_equal(n.b_ok, n.chunks);
 	assert_true(ph_plugin_alive(a) && ph_plugin_alive(b));
-	ph_plugin_destroy(a);
-	ph_plugin_destroy(b);
+	ph_plugin_free(a);
+	ph_plugin_free(b);
 	tu_assert_unchanged(&before);
 }
 
@@ -801,8 +801,8 @@ static void test_nested_b_fails(void **state)
 	assert_true(n.chunks >= 3);
 	assert_int_equal(n.b_ok, n.chunks - 1);
 	assert_true(ph_plugin_alive(a) && ph_plugin_alive(b));
-	ph_plugin_destroy(a);
-	ph_plugin_destroy(b);
+	ph_plugin_free(a);
+	ph_plugin_free(b);
 	tu_assert_unchanged(&before);
 }
 
@@ -831,8 +831,8 @@ static void test_nested_b_dies(void **state)
 	assert_int_equal(n.b_ok, 1); /* chunk 0, before B died */
 	assert_true(ph_plugin_alive(a));
 	assert_false(ph_plugin_alive(b));
-	ph_plugin_destroy(a);
-	ph_plugin_destroy(b);
+	ph_plugin_free(a);
+	ph_plugin_free(b);
 	tu_assert_unchanged(&before);
 }
 
@@ -867,8 +867,8 @@ static void test_nested_a_crashes(void **state)
 	assert_int_equal(n.b_ok, n.chunks);
 	assert_false(ph_plugin_alive(a));
 	assert_true(ph_plugin_alive(b));
-	ph_plugin_destroy(a);
-	ph_plugin_destroy(b);
+	ph_plugin_free(a);
+	ph_plugin_free(b);
 	tu_assert_unchanged(&before);
 }
 

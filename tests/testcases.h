@@ -217,6 +217,6 @@ static inline int tc_run(struct ph_host *h, const struct tc_world *w, size_t k, 
 	else
 		r = tc_check(c, &res, out, len, ph_plugin_alive(p), why, why_len);
 	free(out);
-	ph_plugin_destroy(p);
+	ph_plugin_free(p);
 	return r;
 }

@@ -112,6 +112,7 @@ static const char usage_text[] =
     "   8  timeout, 9 CPU limit, 10 memory limit, 11 output limit\n"
     "  12  fd limit (too many open files), 13 thread limit (too many threads)\n"
     "  70  internal error in plughost\n";
+_Static_assert(PH_INPUTS_MAX == 16, "the help text says at most 16 inputs");
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -306,7 +307,7 @@ static int write_all(void *userdata, const void *buf, size_t len)
 	return 0;
 }
 
-static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_log_severity sev,
+static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_level sev,
 		     const char *line)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
@@ -314,7 +315,7 @@ static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_l
 
 	/* The library's debug notes (such as the clone3 fallback under a
 	 * container's seccomp profile) are for -v only. */
-	if (sev == PH_SEV_DEBUG && !*verbose)
+	if (sev == PH_DEBUG && !*verbose)
 		return;
 
 	fprintf(stderr, "plughost: [%s] %s: %s\n", instance ? ph_plugin_name(instance) : "host",
@@ -391,9 +392,9 @@ static int cmd_run(int argc, char **argv)
 	struct ph_host *host = NULL;
 	struct ph_plugin *plugin = NULL;
 	struct ph_policy *policy = NULL;
-	struct ph_blob *inputs[16];
+	struct ph_blob *inputs[PH_INPUTS_MAX];
 	struct ph_result res;
-	const char *method = NULL, *input_paths[16], *path, *json_path = NULL;
+	const char *method = NULL, *input_paths[PH_INPUTS_MAX], *path, *json_path = NULL;
 	FILE *json = NULL;
 	size_t n_inputs = 0;
 	int verbose = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
@@ -449,8 +450,8 @@ static int cmd_run(int argc, char **argv)
 			method = optarg;
 			break;
 		case 'i':
-			if (n_inputs == 16)
-				return usage_error("too many inputs (at most %s)", "16");
+			if (n_inputs == PH_INPUTS_MAX)
+				return usage_error("too many inputs (at most %u)", PH_INPUTS_MAX);
 			input_paths[n_inputs++] = optarg;
 			break;
 		case 'v':
@@ -609,7 +610,7 @@ out:
 			strerror(errno));
 		code = EXIT_INTERNAL;
 	}
-	ph_plugin_destroy(plugin);
+	ph_plugin_free(plugin);
 	ph_policy_free(policy);
 	ph_host_free(host);
 	for (size_t i = 0; i < n_inputs; i++)

@@ -17,9 +17,6 @@
 #include "procstat.h"
 #include "seal.h"
 
-/* Blobs bigger than this are refused (the SDK refuses them too). */
-#define BLOB_MAX ((uint64_t)1 << 40)
-
 /*
  * Writable shared mappings never reach a child of the application's own
  * fork(): while a child held a copy, F_SEAL_WRITE on that memfd would fail
@@ -80,7 +77,7 @@ static int blob_alloc(size_t size, struct ph_blob **ret)
 	struct ph_blob *b;
 	int fd;
 
-	if ((uint64_t)size > BLOB_MAX)
+	if ((uint64_t)size > PH_BLOB_MAX_BYTES)
 		return -EFBIG;
 	b = calloc(1, sizeof(*b));
 	if (!b)
@@ -138,7 +135,8 @@ PH_EXPORT int ph_blob_seal(struct ph_blob *blob)
 	    0)
 		return -errno;
 	/* Check what we made exactly as the plugin will. */
-	if (ph__seal_check(blob->fd, PH_SEAL_KIND_INPUT, blob->size, BLOB_MAX, NULL, &why) < 0)
+	if (ph__seal_check(blob->fd, PH_SEAL_KIND_INPUT, blob->size, PH_BLOB_MAX_BYTES, NULL,
+			   &why) < 0)
 		return -EINVAL;
 	blob->sealed = 1;
 	return 0;
@@ -185,7 +183,7 @@ static int blob_grow(struct ph_blob *b, size_t *cap, size_t need, uint64_t max)
 
 	if ((uint64_t)ncap > max)
 		ncap = (size_t)max;
-	if ((uint64_t)need > max || (uint64_t)ncap > BLOB_MAX)
+	if ((uint64_t)need > max || (uint64_t)ncap > PH_BLOB_MAX_BYTES)
 		return -EFBIG;
 	if (ftruncate(b->fd, (off_t)ncap) < 0)
 		return -errno;
@@ -202,7 +200,7 @@ PH_EXPORT uint64_t ph_blob_default_max(void)
 	const uint64_t avail = ph__mem_available();
 
 	/* Unknown (no /proc, sysinfo failed): only the blob size limit. */
-	return avail ? avail / 2 : BLOB_MAX;
+	return avail ? avail / 2 : PH_BLOB_MAX_BYTES;
 }
 
 /* Read fd to EOF straight into the memfd, growing it as needed: one copy,
@@ -220,8 +218,8 @@ PH_EXPORT int ph_blob_new_from_fd_max(int fd, uint64_t max, struct ph_blob **ret
 		return -EINVAL;
 	if (max == 0)
 		max = ph_blob_default_max();
-	if (max > BLOB_MAX)
-		max = BLOB_MAX;
+	if (max > PH_BLOB_MAX_BYTES)
+		max = PH_BLOB_MAX_BYTES;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (S_ISDIR(st.st_mode))
@@ -318,7 +316,6 @@ PH_EXPORT void ph_blob_free(struct ph_blob *blob)
 		return;
 	if (blob->map)
 		munmap(blob->map, blob->size);
-	if (blob->fd >= 0)
-		close(blob->fd);
+	safe_close(blob->fd);
 	free(blob);
 }

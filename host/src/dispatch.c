@@ -245,8 +245,6 @@ static int on_done(struct ph_plugin *p, struct ph_msg *m)
 
 static void on_log(struct ph_plugin *p, struct ph_msg *m)
 {
-	static const enum ph_log_severity sev[] = {PH_SEV_ERROR, PH_SEV_WARN, PH_SEV_INFO,
-						   PH_SEV_DEBUG};
 	struct ph_log_view v;
 	const char *why;
 	char text[PH_TEXT_MAX + 1];
@@ -270,14 +268,14 @@ static void on_log(struct ph_plugin *p, struct ph_msg *m)
 	if (++p->call.log_lines > LOG_LINES_PER_CALL) {
 		if (p->call.log_lines == LOG_LINES_PER_CALL + 1)
 			ph__log(
-			    p->host, p, PH_SEV_WARN,
+			    p->host, p, PH_WARN,
 			    "plugin '%s': more than %d log lines in one call, dropping the rest",
 			    p->name, LOG_LINES_PER_CALL);
 		return;
 	}
 	clean_copy(text, sizeof(text), v.text);
 	p->in_callback++;
-	ph__log(p->host, p, sev[v.level], "%s", text);
+	ph__log(p->host, p, (enum ph_level)v.level, "%s", text); /* checked by the parser */
 	p->in_callback--;
 }
 

@@ -82,8 +82,7 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 		ph__msg_close_fds(m);
 	}
 	ph__msg_put(m);
-	close(p->sup);
-	p->sup = -1;
+	p->sup = safe_close(p->sup);
 	return got;
 }
 
@@ -140,27 +139,18 @@ void ph__plugin_reap(struct ph_plugin *p)
 	if (reported && !p->killed)
 		usage_from(&p->end, &ru);
 
-	close(p->pidfd);
-	p->pidfd = -1;
+	p->pidfd = safe_close(p->pidfd);
 	p->plugin_pid = -1;
-	if (p->plugin_pidfd >= 0)
-		close(p->plugin_pidfd);
-	p->plugin_pidfd = -1;
-	if (p->stat_fd >= 0)
-		close(p->stat_fd);
-	if (p->status_fd >= 0)
-		close(p->status_fd);
-	p->stat_fd = p->status_fd = -1;
+	p->plugin_pidfd = safe_close(p->plugin_pidfd);
+	p->stat_fd = safe_close(p->stat_fd);
+	p->status_fd = safe_close(p->status_fd);
 	if (p->state == PH_STATE_IN_CALL)
 		ph__deliver_leftovers(p);
 	p->call.deadline_ms = 0;
 	ph__plugin_arm_timer(p);
 	p->state = PH_STATE_DEAD;
-	if (p->sock >= 0)
-		close(p->sock);
-	if (p->listener >= 0)
-		close(p->listener);
-	p->sock = p->listener = -1;
+	p->sock = safe_close(p->sock);
+	p->listener = safe_close(p->listener);
 }
 
 void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why)

@@ -23,7 +23,7 @@ PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg)
 		memset(cfg, 0, sizeof(*cfg));
 }
 
-void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_log_severity sev,
+void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_level sev,
 	     const char *fmt, ...)
 {
 	char line[1024];
@@ -77,7 +77,7 @@ PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret
 		/* No result to carry the reason: the log callback, if any, says it. */
 		struct ph_host tmp = {.log_fn = cfg->log_fn, .log_userdata = cfg->log_userdata};
 
-		ph__log(&tmp, NULL, PH_SEV_ERROR,
+		ph__log(&tmp, NULL, PH_ERROR,
 			"ph_host_config.reserved[%d] is not zero (start from "
 			"ph_host_config_init() and set only named fields)",
 			i);
@@ -125,8 +125,7 @@ PH_EXPORT void ph_host_free(struct ph_host *host)
 	if (!host)
 		return;
 	free(host->runner_path);
-	if (host->runner_fd >= 0)
-		close(host->runner_fd);
+	safe_close(host->runner_fd);
 	free(host);
 }
 

@@ -10,21 +10,7 @@
 
 #include "proto.h"
 #include "ring.h"
-
-/* ---- cleanup helpers (systemd style) ---- */
-static inline void ph__closep(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_close_ __attribute__((cleanup(ph__closep)))
-static inline int ph__take_fd(int *fd)
-{
-	int r = *fd;
-	*fd = -1;
-	return r;
-}
-#define TAKE_FD(fd) ph__take_fd(&(fd))
+#include "util.h"
 
 /* Index of the first nonzero word of a reserved array, or -1. Reserved
  * fields are refused unless zero (as clone3 and openat2 do), so that a
@@ -37,7 +23,7 @@ static inline int ph__reserved_nonzero(const uint64_t *words, size_t n)
 			return (int)i;
 	return -1;
 }
-#define PH_RESERVED_NONZERO(arr) ph__reserved_nonzero((arr), sizeof(arr) / sizeof((arr)[0]))
+#define PH_RESERVED_NONZERO(arr) ph__reserved_nonzero((arr), ELEMENTSOF(arr))
 
 struct ph_host {
 	char *runner_path;
@@ -46,7 +32,7 @@ struct ph_host {
 	void *log_userdata;
 };
 
-void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_log_severity sev,
+void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_level sev,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 enum ph_plugin_state {
@@ -131,7 +117,7 @@ struct ph_plugin {
 };
 
 /*
- * Refuse fn ("ph_plugin_destroy", ...) on p because one of p's callbacks
+ * Refuse fn ("ph_plugin_free", ...) on p because one of p's callbacks
  * is running on this thread: log one error line and return -EBUSY.
  */
 int ph__refuse_in_callback(const struct ph_plugin *p, const char *fn);

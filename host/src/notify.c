@@ -56,8 +56,7 @@ void ph__notif_drop(struct ph_plugin *p)
 {
 	if (p->epfd >= 0)
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->listener, NULL);
-	close(p->listener);
-	p->listener = -1;
+	p->listener = safe_close(p->listener);
 }
 
 int ph__notif_setup(struct ph_plugin *p)

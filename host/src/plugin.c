@@ -31,28 +31,21 @@ PH_EXPORT void ph_plugin_config_init(struct ph_plugin_config *cfg)
 		memset(cfg, 0, sizeof(*cfg));
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* Kill and reap the child if alive and release everything of this run,
  * keeping what restart needs (host, path, configuration). */
 static void plugin_stop(struct ph_plugin *p)
 {
 	if (p->pidfd >= 0)
 		ph__plugin_kill(p, NULL);
-	close_fd(&p->sock);
-	close_fd(&p->listener);
-	close_fd(&p->sup);
-	close_fd(&p->pidfd);
-	close_fd(&p->plugin_pidfd);
-	close_fd(&p->epfd);
-	close_fd(&p->timerfd);
-	close_fd(&p->stat_fd);
-	close_fd(&p->status_fd);
+	p->sock = safe_close(p->sock);
+	p->listener = safe_close(p->listener);
+	p->sup = safe_close(p->sup);
+	p->pidfd = safe_close(p->pidfd);
+	p->plugin_pidfd = safe_close(p->plugin_pidfd);
+	p->epfd = safe_close(p->epfd);
+	p->timerfd = safe_close(p->timerfd);
+	p->stat_fd = safe_close(p->stat_fd);
+	p->status_fd = safe_close(p->status_fd);
 	if (p->ring_map)
 		munmap(p->ring_map, p->ring_map_len);
 	p->ring_map = NULL;
@@ -87,7 +80,7 @@ int ph__refuse_in_callback(const struct ph_plugin *p, const char *fn)
 
 	if (!refusing) {
 		refusing = 1;
-		ph__log(p->host, NULL, PH_SEV_ERROR,
+		ph__log(p->host, NULL, PH_ERROR,
 			"%s() called for plugin '%s' from its own output callback (or from "
 			"one of a call further up this thread's stack): refused, the instance "
 			"is left as it is",
@@ -97,12 +90,12 @@ int ph__refuse_in_callback(const struct ph_plugin *p, const char *fn)
 	return -EBUSY;
 }
 
-PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin)
+PH_EXPORT void ph_plugin_free(struct ph_plugin *plugin)
 {
 	/* Freeing it under its own call would leave that call running on
 	 * freed memory: refused (docs/threads.md). */
 	if (plugin && plugin->in_callback) {
-		ph__refuse_in_callback(plugin, "ph_plugin_destroy");
+		ph__refuse_in_callback(plugin, "ph_plugin_free");
 		return;
 	}
 	plugin_free(plugin);
@@ -271,7 +264,7 @@ static int make_epoll(struct ph_plugin *p)
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->epfd < 0)
 		return -errno;
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+	for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
 
 		if (fds[i] >= 0 && epoll_ctl(p->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)

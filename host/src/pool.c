@@ -121,7 +121,7 @@ PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
 			*ret_plugin = p;
 			return 0;
 		}
-		ph_plugin_destroy(p);
+		ph_plugin_free(p);
 	}
 	return ph_plugin_spawn(pool->host, pool->path, &pool->cfg, ret_plugin, ret_failure);
 }
@@ -130,7 +130,7 @@ PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin)
 {
 	if (!plugin)
 		return;
-	/* Kept or destroyed, it would leave its own running call (we are
+	/* Kept or freed, it would leave its own running call (we are
 	 * inside one of its callbacks): refused, the caller still owns it. */
 	if (plugin->in_callback) {
 		ph__refuse_in_callback(plugin, "ph_pool_put");
@@ -140,7 +140,7 @@ PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin)
 	    plugin->state == PH_STATE_IDLE && !plugin->call.finished)
 		pool->ready[pool->n_ready++] = plugin;
 	else
-		ph_plugin_destroy(plugin);
+		ph_plugin_free(plugin);
 }
 
 PH_EXPORT size_t ph_pool_ready(const struct ph_pool *pool)
@@ -153,7 +153,7 @@ PH_EXPORT void ph_pool_free(struct ph_pool *pool)
 	if (!pool)
 		return;
 	for (size_t i = 0; i < pool->n_ready; i++)
-		ph_plugin_destroy(pool->ready[i]);
+		ph_plugin_free(pool->ready[i]);
 	free(pool->ready);
 	ph_policy_free(pool->policy);
 	free(pool->path);

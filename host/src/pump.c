@@ -159,8 +159,7 @@ static void on_eof(struct ph_plugin *p)
 		return;
 	if (p->epfd >= 0)
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->sock, NULL);
-	close(p->sock);
-	p->sock = -1;
+	p->sock = safe_close(p->sock);
 	p->eof_deadline_ms = ph__now_ms() + EOF_GRACE_MS;
 	ph__plugin_arm_timer(p);
 }

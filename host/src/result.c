@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "strbuf.h"
 
 static const char *const kind_names[PH_RESULT_KIND_COUNT] = {
     [PH_RESULT_OK] = "ok",
@@ -99,7 +100,7 @@ static const char *fault_cause(int signo, int code)
 	    {SIGTRAP, TRAP_BRKPT, "breakpoint"},
 	};
 
-	for (size_t i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
+	for (size_t i = 0; i < ELEMENTSOF(causes); i++)
 		if (causes[i].signo == signo && causes[i].code == code)
 			return causes[i].text;
 	return "fault";
@@ -159,85 +160,74 @@ PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t 
 	}
 }
 
-/* Append s to the JSON buffer as a string literal, escaped. */
-static size_t json_str(char *buf, size_t len, size_t at, const char *s)
+/* Append s to the JSON text as a string literal, escaped. */
+static void json_str(struct ph_strbuf *sb, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 
-#define PUT(c)                                                                                     \
-	do {                                                                                       \
-		if (at + 1 < len)                                                                  \
-			buf[at] = (c);                                                             \
-		at++;                                                                              \
-	} while (0)
-	PUT('"');
+	ph__strbuf_putc(sb, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p == '\\') {
-			PUT('\\');
-			PUT((char)*p);
+			ph__strbuf_putc(sb, '\\');
+			ph__strbuf_putc(sb, (char)*p);
 		} else if (*p < 0x20 || *p == 0x7f) {
-			PUT('\\');
-			PUT('u');
-			PUT('0');
-			PUT('0');
-			PUT(hex[*p >> 4]);
-			PUT(hex[*p & 15]);
+			ph__strbuf_putc(sb, '\\');
+			ph__strbuf_putc(sb, 'u');
+			ph__strbuf_putc(sb, '0');
+			ph__strbuf_putc(sb, '0');
+			ph__strbuf_putc(sb, hex[*p >> 4]);
+			ph__strbuf_putc(sb, hex[*p & 15]);
 		} else
-			PUT((char)*p);
+			ph__strbuf_putc(sb, (char)*p);
 	}
-	PUT('"');
-#undef PUT
-	if (len)
-		buf[at < len ? at : len - 1] = '\0';
-	return at;
+	ph__strbuf_putc(sb, '"');
 }
 
 PH_EXPORT int ph_result_to_json(const struct ph_result *res, char *buf, size_t len)
 {
 	char line[512];
-	size_t at;
-	int n;
+	struct ph_strbuf sb;
+	int r = 0;
 
 	if (!res || (!buf && len))
 		return -EINVAL;
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		n = snprintf(at < len ? buf + at : NULL, at < len ? len - at : 0, __VA_ARGS__);    \
-		if (n < 0)                                                                         \
-			return -EINVAL;                                                            \
-		at += (size_t)n;                                                                   \
-	} while (0)
-	at = 0;
-	ADD("{\"kind\":\"%s\",\"code\":%d,\"message\":", ph_result_kind_name(res->kind), res->code);
-	at = json_str(buf, len, at, res->message);
+	ph__strbuf_init(&sb, buf, len);
+	r |= ph__strbuf_printf(&sb, "{\"kind\":\"%s\",\"code\":%d,\"message\":",
+			       ph_result_kind_name(res->kind), res->code);
+	json_str(&sb, res->message);
 	ph_result_describe(res, line, sizeof(line));
-	ADD(",\"description\":");
-	at = json_str(buf, len, at, line);
+	r |= ph__strbuf_printf(&sb, ",\"description\":");
+	json_str(&sb, line);
 	if (res->kind == PH_RESULT_SETUP_FAILED) {
-		ADD(",\"setup_step\":");
-		at = json_str(buf, len, at, ph_setup_step_name(res->setup_step));
+		r |= ph__strbuf_printf(&sb, ",\"setup_step\":");
+		json_str(&sb, ph_setup_step_name(res->setup_step));
 	}
 	if (res->kind == PH_RESULT_VIOLATION) {
-		ADD(",\"violation\":{\"nr\":%d,\"arch\":%u,\"name\":", res->violation.nr,
-		    res->violation.arch);
-		at = json_str(buf, len, at, res->violation.name);
-		ADD(",\"args\":[%llu,%llu,%llu,%llu,%llu,%llu]}",
-		    (unsigned long long)res->violation.args[0],
-		    (unsigned long long)res->violation.args[1],
-		    (unsigned long long)res->violation.args[2],
-		    (unsigned long long)res->violation.args[3],
-		    (unsigned long long)res->violation.args[4],
-		    (unsigned long long)res->violation.args[5]);
+		r |= ph__strbuf_printf(&sb, ",\"violation\":{\"nr\":%d,\"arch\":%u,\"name\":",
+				       res->violation.nr, res->violation.arch);
+		json_str(&sb, res->violation.name);
+		r |= ph__strbuf_printf(&sb, ",\"args\":[%llu,%llu,%llu,%llu,%llu,%llu]}",
+				       (unsigned long long)res->violation.args[0],
+				       (unsigned long long)res->violation.args[1],
+				       (unsigned long long)res->violation.args[2],
+				       (unsigned long long)res->violation.args[3],
+				       (unsigned long long)res->violation.args[4],
+				       (unsigned long long)res->violation.args[5]);
 	}
 	if (res->kind == PH_RESULT_CRASHED)
-		ADD(",\"crash\":{\"signal\":%d,\"signal_name\":\"SIG%s\",\"si_code\":%d,\"addr\":%"
+		r |= ph__strbuf_printf(
+		    &sb,
+		    ",\"crash\":{\"signal\":%d,\"signal_name\":\"SIG%s\",\"si_code\":%d,\"addr\":%"
 		    "llu}",
 		    res->crash.signo, sigabbrev_np(res->crash.signo) ?: "?", res->crash.si_code,
 		    (unsigned long long)res->crash.addr);
-	ADD(",\"output_bytes\":%llu,\"usage\":{\"user_usec\":%llu,\"sys_usec\":%llu,"
+	r |= ph__strbuf_printf(
+	    &sb,
+	    ",\"output_bytes\":%llu,\"usage\":{\"user_usec\":%llu,\"sys_usec\":%llu,"
 	    "\"max_rss_kib\":%llu}}",
 	    (unsigned long long)res->output_bytes, (unsigned long long)res->usage.user_usec,
 	    (unsigned long long)res->usage.sys_usec, (unsigned long long)res->usage.max_rss_kib);
-#undef ADD
-	return at > INT32_MAX ? -EOVERFLOW : (int)at;
+	if (r < 0) /* a format vsnprintf could not expand */
+		return -EINVAL;
+	return sb.want > INT32_MAX ? -EOVERFLOW : (int)sb.want;
 }

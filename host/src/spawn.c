@@ -285,10 +285,8 @@ int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t ns_flags, struct 
 	r = 0;
 out:
 	for (int i = 0; i < 2; i++) {
-		if (sv[i] >= 0)
-			close(sv[i]);
-		if (sup[i] >= 0)
-			close(sup[i]);
+		safe_close(sv[i]);
+		safe_close(sup[i]);
 	}
 	return r;
 }

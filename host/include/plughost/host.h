@@ -12,11 +12,11 @@
  *	ph_blob_new_from_bytes("hello", 5, &in);
  *	ph_plugin_call(plugin, "upper", &in, 1, write_to_stdout, NULL, &res);
  *	if (res.kind != PH_RESULT_OK) { char line[512]; ph_result_describe(&res, line, sizeof line);
- *} ph_blob_free(in); ph_plugin_destroy(plugin); ph_host_free(host);
+ *} ph_blob_free(in); ph_plugin_free(plugin); ph_host_free(host);
  *
  * Conventions: functions return >= 0 on success and a negative errno on
  * failure; ret_* output parameters are written only on success. Functions
- * ending in _free/_destroy accept NULL. The library never prints; it reports
+ * ending in _free accept NULL. The library never prints; it reports
  * through return values, results and an optional log callback.
  *
  * Thread safety: one ph_plugin must be used by one thread at a time;
@@ -27,6 +27,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <plughost/level.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -146,11 +148,17 @@ PH_EXPORT const char *ph_version(void);
 
 /* --------------------------------------------------------------------- host */
 
-enum ph_log_severity { PH_SEV_ERROR = 0, PH_SEV_WARN, PH_SEV_INFO, PH_SEV_DEBUG };
+/* Older names of the log levels of <plughost/level.h>, kept so that
+ * applications written against them still compile. */
+#define PH_SEV_ERROR PH_ERROR
+#define PH_SEV_WARN  PH_WARN
+#define PH_SEV_INFO  PH_INFO
+#define PH_SEV_DEBUG PH_DEBUG
 
-/* Called with one line (no trailing newline); instance is NULL for the host. */
-typedef void (*ph_log_fn)(void *userdata, const struct ph_plugin *instance,
-			  enum ph_log_severity severity, const char *line);
+/* Called with one line (no trailing newline); instance is NULL for the host.
+ * A plugin's ph_log() arrives with the level the plugin gave it. */
+typedef void (*ph_log_fn)(void *userdata, const struct ph_plugin *instance, enum ph_level level,
+			  const char *line);
 
 struct ph_host_config {
 	/* Path of plughost-runner; NULL finds it (see ph_host_new()). */
@@ -171,7 +179,7 @@ PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg);
  */
 PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret_host);
 
-/* Free a host. Every plugin spawned from it must be destroyed first. */
+/* Free a host. Every plugin spawned from it must be freed first. */
 PH_EXPORT void ph_host_free(struct ph_host *host);
 
 /* ------------------------------------------------------------------- policy */
@@ -308,8 +316,11 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 			      const struct ph_plugin_config *cfg, struct ph_plugin **ret_plugin,
 			      struct ph_result *ret_failure);
 
-/* Kill the child (if alive), reap it, and free everything. */
-PH_EXPORT void ph_plugin_destroy(struct ph_plugin *plugin);
+/* Kill the child (if alive), reap it, and free everything. Accepts NULL. */
+PH_EXPORT void ph_plugin_free(struct ph_plugin *plugin);
+
+/* The older name of ph_plugin_free(), kept so that old callers compile. */
+#define ph_plugin_destroy ph_plugin_free
 
 /*
  * Start a fresh instance of the same plugin, with the same configuration
@@ -354,6 +365,10 @@ PH_EXPORT int ph_plugin_alive(const struct ph_plugin *plugin);
  * callback's error.
  */
 typedef int (*ph_output_fn)(void *userdata, const void *buf, size_t len);
+
+/* The most input blobs one call takes: a call with more is refused with
+ * -EINVAL. (Each input is one fd of the call's message.) */
+#define PH_INPUTS_MAX 16u
 
 /*
  * Run method with n sealed input blobs and wait for it to end. Output is
@@ -428,13 +443,13 @@ PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 			  struct ph_result *ret_failure);
 
 /* Take a ready instance (spawning one if the pool is empty). The caller
- * owns it until ph_pool_put() or ph_plugin_destroy(). Errors as for
+ * owns it until ph_pool_put() or ph_plugin_free(). Errors as for
  * ph_plugin_spawn(), with the reason in *ret_failure when not NULL. */
 PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
 			   struct ph_result *ret_failure);
 
 /* Give an instance back: kept if alive, idle and the pool has room,
- * destroyed otherwise. */
+ * freed otherwise. */
 PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin);
 
 /* Spawn instances until n are ready. Returns how many are ready, or the
@@ -443,7 +458,7 @@ PH_EXPORT int ph_pool_refill(struct ph_pool *pool);
 
 PH_EXPORT size_t ph_pool_ready(const struct ph_pool *pool);
 
-/* Destroy every ready instance and the pool (taken ones are the caller's). */
+/* Free every ready instance and the pool (taken ones are the caller's). */
 PH_EXPORT void ph_pool_free(struct ph_pool *pool);
 
 /* -------------------------------------------------------------------- blobs */
@@ -454,6 +469,11 @@ PH_EXPORT void ph_pool_free(struct ph_pool *pool);
  * for it to change what the host sent. A blob may be passed to many calls
  * and many plugins.
  */
+
+/* The largest blob, in bytes (1 TiB), whatever input limit is asked for:
+ * a larger one is refused with -EFBIG, and the runner refuses to map a
+ * larger input. */
+#define PH_BLOB_MAX_BYTES ((uint64_t)1 << 40)
 
 /* Copy len bytes into a new sealed blob. Errors: -EINVAL, -ENOMEM, memfd errors. */
 PH_EXPORT int ph_blob_new_from_bytes(const void *data, size_t len, struct ph_blob **ret_blob);
@@ -481,8 +501,7 @@ PH_EXPORT int ph_blob_new_from_fd(int fd, struct ph_blob **ret_blob);
 /* Read a whole file (or "-" for stdin) into a new sealed blob of at most
  * max bytes (0: the default); errors as ph_blob_new_from_fd_max(), and
  * open errors. */
-PH_EXPORT int ph_blob_new_from_file_max(const char *path, uint64_t max,
-					struct ph_blob **ret_blob);
+PH_EXPORT int ph_blob_new_from_file_max(const char *path, uint64_t max, struct ph_blob **ret_blob);
 
 /* ph_blob_new_from_file_max() with the default limit. */
 PH_EXPORT int ph_blob_new_from_file(const char *path, struct ph_blob **ret_blob);
