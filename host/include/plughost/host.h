@@ -19,9 +19,24 @@
  * ending in _free accept NULL. The library never prints; it reports
  * through return values, results and an optional log callback.
  *
- * Thread safety: one ph_plugin must be used by one thread at a time;
- * different plugins may be used from different threads. A ph_host may be
- * shared once created.
+ * Thread safety (docs/threads.md): a ph_host may be shared by any number
+ * of threads once ph_host_new() has returned; free it only after every
+ * instance is freed. A ph_plugin is used by one thread at a time;
+ * different instances may be used from different threads at once. A
+ * sealed ph_blob may be passed to calls on many threads at once; an
+ * unsealed one belongs to the thread filling it. A ph_pool is used by one
+ * thread at a time (or under the caller's own lock); a ph_policy is
+ * read-only once built, and spawning copies it. No call fails because of
+ * another thread: under load the only errors beyond a call's own are
+ * -EMFILE, -ENOMEM and -EAGAIN. The library starts no threads.
+ *
+ * Callbacks: an output or log callback runs on the calling thread and may
+ * call other instances. On its own instance, or on one whose call is
+ * further up the same thread's stack, call, submit, set_limits and
+ * restart return -EBUSY, and ph_plugin_free() and ph_pool_put() do nothing
+ * but log a PH_ERROR line. Children of the application's own fork() never
+ * hold writable blob mappings (MADV_DONTFORK), and spawning never copies
+ * host memory into a child (CLONE_VM|CLONE_VFORK, exec first).
  */
 #pragma once
 
