@@ -15,17 +15,14 @@
  * process whose parent is this process.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "procstat.h"
 #include "sandbox.h"
 
 #define RUNNER_EXIT_WAIT_MS 1000
@@ -57,45 +54,10 @@ int ph__on_userns(struct ph_plugin *p, struct ph_msg *m)
 	return 0;
 }
 
-/* The pid a pidfd names, in our pid namespace, from the kernel's fdinfo. */
-static pid_t pidfd_pid(int pidfd)
-{
-	char path[64], line[128];
-	long pid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pid: %ld", &pid) == 1)
-			break;
-	fclose(f);
-	return pid > 0 ? (pid_t)pid : -1;
-}
-
-/* The parent of pid, from /proc (read after the pidfd pinned it). */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], line[128];
-	long ppid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "PPid: %ld", &ppid) == 1)
-			break;
-	fclose(f);
-	return ppid > 0 ? (pid_t)ppid : -1;
-}
-
 int ph__on_init(struct ph_plugin *p, struct ph_msg *m)
 {
 	struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+	struct ph__proc_status st;
 	siginfo_t si = {0};
 	int pidfd;
 	pid_t pid;
@@ -111,8 +73,8 @@ int ph__on_init(struct ph_plugin *p, struct ph_msg *m)
 	m->fds[0] = -1;
 	/* Init must be our own child (CLONE_PARENT), or we could neither
 	 * reap it nor trust its pidfd to be the instance. */
-	pid = pidfd_pid(pidfd);
-	if (pid <= 0 || parent_of(pid) != getpid()) {
+	pid = ph__proc_pidfd_pid(pidfd);
+	if (pid <= 0 || ph__proc_status(pid, NULL, &st) < 0 || st.ppid != getpid()) {
 		close(pidfd);
 		ph__plugin_kill_protocol(p, "INIT's pidfd is not of a child of the host");
 		return -EPROTO;
