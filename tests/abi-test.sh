@@ -9,7 +9,8 @@
 #   4. sandbox/ includes no wire or ring header, plugin-sdk/ holds no
 #      protocol, and the host never dlopens plugin code.
 # Struct sizes and offsets are pinned by the static asserts in plugin.h
-# (every plugin build checks them) and in tests/test-abi.c.
+# (every plugin build checks them), host.h (every application build) and
+# common/wire.h and ring-layout.h (host and runner builds).
 set -u
 PLUGHOST=$1
 LIB=$2
@@ -29,7 +30,7 @@ check() { # NAME COMMAND...: ok when the command succeeds
 		sed 's/^/# /' "$work/log"
 	fi
 }
-echo "1..14"
+echo "1..16"
 
 # 1. Exported symbols against the header.
 sed -n 's/^PH_EXPORT[^(]*[ *]\(ph_[a-z0-9_]*\)(.*/\1/p' "$SRC/host/include/plughost/host.h" |
@@ -99,6 +100,15 @@ check "plugin.h compiles alone as -std=c11 -pedantic -Werror" \
 	cc -std=c11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/plugin-sdk/include" "$work/h.c"
 check "plugin.h compiles alone as -std=c++11 -pedantic -Werror" \
 	c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/plugin-sdk/include" "$work/h.cc"
+# host.h, whose static asserts pin the public structs' layouts.
+echo '#include <plughost/host.h>' >"$work/hh.c"
+cp "$work/hh.c" "$work/hh.cc"
+check "host.h compiles alone as -std=c11 -pedantic -Werror" \
+	cc -std=c11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/host/include" \
+	-I"$SRC/plugin-sdk/include" "$work/hh.c"
+check "host.h compiles alone as -std=c++11 -pedantic -Werror" \
+	c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/host/include" \
+	-I"$SRC/plugin-sdk/include" "$work/hh.cc"
 # 4. The house: the boundaries hold by construction.
 if grep -rlE '#include "(wire|ring-layout|proto)\.h"' "$SRC/sandbox" >"$work/inc"; then
 	bad "sandbox/ includes no wire or ring header: $(tr '\n' ' ' <"$work/inc")"

@@ -547,6 +547,36 @@ PH_EXPORT void ph_blob_free(struct ph_blob *blob);
  */
 PH_EXPORT int ph_probe_report(char *buf, size_t len);
 
+/* The layouts are the ABI of this library: pinned, so that a change to
+ * any of them is a decision, not an accident (x86_64). */
+#ifdef __cplusplus
+#define PH__HOST_ABI_ASSERT(c, m) static_assert(c, m)
+#else
+#define PH__HOST_ABI_ASSERT(c, m) _Static_assert(c, m)
+#endif
+#if defined(__x86_64__)
+PH__HOST_ABI_ASSERT(sizeof(struct ph_result) == 440 && offsetof(struct ph_result, message) == 12 &&
+			offsetof(struct ph_result, violation) == 272 &&
+			offsetof(struct ph_result, crash) == 360 &&
+			offsetof(struct ph_result, usage) == 376 &&
+			offsetof(struct ph_result, output_bytes) == 400 &&
+			offsetof(struct ph_result, reserved) == 408,
+		    "struct ph_result is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_limits) == 72 &&
+			offsetof(struct ph_limits, collect_bytes) == 40 &&
+			offsetof(struct ph_limits, reserved) == 48,
+		    "struct ph_limits is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_plugin_config) == 168 &&
+			offsetof(struct ph_plugin_config, limits) == 24 &&
+			offsetof(struct ph_plugin_config, unsandboxed) == 96 &&
+			offsetof(struct ph_plugin_config, reserved) == 104,
+		    "struct ph_plugin_config is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_host_config) == 88 &&
+			offsetof(struct ph_host_config, reserved) == 24,
+		    "struct ph_host_config is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_arg_cond) == 24, "struct ph_arg_cond is ABI");
+#endif
+
 #ifdef __cplusplus
 }
 #endif
