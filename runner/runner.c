@@ -235,6 +235,16 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	if (r < 0)
 		ph__runner_fail(PH_STEP_NNP, -r, "cannot set no_new_privs");
 	layers |= PH_LAYER_NNP;
+	/* Not dumpable shuts /proc/<pid> to every process without
+	 * CAP_SYS_PTRACE over us. Inside our own user namespace the host has
+	 * that; a root host has it anyway; an unprivileged host without a
+	 * user namespace (we then run as its own uid) would lose the /proc
+	 * files its watchdog reads. There we stay dumpable: only processes of
+	 * the host's own uid, which could ptrace the host itself, gain access
+	 * (core files stay off: RLIMIT_CORE is 0). */
+	if (!(ns & CLONE_NEWUSER) && geteuid() != 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		ph__runner_fail(PH_STEP_NNP, errno,
+				"cannot keep the runner dumpable for the host's watchdog");
 
 	r = ph__sb_landlock(*ret_path_inside);
 	if (r < 0)

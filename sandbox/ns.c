@@ -28,15 +28,16 @@ int ph__ns_plan(const struct ph__features *f, uint32_t require, uint64_t *ret_cl
 		return -EINVAL;
 
 	/*
-	 * With a user namespace every other namespace comes for free, without
-	 * privilege. Without one only real root may create them; the runner
-	 * then keeps uid 0 (with every capability dropped) inside them.
+	 * With a user namespace every other namespace usually comes for free,
+	 * without privilege; without one only real root may create them (the
+	 * runner then keeps uid 0, with every capability dropped, inside
+	 * them). Either way only those the probe really made (a container's
+	 * profile may refuse some or all): an exact plan, so the runner never
+	 * fails for a namespace nobody required.
 	 */
-	if (f->userns)
-		flags = CLONE_NEWUSER;
-	if (f->userns || geteuid() == 0)
-		flags |= CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWUTS |
-			 CLONE_NEWCGROUP;
+	flags = f->ns_flags;
+	if (!f->userns)
+		flags &= ~(uint64_t)CLONE_NEWUSER;
 
 	for (uint32_t bit = 1; bit && !missing; bit <<= 1)
 		if ((require & bit) && (ph__layer_clone_flags(bit) & ~flags))

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -158,34 +159,58 @@ out_free:
 }
 
 /*
- * A real try: a child created in a new user namespace must also be able
- * to use the capabilities it holds there (unshare a mount namespace).
- * Sysctls, AppArmor's userns restriction and container seccomp profiles
- * each break one of the two steps on kernels that have user namespaces.
+ * Real tries, in a short-lived child each: which namespaces this host can
+ * make, the way the runner makes them. With CLONE_NEWUSER the child is
+ * made in a new user namespace (as the runner unshares its own) and tries
+ * the others inside it; without, it tries them with the host's own
+ * privilege (root's, or none). Each namespace is unshared on its own, and
+ * the mount namespace counts only if the child can also remount "/"
+ * private in it (the first mount the runner makes). Sysctls, AppArmor's
+ * userns restriction and container seccomp profiles each break one of
+ * these steps on kernels that have every namespace.
  *
  * Raw clone(), exit signal 0: no pthread_atfork handlers run (the host
  * may be threaded), only raw syscalls follow in the child, and an
  * application reaping with waitpid(-1) cannot steal the child (only
- * __WALL waits see it).
+ * __WALL waits see it). The child's exit status carries one bit per entry
+ * of ns_tried[]. Returns the CLONE_NEW* flags that worked (CLONE_NEWUSER
+ * among them when asked for and made), or 0 when no child could be made.
  */
-static int probe_userns(void)
+static const unsigned long ns_tried[] = {CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC,
+					 CLONE_NEWNS,  CLONE_NEWUTS, CLONE_NEWCGROUP};
+
+static uint64_t probe_namespaces(unsigned long userns)
 {
+	uint64_t flags = userns;
 	pid_t pid;
 	int status;
 
-	pid = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_NEWUSER, NULL, NULL, NULL, NULL);
+	pid = (pid_t)syscall(SYS_clone, userns, NULL, NULL, NULL, NULL);
 	if (pid < 0)
 		return 0;
 	if (pid == 0) {
-		long r = syscall(SYS_unshare, CLONE_NEWNS);
+		int bits = 0;
 
-		syscall(SYS_exit_group, r == 0 ? 0 : 1);
+		for (size_t i = 0; i < ELEMENTSOF(ns_tried); i++) {
+			if (syscall(SYS_unshare, ns_tried[i]) < 0)
+				continue;
+			if (ns_tried[i] == CLONE_NEWNS &&
+			    syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+				continue;
+			bits |= 1 << i;
+		}
+		syscall(SYS_exit_group, bits);
 		__builtin_unreachable();
 	}
 	while (waitpid(pid, &status, __WALL) < 0)
 		if (errno != EINTR)
 			return 0;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!WIFEXITED(status))
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(ns_tried); i++)
+		if (WEXITSTATUS(status) & (1 << i))
+			flags |= ns_tried[i];
+	return flags;
 }
 
 static int probe_landlock(void)
@@ -292,7 +317,13 @@ static void probe_all(void)
 		f->seccomp_notify = listener_ok;
 	}
 	f->landlock_abi = probe_landlock();
-	f->userns = probe_userns();
+	/* A user namespace counts when the runner could also make its mount
+	 * namespace in it (it needs both to build the plugin's view). Without
+	 * one, only the namespaces the host's own privilege gives. */
+	f->ns_flags = probe_namespaces(CLONE_NEWUSER);
+	f->userns = (f->ns_flags & (CLONE_NEWUSER | CLONE_NEWNS)) == (CLONE_NEWUSER | CLONE_NEWNS);
+	if (!f->userns)
+		f->ns_flags = geteuid() == 0 ? probe_namespaces(0) : 0;
 	f->memfd_noexec = ph__memfd_noexec_supported();
 	f->pidfd = probe_pidfd();
 	f->close_range = probe_close_range();
@@ -309,6 +340,59 @@ const struct ph__features *ph__probe(void)
 }
 
 /* ------------------------------------------------------------- report */
+
+uint32_t ph__probe_layers(void)
+{
+	const struct ph__features *f = ph__probe();
+	uint64_t flags = 0;
+	uint32_t layers = PH_LAYER_CAPS | PH_LAYER_NNP | PH_LAYER_RLIMITS;
+
+	if (ph__ns_plan(f, 0, &flags, NULL) == 0)
+		layers |= ph__layers_of_clone_flags(flags);
+	if (f->seccomp)
+		layers |= PH_LAYER_SECCOMP;
+	if (f->seccomp && f->seccomp_notify && f->seccomp_continue)
+		layers |= PH_LAYER_NOTIFY;
+	if (f->landlock_abi > 0)
+		layers |= PH_LAYER_LANDLOCK;
+	if (f->landlock_abi >= 4)
+		layers |= PH_LAYER_LANDLOCK_NET;
+	return layers;
+}
+
+/* Every layer a new instance gets here, every one it does not, and what
+ * that means when no namespace at all is left. */
+static void report_layers(struct ph_strbuf *r, const struct ph__features *f)
+{
+	const uint32_t layers = ph__probe_layers();
+	const uint32_t all = (1u << PH_LAYER_COUNT) - 1;
+
+	ph__strbuf_printf(r, "layers:");
+	for (uint32_t bit = 1; bit & all; bit <<= 1)
+		if (layers & bit)
+			ph__strbuf_printf(r, " %s", ph__layer_name(bit));
+	ph__strbuf_printf(r, "\nmissing layers:");
+	for (uint32_t bit = 1; bit & all; bit <<= 1)
+		if (!(layers & bit))
+			ph__strbuf_printf(r, " %s", ph__layer_name(bit));
+	ph__strbuf_printf(r, "%s\n", (layers & all) == all ? " none" : "");
+	if (!(layers & (PH_LAYER_MNTNS | PH_LAYER_PIDNS | PH_LAYER_NETNS)))
+		ph__strbuf_printf(
+		    r,
+		    "sandbox: degraded: no mount, pid or network namespace, so a plugin sees "
+		    "the host's filesystem, network and processes as far as the layers left "
+		    "let it: seccomp%s (no new files after loading, no sockets, no signals or "
+		    "tracing of other processes), no_new_privs, %srlimits and the host's "
+		    "watchdog. Run where user namespaces are allowed (or as root outside a "
+		    "container) for the full sandbox.\n",
+		    f->seccomp ? "" : " (none here!)",
+		    f->landlock_abi > 0 ? "Landlock (read-only access to the loader's files), "
+					: "");
+	else if ((layers & all) != all)
+		ph__strbuf_printf(r, "sandbox: partial (see missing layers)\n");
+	else
+		ph__strbuf_printf(r, "sandbox: full\n");
+}
 
 int ph__probe_report(char *buf, size_t len)
 {
@@ -349,14 +433,23 @@ int ph__probe_report(char *buf, size_t len)
 				"network namespace still isolates them where available)");
 	if (f->userns)
 		ph__strbuf_printf(&r, "user namespaces: yes\n");
+	else if (f->ns_flags)
+		ph__strbuf_printf(&r, "user namespaces: no (running as root: plugins get the other "
+				      "namespaces below, without a user namespace)\n");
 	else if (euid == 0)
-		ph__strbuf_printf(
-		    &r, "user namespaces: no (running as root: plugins get pid, network, "
-			"mount, ipc, uts and cgroup namespaces, without a user namespace)\n");
+		ph__strbuf_printf(&r, "user namespaces: no (and this root host may make no other "
+				      "namespace either: a container's profile refuses them)\n");
 	else
 		ph__strbuf_printf(
 		    &r, "user namespaces: no (plugins run without any namespace: no private "
 			"filesystem view, network or pid space)\n");
+	ph__strbuf_printf(&r, "namespaces:");
+	for (uint32_t bit = 1; bit < 1u << PH_LAYER_COUNT; bit <<= 1)
+		if (ph__layer_clone_flags(bit) &&
+		    (ph__layer_clone_flags(bit) &
+		     (f->userns ? f->ns_flags : f->ns_flags & ~(uint64_t)CLONE_NEWUSER)))
+			ph__strbuf_printf(&r, " %s", ph__layer_name(bit));
+	ph__strbuf_printf(&r, "%s (each one tried at startup)\n", f->ns_flags ? "" : " none");
 	ph__strbuf_printf(&r, "memfd noexec seal: %s\n",
 			  f->memfd_noexec ? "yes"
 					  : "no (input memfds are not sealed against exec)");
@@ -410,6 +503,8 @@ int ph__probe_report(char *buf, size_t len)
 			: "unavailable (no delegated cgroup v2 with the memory and pids "
 			  "controllers)");
 	}
+
+	report_layers(&r, f);
 
 	if (r.want > INT32_MAX)
 		return -EOVERFLOW;

@@ -44,6 +44,7 @@ struct ph__features {
 	int seccomp_continue; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE */
 	int landlock_abi;     /* 0 when unavailable */
 	int userns;	      /* an unprivileged-capable user namespace can be made */
+	uint64_t ns_flags;    /* the CLONE_NEW* flags the runner can use, tried */
 	int memfd_noexec;     /* MFD_NOEXEC_SEAL */
 	int pidfd;	      /* clone3 CLONE_PIDFD / pidfd_send_signal */
 	int close_range;
@@ -144,6 +145,9 @@ int ph__policy_loader_allows(uint32_t arch, int nr, const uint64_t args[6]);
  */
 void ph__syscall_describe(uint32_t arch, int nr, const uint64_t args[6], char *name,
 			  size_t name_len, char *line, size_t line_len);
+
+/* The PH_LAYER_* bits a new instance would get here (no requirements). */
+uint32_t ph__probe_layers(void);
 
 /* The "plughost info" report (see ph_probe_report() in host.h). */
 int ph__probe_report(char *buf, size_t len);

@@ -475,11 +475,13 @@ static void test_probe_userns_agrees(void **state)
 	assert_int_equal(ph__probe()->userns, WEXITSTATUS(st) == 0);
 }
 
+/* The plan is exactly what the probe made, never what privilege implies. */
 static void test_ns_plan(void **state)
 {
-	struct ph__features f = {.seccomp = 1, .userns = 1, .landlock_abi = 3};
 	const uint64_t all = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS |
 			     CLONE_NEWUTS | CLONE_NEWCGROUP;
+	struct ph__features f = {
+	    .seccomp = 1, .userns = 1, .landlock_abi = 3, .ns_flags = all | CLONE_NEWUSER};
 	const char *missing = NULL;
 	uint64_t flags = 0;
 
@@ -495,21 +497,31 @@ static void test_ns_plan(void **state)
 	assert_int_equal(ph__ns_plan(&f, PH_LAYER_NOTIFY, &flags, &missing), -EPERM);
 	assert_string_equal(missing, "notify");
 
+	/* A root host where no user namespace could be made (no-userns). */
 	f.userns = 0;
+	f.ns_flags = all;
 	flags = 12345;
-	if (geteuid() == 0) {
-		assert_int_equal(ph__ns_plan(&f, PH_LAYER_NETNS, &flags, &missing), 0);
-		assert_int_equal(flags, all);
-		assert_int_equal(ph__ns_plan(&f, PH_LAYER_USERNS, &flags, &missing), -EPERM);
-		assert_string_equal(missing, "userns");
-	} else {
-		assert_int_equal(ph__ns_plan(&f, 0, &flags, &missing), 0);
-		assert_int_equal(flags, 0);
-		flags = 12345;
-		assert_int_equal(ph__ns_plan(&f, PH_LAYER_PIDNS, &flags, &missing), -EPERM);
-		assert_string_equal(missing, "pidns");
-		assert_int_equal(flags, 12345); /* untouched on failure */
-	}
+	assert_int_equal(ph__ns_plan(&f, PH_LAYER_NETNS, &flags, &missing), 0);
+	assert_int_equal(flags, all);
+	assert_int_equal(ph__ns_plan(&f, PH_LAYER_USERNS, &flags, &missing), -EPERM);
+	assert_string_equal(missing, "userns");
+
+	/* Only some namespaces made (a profile refusing two): only those. */
+	f.ns_flags = CLONE_NEWPID | CLONE_NEWIPC;
+	assert_int_equal(ph__ns_plan(&f, PH_LAYER_PIDNS, &flags, &missing), 0);
+	assert_int_equal(flags, CLONE_NEWPID | CLONE_NEWIPC);
+	assert_int_equal(ph__ns_plan(&f, PH_LAYER_MNTNS, &flags, &missing), -EPERM);
+	assert_string_equal(missing, "mntns");
+
+	/* None at all (an unprivileged host without user namespaces, or any
+	 * host under docker-default). */
+	f.ns_flags = 0;
+	assert_int_equal(ph__ns_plan(&f, 0, &flags, &missing), 0);
+	assert_int_equal(flags, 0);
+	flags = 12345;
+	assert_int_equal(ph__ns_plan(&f, PH_LAYER_PIDNS, &flags, &missing), -EPERM);
+	assert_string_equal(missing, "pidns");
+	assert_int_equal(flags, 12345); /* untouched on failure */
 	assert_int_equal(ph__ns_plan(NULL, 0, &flags, &missing), -EINVAL);
 }
 

@@ -333,6 +333,13 @@ static void report_layers(const struct ph_plugin *p)
 	for (uint32_t bit = 1; bit; bit <<= 1)
 		if ((layers & bit) && ph_layer_name(bit))
 			fprintf(stderr, " %s", ph_layer_name(bit));
+	/* What this instance runs without, named too (plughost info says why). */
+	fprintf(stderr, "; missing:");
+	if ((layers & ((1u << PH_LAYER_COUNT) - 1)) == (1u << PH_LAYER_COUNT) - 1)
+		fprintf(stderr, " none");
+	for (uint32_t bit = 1; bit < 1u << PH_LAYER_COUNT; bit <<= 1)
+		if (!(layers & bit) && ph_layer_name(bit))
+			fprintf(stderr, " %s", ph_layer_name(bit));
 	fprintf(stderr, "\n");
 }
 

@@ -157,7 +157,9 @@ static int plan_sandbox(const struct ph_plugin_config *cfg, uint64_t *ret_clone_
 	r = ph__ns_plan(f, cfg->require, ret_clone_flags, &missing);
 	if (r < 0) {
 		ph__result_setup(fail, PH_STEP_USERNS, EPERM,
-				 "required layer '%s' is not available on this system", missing);
+				 "required layer '%s' is not available on this system ('plughost "
+				 "info' says why; run where it is, or stop requiring it)",
+				 missing);
 		return r;
 	}
 	*ret_seccomp = f->seccomp;

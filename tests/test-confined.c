@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Under each tests/confine profile (PH_CONFINE_PROFILE, or none), the four
+ * things of issue 9 hold, each asserted for what that profile should give
+ * and never skipped:
+ *   1. plughost starts and a plugin runs;
+ *   2. "plughost info" and "plughost run -v" name every active and every
+ *      missing layer;
+ *   3. requiring a missing layer is a setup failure that names it;
+ *   4. the profile really refuses what it says (so 1-3 are not vacuous).
+ * The expected layers come from the profile and the host's uid, never from
+ * plughost's own probe. Assumes the CI kernel (tests/run-all.sh): user
+ * namespaces, user notification and Landlock ABI >= 4 where no profile
+ * removes them.
+ *
+ *	test-confined PLUGHOST-CLI
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testhost.h"
+
+#define NS_LAYERS                                                                                  \
+	(PH_LAYER_USERNS | PH_LAYER_PIDNS | PH_LAYER_NETNS | PH_LAYER_IPCNS | PH_LAYER_MNTNS |     \
+	 PH_LAYER_UTSNS | PH_LAYER_CGROUPNS)
+#define ALL_LAYERS ((1u << PH_LAYER_COUNT) - 1)
+
+static const char *cli;
+
+static const char *profile(void)
+{
+	const char *p = getenv("PH_CONFINE_PROFILE");
+
+	return p ? p : "none";
+}
+
+static int is(const char *name)
+{
+	return strcmp(profile(), name) == 0;
+}
+
+/* The layers this profile leaves missing, for this host's uid. */
+static uint32_t expected_missing(void)
+{
+	if (is("docker-default"))
+		return NS_LAYERS;
+	if (is("no-userns"))
+		return geteuid() == 0 ? PH_LAYER_USERNS : NS_LAYERS;
+	if (is("no-landlock"))
+		return PH_LAYER_LANDLOCK | PH_LAYER_LANDLOCK_NET;
+	if (is("no-notify"))
+		return PH_LAYER_NOTIFY;
+	/* none, refuse-clone3, old-kernel: no layer lost. */
+	return 0;
+}
+
+static void layer_list(uint32_t bits, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (uint32_t bit = 1; bit & ALL_LAYERS; bit <<= 1)
+		if ((bits & bit) && off < len)
+			off += (size_t)snprintf(buf + off, len - off, " %s", ph_layer_name(bit));
+	if (!bits)
+		snprintf(buf, len, " none");
+}
+
+/* 4. The refusals are real. */
+static void test_profile_refuses(void **state)
+{
+	(void)state;
+	print_message("profile %s, euid %u\n", profile(), (unsigned)geteuid());
+	if (is("docker-default")) {
+		assert_true(syscall(SYS_clone3, NULL, 0) == -1 && errno == ENOSYS);
+		assert_true(unshare(CLONE_NEWUTS) == -1 && errno == EPERM);
+		assert_true(syscall(SYS_keyctl, 0, 0, 0, 0, 0) == -1 && errno == EPERM);
+		assert_true(syscall(SYS_bpf, 0, NULL, 0) == -1 && errno == EPERM);
+		assert_true(mount(NULL, "/", NULL, 0, NULL) == -1 && errno == EPERM);
+	} else if (is("no-userns")) {
+		assert_true(unshare(CLONE_NEWUSER) == -1 && errno == EPERM);
+	} else if (is("no-landlock")) {
+		assert_true(syscall(SYS_landlock_create_ruleset, NULL, 0, 1) == -1 &&
+			    errno == ENOSYS);
+	} else if (is("no-notify")) {
+		assert_true(
+		    syscall(SYS_seccomp, 3 /* SECCOMP_GET_NOTIF_SIZES */, 0, (char[16]){0}) == -1 &&
+		    errno == EINVAL);
+	} else if (is("old-kernel")) {
+		assert_true(memfd_create("x", MFD_CLOEXEC | 0x8 /* MFD_NOEXEC_SEAL */) == -1 &&
+			    errno == EINVAL);
+	}
+}
+
+/* 1 and 3 through the API. */
+static void test_spawn_and_require(void **state)
+{
+	const uint32_t missing = expected_missing();
+	char *path = tu_plugin_path("echo.so"), line[512];
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p = NULL;
+	struct ph_blob *in;
+	struct ph_result res;
+	void *out;
+	size_t len;
+	(void)state;
+
+	if (ph_plugin_spawn(host, path, NULL, &p, &res) < 0) {
+		ph_result_describe(&res, line, sizeof(line));
+		fail_msg("spawn failed under %s: %s", profile(), line);
+	}
+	layer_list(ph_plugin_layers(p), line, sizeof(line));
+	print_message("active:%s\n", line);
+	assert_int_equal(ph_plugin_layers(p) & ALL_LAYERS, ALL_LAYERS & ~missing);
+	assert_int_equal(ph_blob_new_from_bytes("hi", 2, &in), 0);
+	assert_int_equal(ph_plugin_call_collect(p, "echo", &in, 1, &out, &len, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_int_equal(len, 2);
+	free(out);
+	ph_blob_free(in);
+	ph_plugin_free(p);
+
+	/* Everything present may be required; each missing one refuses. */
+	ph_plugin_config_init(&cfg);
+	cfg.require = ALL_LAYERS & ~missing;
+	p = NULL;
+	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
+	ph_plugin_free(p);
+	for (uint32_t bit = 1; bit & ALL_LAYERS; bit <<= 1) {
+		if (!(missing & bit))
+			continue;
+		cfg.require = bit;
+		p = NULL;
+		assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), -EPERM);
+		assert_null(p);
+		assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+		ph_result_describe(&res, line, sizeof(line));
+		print_message("require %s: %s\n", ph_layer_name(bit), line);
+		snprintf(line, sizeof(line), "'%s'", ph_layer_name(bit));
+		assert_non_null(strstr(res.message, line));
+	}
+	free(path);
+}
+
+/* Run a shell command, its stdout and stderr into buf. */
+static void run(char *buf, size_t len, const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	size_t n;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+}
+
+/* 2. info and run -v, as a user reads them. */
+static void test_info_and_verbose(void **state)
+{
+	const uint32_t missing = expected_missing();
+	char buf[16384], want[512], list[256];
+	char *plugin = tu_plugin_path("echo.so");
+	(void)state;
+
+	run(buf, sizeof(buf), "%s info", cli);
+	layer_list(ALL_LAYERS & ~missing, list, sizeof(list));
+	snprintf(want, sizeof(want), "\nlayers:%s\n", list);
+	assert_non_null(strstr(buf, want));
+	layer_list(missing, list, sizeof(list));
+	snprintf(want, sizeof(want), "\nmissing layers:%s\n", list);
+	assert_non_null(strstr(buf, want));
+	/* The weakest case says so, and what is left. */
+	if ((missing & (PH_LAYER_MNTNS | PH_LAYER_PIDNS | PH_LAYER_NETNS)) ==
+	    (PH_LAYER_MNTNS | PH_LAYER_PIDNS | PH_LAYER_NETNS)) {
+		assert_non_null(strstr(buf, "\nsandbox: degraded: "));
+		assert_non_null(strstr(buf, "no_new_privs"));
+		assert_non_null(strstr(buf, "watchdog"));
+	} else {
+		assert_non_null(strstr(buf, missing ? "\nsandbox: partial" : "\nsandbox: full\n"));
+	}
+	if (is("old-kernel"))
+		assert_non_null(strstr(buf, "\nmemfd noexec seal: no"));
+	else
+		assert_non_null(strstr(buf, "\nmemfd noexec seal: yes"));
+
+	run(buf, sizeof(buf), "echo hi | %s run %s -m echo -i - -v 2>&1", cli, plugin);
+	layer_list(ALL_LAYERS & ~missing, list, sizeof(list));
+	snprintf(want, sizeof(want), "sandbox:%s; missing:", list);
+	assert_non_null(strstr(buf, want));
+	layer_list(missing, list, sizeof(list));
+	snprintf(want, sizeof(want), "; missing:%s\n", list);
+	assert_non_null(strstr(buf, want));
+	assert_non_null(strstr(buf, "hi\n"));
+	free(plugin);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_profile_refuses),
+	    cmocka_unit_test(test_spawn_and_require),
+	    cmocka_unit_test(test_info_and_verbose),
+	};
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test-confined PLUGHOST-CLI\n");
+		return 2;
+	}
+	cli = argv[1];
+	return cmocka_run_group_tests(tests, tu_setup_host, tu_teardown_host);
+}
