@@ -256,6 +256,14 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 			layers |= PH_LAYER_LANDLOCK_NET;
 	}
 	*ret_landlock_abi = r;
+
+	/* Side channels, inherited by the plugin we fork next. Each is a layer
+	 * where the kernel gives it; a caller who requires one and does not
+	 * get it gets a setup failure from the host. */
+	if (ph__sb_spec_ctrl() == 0)
+		layers |= PH_LAYER_SPEC_CTRL;
+	if (ph__sb_core_sched() == 0)
+		layers |= PH_LAYER_CORE_SCHED;
 	return layers;
 }
 

@@ -29,9 +29,11 @@ static const struct {
     {PH_LAYER_SECCOMP, "seccomp", 0},
     {PH_LAYER_NOTIFY, "notify", 0},
     {PH_LAYER_LANDLOCK_NET, "landlock-net", 0},
+    {PH_LAYER_SPEC_CTRL, "spec-ctrl", 0},
+    {PH_LAYER_CORE_SCHED, "core-sched", 0},
 };
 _Static_assert(ELEMENTSOF(layers) == PH_LAYER_COUNT &&
-		   PH_LAYER_LANDLOCK_NET == 1u << (PH_LAYER_COUNT - 1),
+		   PH_LAYER_CORE_SCHED == 1u << (PH_LAYER_COUNT - 1),
 	       "one entry per layer bit, in bit order");
 
 const char *ph__layer_name(uint32_t bit)

@@ -53,6 +53,10 @@ int ph__ns_plan(const struct ph__features *f, uint32_t require, uint64_t *ret_cl
 		missing = ph__layer_name(PH_LAYER_LANDLOCK);
 	if (!missing && (require & PH_LAYER_LANDLOCK_NET) && f->landlock_abi < 4)
 		missing = ph__layer_name(PH_LAYER_LANDLOCK_NET);
+	if (!missing && (require & PH_LAYER_SPEC_CTRL) && !f->spec_ctrl)
+		missing = ph__layer_name(PH_LAYER_SPEC_CTRL);
+	if (!missing && (require & PH_LAYER_CORE_SCHED) && !f->core_sched)
+		missing = ph__layer_name(PH_LAYER_CORE_SCHED);
 
 	if (missing) {
 		if (ret_missing)

@@ -177,6 +177,9 @@ static const struct rule base_rules[] = {
     R1("prctl", EQ(0, PR_SET_NAME)),
     R1("prctl", EQ(0, PR_GET_NAME)),
     R1("prctl", EQ(0, PR_GET_DUMPABLE)),
+    /* Reading its own speculation state only: tests and careful plugins
+     * can check the spec-ctrl layer from inside. Setting stays refused. */
+    R1("prctl", EQ(0, PR_GET_SPECULATION_CTRL)),
 };
 
 /*

@@ -317,6 +317,8 @@ static void probe_all(void)
 		f->seccomp_notify = listener_ok;
 	}
 	f->landlock_abi = probe_landlock();
+	f->spec_ctrl = ph__sb_spec_ctrl_possible();
+	f->core_sched = ph__sb_core_sched_possible();
 	/* A user namespace counts when the runner could also make its mount
 	 * namespace in it (it needs both to build the plugin's view). Without
 	 * one, only the namespaces the host's own privilege gives. */
@@ -357,6 +359,10 @@ uint32_t ph__probe_layers(void)
 		layers |= PH_LAYER_LANDLOCK;
 	if (f->landlock_abi >= 4)
 		layers |= PH_LAYER_LANDLOCK_NET;
+	if (f->spec_ctrl)
+		layers |= PH_LAYER_SPEC_CTRL;
+	if (f->core_sched)
+		layers |= PH_LAYER_CORE_SCHED;
 	return layers;
 }
 

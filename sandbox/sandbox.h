@@ -43,6 +43,8 @@ struct ph__features {
 	int seccomp_notify;   /* SECCOMP_RET_USER_NOTIF + NEW_LISTENER */
 	int seccomp_continue; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE */
 	int landlock_abi;     /* 0 when unavailable */
+	int spec_ctrl;	      /* speculation can be disabled (or need not be) */
+	int core_sched;	      /* PR_SCHED_CORE_CREATE works */
 	int userns;	      /* an unprivileged-capable user namespace can be made */
 	uint64_t ns_flags;    /* the CLONE_NEW* flags the runner can use, tried */
 	int memfd_noexec;     /* MFD_NOEXEC_SEAL */
@@ -179,6 +181,18 @@ int ph__sb_caps_drop(void);
 
 /* PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0. */
 int ph__sb_nnp(void);
+
+/*
+ * Side channels (sidechannel.c): force-disable speculative store bypass
+ * and indirect branch speculation for this task and its children, and put
+ * it in a core-scheduling group of its own. Each returns 0 when in force,
+ * or a negative errno (-EOPNOTSUPP: the kernel would not). The _possible
+ * forms ask without changing the caller (a child tries core scheduling).
+ */
+int ph__sb_spec_ctrl(void);
+int ph__sb_core_sched(void);
+int ph__sb_spec_ctrl_possible(void);
+int ph__sb_core_sched_possible(void);
 
 /*
  * Landlock: read-only access beneath the loader's directories and the

@@ -22,10 +22,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -51,19 +54,52 @@ static int is(const char *name)
 	return strcmp(profile(), name) == 0;
 }
 
-/* The layers this profile leaves missing, for this host's uid. */
+/*
+ * The side-channel layers depend on this machine, not on the profile: the
+ * kernel's speculation mitigation mode and CONFIG_SCHED_CORE with SMT.
+ * Asked here directly, with prctl, never through plughost.
+ */
+static uint32_t machine_missing(void)
+{
+	uint32_t missing = 0;
+	int status;
+	pid_t pid;
+
+	for (int kind = PR_SPEC_STORE_BYPASS; kind <= PR_SPEC_INDIRECT_BRANCH; kind++) {
+		long v = prctl(PR_GET_SPECULATION_CTRL, kind, 0, 0, 0);
+
+		if (v < 0 || (!(v & PR_SPEC_PRCTL) && v != PR_SPEC_NOT_AFFECTED &&
+			      !(v & (PR_SPEC_DISABLE | PR_SPEC_FORCE_DISABLE))))
+			missing |= PH_LAYER_SPEC_CTRL;
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
+			    PR_SCHED_CORE_SCOPE_THREAD_GROUP, 0) == 0
+			  ? 0
+			  : 1);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		missing |= PH_LAYER_CORE_SCHED;
+	return missing;
+}
+
+/* The layers this profile leaves missing, for this host's uid, on this
+ * machine. */
 static uint32_t expected_missing(void)
 {
+	const uint32_t machine = machine_missing();
+
 	if (is("docker-default"))
-		return NS_LAYERS;
+		return NS_LAYERS | machine;
 	if (is("no-userns"))
-		return geteuid() == 0 ? PH_LAYER_USERNS : NS_LAYERS;
+		return (geteuid() == 0 ? PH_LAYER_USERNS : NS_LAYERS) | machine;
 	if (is("no-landlock"))
-		return PH_LAYER_LANDLOCK | PH_LAYER_LANDLOCK_NET;
+		return PH_LAYER_LANDLOCK | PH_LAYER_LANDLOCK_NET | machine;
 	if (is("no-notify"))
-		return PH_LAYER_NOTIFY;
-	/* none, refuse-clone3, old-kernel: no layer lost. */
-	return 0;
+		return PH_LAYER_NOTIFY | machine;
+	/* none, refuse-clone3, old-kernel: no layer lost to the profile. */
+	return machine;
 }
 
 static void layer_list(uint32_t bits, char *buf, size_t len)
@@ -212,12 +248,70 @@ static void test_info_and_verbose(void **state)
 	free(plugin);
 }
 
+/* One prctl the hostile plugin makes from inside, as its result message
+ * reports it ("... succeeded (returned N)"), or the violation. */
+static void plugin_prctl(struct ph_plugin *p, const char *attack, const char *arg,
+			 struct ph_result *res, long *ret_value)
+{
+	struct ph_blob *in[2];
+	const char *at;
+	void *out;
+	size_t len;
+
+	assert_int_equal(ph_blob_new_from_bytes(attack, strlen(attack), &in[0]), 0);
+	assert_int_equal(ph_blob_new_from_bytes(arg, strlen(arg), &in[1]), 0);
+	assert_int_equal(ph_plugin_call_collect(p, "attack", in, 2, &out, &len, res), 0);
+	free(out);
+	ph_blob_free(in[0]);
+	ph_blob_free(in[1]);
+	*ret_value = -1;
+	if (res->kind == PH_RESULT_PLUGIN_ERROR && res->code == 1000 &&
+	    (at = strstr(res->message, "(returned ")))
+		*ret_value = strtol(at + strlen("(returned "), NULL, 10);
+}
+
+/*
+ * Side channels: where the spec-ctrl layer is reported, the plugin itself
+ * sees both kinds of speculation disabled (or the CPU immune); where it is
+ * not, it sees what this process sees. Either way it cannot turn it back
+ * on: PR_SET_SPECULATION_CTRL is a violation. core-sched is checked
+ * against the machine in test_spawn_and_require.
+ */
+static void test_side_channels(void **state)
+{
+	char *path = tu_plugin_path("hostile.so");
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	long v;
+	(void)state;
+
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), 0);
+	for (int kind = PR_SPEC_STORE_BYPASS; kind <= PR_SPEC_INDIRECT_BRANCH; kind++) {
+		const long mine = prctl(PR_GET_SPECULATION_CTRL, kind, 0, 0, 0);
+
+		plugin_prctl(p, "spec_store_bypass", kind ? "1" : "0", &res, &v);
+		if (v < 0)
+			fail_msg("kind %d: %s", kind, res.message);
+		if (ph_plugin_layers(p) & PH_LAYER_SPEC_CTRL)
+			assert_true(v == PR_SPEC_NOT_AFFECTED ||
+				    (v & (PR_SPEC_DISABLE | PR_SPEC_FORCE_DISABLE)));
+		else
+			assert_int_equal(v, mine);
+	}
+	plugin_prctl(p, "spec_set_enable", "0", &res, &v);
+	assert_int_equal(res.kind, PH_RESULT_VIOLATION);
+	assert_string_equal(res.violation.name, is("no-notify") ? "" : "prctl");
+	ph_plugin_free(p);
+	free(path);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_profile_refuses),
 	    cmocka_unit_test(test_spawn_and_require),
 	    cmocka_unit_test(test_info_and_verbose),
+	    cmocka_unit_test(test_side_channels),
 	};
 
 	if (argc != 2) {

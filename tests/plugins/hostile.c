@@ -300,6 +300,13 @@ static long run_attack(const char *name, long arg)
 		return prctl(PR_SET_DUMPABLE, 1);
 	if (IS("prctl_name_ok"))
 		return prctl(PR_SET_NAME, "hostile");
+	if (IS("spec_store_bypass"))
+		/* Not an attack: its own speculation state, for the spec-ctrl
+		 * layer's test (arg selects the kind). */
+		return prctl(PR_GET_SPECULATION_CTRL, arg, 0, 0, 0);
+	if (IS("spec_set_enable"))
+		/* Undoing the layer: refused by seccomp like every prctl set. */
+		return prctl(PR_SET_SPECULATION_CTRL, PR_SPEC_STORE_BYPASS, PR_SPEC_ENABLE, 0, 0);
 	if (IS("prctl_seccomp"))
 		return prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT);
 	if (IS("seccomp_loosen"))

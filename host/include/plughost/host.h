@@ -258,7 +258,13 @@ PH_EXPORT void ph_policy_free(struct ph_policy *policy);
 #define PH_LAYER_SECCOMP      0x0800u
 #define PH_LAYER_NOTIFY	      0x1000u /* seccomp user notification: named violations */
 #define PH_LAYER_LANDLOCK_NET 0x2000u /* Landlock network rules */
-#define PH_LAYER_COUNT	      14
+#define PH_LAYER_SPEC_CTRL                                                                         \
+	0x4000u /* speculative store bypass and indirect branch                                    \
+		   speculation disabled (or the CPU is immune) */
+#define PH_LAYER_CORE_SCHED                                                                        \
+	0x8000u /* a core-scheduling group of its own: no other                                    \
+		   task on its core's sibling thread */
+#define PH_LAYER_COUNT 16
 
 /* The same bits, by the names older callers use. */
 #define PH_REQUIRE_USERNS   PH_LAYER_USERNS
