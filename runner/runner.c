@@ -198,6 +198,8 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 {
 	uint32_t layers = 0;
 	const uint32_t ns = s->fixed.ns_flags;
+	/* The host's uid, before we may become nobody below. */
+	const int host_is_root = geteuid() == 0;
 	int r;
 
 	layers |= ph__layers_of_clone_flags(ns);
@@ -207,6 +209,15 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	setsid();
 
 	*ret_path_inside = path;
+	if (!(ns & CLONE_NEWNS)) {
+		/* No view of our own: load the very file the host opened,
+		 * through its fd, never by a host path that the uid we run as
+		 * (nobody, below) may not be able to reach. */
+		static char by_fd[64];
+
+		snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", plugin_fd);
+		*ret_path_inside = by_fd;
+	}
 	if (ns & CLONE_NEWNS) {
 		/* The filesystem view shrinks to what loading needs; done while
 		 * we still hold CAP_SYS_ADMIN in our own user namespace. */
@@ -224,6 +235,15 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 		ph__runner_fail(PH_STEP_RLIMITS, -r, "cannot set resource limits");
 	layers |= PH_LAYER_RLIMITS;
 
+	/* A root host without a user namespace (inside a container, say)
+	 * would leave us real root with no capabilities: still the owner of
+	 * every root file the loader's opens and Landlock leave in reach.
+	 * Become nobody instead, as a user namespace would have made us. */
+	if (!(ns & CLONE_NEWUSER) && host_is_root) {
+		r = ph__sb_become_nobody();
+		if (r < 0)
+			ph__runner_fail(PH_STEP_CAPS, -r, "cannot become nobody");
+	}
 	r = ph__sb_caps_drop();
 	if (r < 0)
 		ph__runner_fail(PH_STEP_CAPS, -r, "cannot drop capabilities");
@@ -242,7 +262,7 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	 * files its watchdog reads. There we stay dumpable: only processes of
 	 * the host's own uid, which could ptrace the host itself, gain access
 	 * (core files stay off: RLIMIT_CORE is 0). */
-	if (!(ns & CLONE_NEWUSER) && geteuid() != 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+	if (!(ns & CLONE_NEWUSER) && !host_is_root && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		ph__runner_fail(PH_STEP_NNP, errno,
 				"cannot keep the runner dumpable for the host's watchdog");
 
@@ -453,9 +473,6 @@ int main(int argc, char **argv)
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		sb.layers =
 		    apply_sandbox(&setup, path, plugin_fd, &path_inside, (int *)&sb.landlock_abi);
-	/* Copied into the sandbox's own view by now, or (without a mount
-	 * namespace) loaded by its path below. */
-	close(plugin_fd);
 	if (setup.fixed.flags & PH_SETUP_SUPERVISE)
 		ph__runner_become_init();
 	else
@@ -478,6 +495,8 @@ int main(int argc, char **argv)
 
 	/* From here on, untrusted code runs in this process. */
 	desc = load_plugin(path_inside);
+	/* Copied into the sandbox's own view, or loaded through it. */
+	close(plugin_fd);
 	send_loaded(desc);
 
 	/* Stage 2. In notify mode the host stops allowing the loader's

@@ -9,9 +9,12 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <sys/capability.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "sandbox.h"
+#include "sb-internal.h"
 
 /* Highest capability number the running kernel knows, which may be newer
  * than our headers' CAP_LAST_CAP. */
@@ -71,6 +74,25 @@ static int drop_bounding(int last, int *ret_kept)
 		}
 		return -err;
 	}
+}
+
+int ph__sb_become_nobody(void)
+{
+	int r, kept;
+
+	/* The bounding set while CAP_SETPCAP is still ours: the uid change
+	 * clears the other sets, not this one. */
+	r = drop_bounding(last_cap(), &kept);
+	if (r < 0)
+		return r;
+	/* Root's supplementary groups (gid 0 among them) first, then the
+	 * gid and the uid, all three of each. */
+	if (setgroups(0, NULL) < 0 || setresgid(PH_NOBODY_ID, PH_NOBODY_ID, PH_NOBODY_ID) < 0 ||
+	    setresuid(PH_NOBODY_ID, PH_NOBODY_ID, PH_NOBODY_ID) < 0)
+		return -errno;
+	if (getuid() != PH_NOBODY_ID || geteuid() != PH_NOBODY_ID || getegid() != PH_NOBODY_ID)
+		return -EPERM;
+	return 0;
 }
 
 int ph__sb_caps_drop(void)

@@ -14,10 +14,6 @@
 #include "sandbox.h"
 #include "sb-internal.h"
 
-/* The overflow ids: a root host never lends its own uid 0 to a plugin. */
-#define PH_NOBODY_UID 65534u
-#define PH_NOBODY_GID 65534u
-
 int ph__ns_plan(const struct ph__features *f, uint32_t require, uint64_t *ret_clone_flags,
 		const char **ret_missing)
 {
@@ -100,8 +96,8 @@ int ph__ns_write_maps(pid_t child)
 	 * namespace it is the least privileged user there is. Otherwise the
 	 * only id an unprivileged host may map is its own. */
 	if (geteuid() == 0) {
-		uid = PH_NOBODY_UID;
-		gid = PH_NOBODY_GID;
+		uid = PH_NOBODY_ID;
+		gid = PH_NOBODY_ID;
 	} else {
 		uid = (unsigned int)geteuid();
 		gid = (unsigned int)getegid();

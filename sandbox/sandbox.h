@@ -183,6 +183,13 @@ int ph__sb_caps_drop(void);
 int ph__sb_nnp(void);
 
 /*
+ * For a root runner without a user namespace: empty the bounding set,
+ * shed the supplementary groups and become nobody (65534), so the plugin
+ * owns nothing. Then ph__sb_caps_drop() as always. Returns 0 or -errno.
+ */
+int ph__sb_become_nobody(void);
+
+/*
  * Side channels (sidechannel.c): force-disable speculative store bypass
  * and indirect branch speculation for this task and its children, and put
  * it in a core-scheduling group of its own. Each returns 0 when in force,

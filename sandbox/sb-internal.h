@@ -20,3 +20,7 @@
 #else
 #error "plughost's sandbox supports x86_64 only"
 #endif
+
+/* The overflow id: a root host never lends its own uid 0 to a plugin, in
+ * a user namespace's maps (ns.c) or without one (caps.c). */
+#define PH_NOBODY_ID 65534u

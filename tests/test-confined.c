@@ -305,13 +305,55 @@ static void test_side_channels(void **state)
 	free(path);
 }
 
+/* The ids a /proc status line names ("Uid:" or "Gid:"): real, effective. */
+static void proc_ids(pid_t pid, const char *key, long *ret_real, long *ret_eff)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	*ret_real = *ret_eff = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			sscanf(line + strlen(key), "%ld %ld", ret_real, ret_eff);
+	fclose(f);
+}
+
+/*
+ * Whatever the environment leaves, the plugin owns nothing of the host's:
+ * for a root host it runs as nobody outside (through its user namespace's
+ * map, or, without one, by becoming nobody), for an unprivileged host as
+ * that host's own uid, never as root.
+ */
+static void test_plugin_owns_nothing(void **state)
+{
+	const long want = geteuid() == 0 ? 65534 : (long)geteuid();
+	const long want_gid = geteuid() == 0 ? 65534 : (long)getegid();
+	char *path = tu_plugin_path("echo.so");
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	long real, eff;
+	(void)state;
+
+	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), 0);
+	proc_ids(ph_plugin_process_pid(p), "Uid:", &real, &eff);
+	assert_int_equal(real, want);
+	assert_int_equal(eff, want);
+	proc_ids(ph_plugin_process_pid(p), "Gid:", &real, &eff);
+	assert_int_equal(real, want_gid);
+	assert_int_equal(eff, want_gid);
+	ph_plugin_free(p);
+	free(path);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_profile_refuses),
-	    cmocka_unit_test(test_spawn_and_require),
-	    cmocka_unit_test(test_info_and_verbose),
-	    cmocka_unit_test(test_side_channels),
+	    cmocka_unit_test(test_profile_refuses),	cmocka_unit_test(test_spawn_and_require),
+	    cmocka_unit_test(test_info_and_verbose),	cmocka_unit_test(test_side_channels),
+	    cmocka_unit_test(test_plugin_owns_nothing),
 	};
 
 	if (argc != 2) {
