@@ -47,6 +47,8 @@
 #include "util.h"
 
 static struct ph_msg msg;
+/* Our parent when we started: the host (in its pid namespace). */
+static pid_t host_pid;
 
 #if defined(__SANITIZE_ADDRESS__)
 /*
@@ -228,9 +230,15 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	}
 	/* Limits before dropping capabilities: lowering needs none, and once
 	 * CAP_SYS_RESOURCE is gone the plugin cannot raise them back. */
-	r = ph__sb_rlimits(&(struct ph__sb_limits){.as_bytes = s->fixed.rlimit_as,
-						   .nofile = s->fixed.rlimit_nofile,
-						   .nproc = s->fixed.rlimit_nproc});
+	/* RLIMIT_NPROC counts per user namespace: in ours, the plugin's own
+	 * threads. Without one it would count every process of the uid we
+	 * run as (nobody, or the host's own), the host's among them, and fail
+	 * the plugin's threads for them: there the host's watchdog alone
+	 * limits threads. */
+	r = ph__sb_rlimits(
+	    &(struct ph__sb_limits){.as_bytes = s->fixed.rlimit_as,
+				    .nofile = s->fixed.rlimit_nofile,
+				    .nproc = (ns & CLONE_NEWUSER) ? s->fixed.rlimit_nproc : 0});
 	if (r < 0)
 		ph__runner_fail(PH_STEP_RLIMITS, -r, "cannot set resource limits");
 	layers |= PH_LAYER_RLIMITS;
@@ -243,6 +251,12 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 		r = ph__sb_become_nobody();
 		if (r < 0)
 			ph__runner_fail(PH_STEP_CAPS, -r, "cannot become nobody");
+		/* A change of ids cleared the parent-death signal: set it
+		 * again, and make sure the host did not die meanwhile (without
+		 * a pid namespace our parent is still visible). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (!(ns & CLONE_NEWPID) && getppid() != host_pid)
+			_exit(1);
 	}
 	r = ph__sb_caps_drop();
 	if (r < 0)
@@ -419,6 +433,7 @@ int main(int argc, char **argv)
 	in_userns = argc == 2 && strcmp(argv[1], PH_RUNNER_ARG_IN_USERNS) == 0;
 	close_other_fds();
 
+	host_pid = getppid();
 	r = ph__msg_recv(PH_FD_CONTROL, &msg, 0, &why);
 	if (r == 0)
 		_exit(1); /* host gone before it said anything */
@@ -473,10 +488,11 @@ int main(int argc, char **argv)
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		sb.layers =
 		    apply_sandbox(&setup, path, plugin_fd, &path_inside, (int *)&sb.landlock_abi);
+	/* Without a supervisor channel fd 4 was never passed (the host closes
+	 * it before exec), and may hold one of ours by now, such as the
+	 * stage-2 program: nothing to close. */
 	if (setup.fixed.flags & PH_SETUP_SUPERVISE)
 		ph__runner_become_init();
-	else
-		close(PH_FD_SUPERVISOR);
 
 	if (prog_fd >= 0) {
 		r = ph__sb_seccomp_load(prog_fd, notify, notify ? &listener : NULL);

@@ -33,81 +33,17 @@
 
 #include <cmocka.h>
 
+#include "testconfine.h"
 #include "testhost.h"
 
-#define NS_LAYERS                                                                                  \
-	(PH_LAYER_USERNS | PH_LAYER_PIDNS | PH_LAYER_NETNS | PH_LAYER_IPCNS | PH_LAYER_MNTNS |     \
-	 PH_LAYER_UTSNS | PH_LAYER_CGROUPNS)
-#define ALL_LAYERS ((1u << PH_LAYER_COUNT) - 1)
-
 static const char *cli;
-
-static const char *profile(void)
-{
-	const char *p = getenv("PH_CONFINE_PROFILE");
-
-	return p ? p : "none";
-}
-
-static int is(const char *name)
-{
-	return strcmp(profile(), name) == 0;
-}
-
-/*
- * The side-channel layers depend on this machine, not on the profile: the
- * kernel's speculation mitigation mode and CONFIG_SCHED_CORE with SMT.
- * Asked here directly, with prctl, never through plughost.
- */
-static uint32_t machine_missing(void)
-{
-	uint32_t missing = 0;
-	int status;
-	pid_t pid;
-
-	for (int kind = PR_SPEC_STORE_BYPASS; kind <= PR_SPEC_INDIRECT_BRANCH; kind++) {
-		long v = prctl(PR_GET_SPECULATION_CTRL, kind, 0, 0, 0);
-
-		if (v < 0 || (!(v & PR_SPEC_PRCTL) && v != PR_SPEC_NOT_AFFECTED &&
-			      !(v & (PR_SPEC_DISABLE | PR_SPEC_FORCE_DISABLE))))
-			missing |= PH_LAYER_SPEC_CTRL;
-	}
-	pid = fork();
-	if (pid == 0)
-		_exit(prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0,
-			    PR_SCHED_CORE_SCOPE_THREAD_GROUP, 0) == 0
-			  ? 0
-			  : 1);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		missing |= PH_LAYER_CORE_SCHED;
-	return missing;
-}
-
-/* The layers this profile leaves missing, for this host's uid, on this
- * machine. */
-static uint32_t expected_missing(void)
-{
-	const uint32_t machine = machine_missing();
-
-	if (is("docker-default"))
-		return NS_LAYERS | machine;
-	if (is("no-userns"))
-		return (geteuid() == 0 ? PH_LAYER_USERNS : NS_LAYERS) | machine;
-	if (is("no-landlock"))
-		return PH_LAYER_LANDLOCK | PH_LAYER_LANDLOCK_NET | machine;
-	if (is("no-notify"))
-		return PH_LAYER_NOTIFY | machine;
-	/* none, refuse-clone3, old-kernel: no layer lost to the profile. */
-	return machine;
-}
 
 static void layer_list(uint32_t bits, char *buf, size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (uint32_t bit = 1; bit & ALL_LAYERS; bit <<= 1)
+	for (uint32_t bit = 1; bit & TC_ALL_LAYERS; bit <<= 1)
 		if ((bits & bit) && off < len)
 			off += (size_t)snprintf(buf + off, len - off, " %s", ph_layer_name(bit));
 	if (!bits)
@@ -118,23 +54,23 @@ static void layer_list(uint32_t bits, char *buf, size_t len)
 static void test_profile_refuses(void **state)
 {
 	(void)state;
-	print_message("profile %s, euid %u\n", profile(), (unsigned)geteuid());
-	if (is("docker-default")) {
+	print_message("profile %s, euid %u\n", tc_profile(), (unsigned)geteuid());
+	if (tc_is("docker-default")) {
 		assert_true(syscall(SYS_clone3, NULL, 0) == -1 && errno == ENOSYS);
 		assert_true(unshare(CLONE_NEWUTS) == -1 && errno == EPERM);
 		assert_true(syscall(SYS_keyctl, 0, 0, 0, 0, 0) == -1 && errno == EPERM);
 		assert_true(syscall(SYS_bpf, 0, NULL, 0) == -1 && errno == EPERM);
 		assert_true(mount(NULL, "/", NULL, 0, NULL) == -1 && errno == EPERM);
-	} else if (is("no-userns")) {
+	} else if (tc_is("no-userns")) {
 		assert_true(unshare(CLONE_NEWUSER) == -1 && errno == EPERM);
-	} else if (is("no-landlock")) {
+	} else if (tc_is("no-landlock")) {
 		assert_true(syscall(SYS_landlock_create_ruleset, NULL, 0, 1) == -1 &&
 			    errno == ENOSYS);
-	} else if (is("no-notify")) {
+	} else if (tc_is("no-notify")) {
 		assert_true(
 		    syscall(SYS_seccomp, 3 /* SECCOMP_GET_NOTIF_SIZES */, 0, (char[16]){0}) == -1 &&
 		    errno == EINVAL);
-	} else if (is("old-kernel")) {
+	} else if (tc_is("old-kernel")) {
 		assert_true(memfd_create("x", MFD_CLOEXEC | 0x8 /* MFD_NOEXEC_SEAL */) == -1 &&
 			    errno == EINVAL);
 	}
@@ -143,7 +79,7 @@ static void test_profile_refuses(void **state)
 /* 1 and 3 through the API. */
 static void test_spawn_and_require(void **state)
 {
-	const uint32_t missing = expected_missing();
+	const uint32_t missing = tc_expected_missing();
 	char *path = tu_plugin_path("echo.so"), line[512];
 	struct ph_plugin_config cfg;
 	struct ph_plugin *p = NULL;
@@ -155,11 +91,11 @@ static void test_spawn_and_require(void **state)
 
 	if (ph_plugin_spawn(host, path, NULL, &p, &res) < 0) {
 		ph_result_describe(&res, line, sizeof(line));
-		fail_msg("spawn failed under %s: %s", profile(), line);
+		fail_msg("spawn failed under %s: %s", tc_profile(), line);
 	}
 	layer_list(ph_plugin_layers(p), line, sizeof(line));
 	print_message("active:%s\n", line);
-	assert_int_equal(ph_plugin_layers(p) & ALL_LAYERS, ALL_LAYERS & ~missing);
+	assert_int_equal(ph_plugin_layers(p) & TC_ALL_LAYERS, TC_ALL_LAYERS & ~missing);
 	assert_int_equal(ph_blob_new_from_bytes("hi", 2, &in), 0);
 	assert_int_equal(ph_plugin_call_collect(p, "echo", &in, 1, &out, &len, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OK);
@@ -170,11 +106,11 @@ static void test_spawn_and_require(void **state)
 
 	/* Everything present may be required; each missing one refuses. */
 	ph_plugin_config_init(&cfg);
-	cfg.require = ALL_LAYERS & ~missing;
+	cfg.require = TC_ALL_LAYERS & ~missing;
 	p = NULL;
 	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
 	ph_plugin_free(p);
-	for (uint32_t bit = 1; bit & ALL_LAYERS; bit <<= 1) {
+	for (uint32_t bit = 1; bit & TC_ALL_LAYERS; bit <<= 1) {
 		if (!(missing & bit))
 			continue;
 		cfg.require = bit;
@@ -211,13 +147,13 @@ static void run(char *buf, size_t len, const char *fmt, ...)
 /* 2. info and run -v, as a user reads them. */
 static void test_info_and_verbose(void **state)
 {
-	const uint32_t missing = expected_missing();
+	const uint32_t missing = tc_expected_missing();
 	char buf[16384], want[512], list[256];
 	char *plugin = tu_plugin_path("echo.so");
 	(void)state;
 
 	run(buf, sizeof(buf), "%s info", cli);
-	layer_list(ALL_LAYERS & ~missing, list, sizeof(list));
+	layer_list(TC_ALL_LAYERS & ~missing, list, sizeof(list));
 	snprintf(want, sizeof(want), "\nlayers:%s\n", list);
 	assert_non_null(strstr(buf, want));
 	layer_list(missing, list, sizeof(list));
@@ -232,13 +168,13 @@ static void test_info_and_verbose(void **state)
 	} else {
 		assert_non_null(strstr(buf, missing ? "\nsandbox: partial" : "\nsandbox: full\n"));
 	}
-	if (is("old-kernel"))
+	if (tc_is("old-kernel"))
 		assert_non_null(strstr(buf, "\nmemfd noexec seal: no"));
 	else
 		assert_non_null(strstr(buf, "\nmemfd noexec seal: yes"));
 
 	run(buf, sizeof(buf), "echo hi | %s run %s -m echo -i - -v 2>&1", cli, plugin);
-	layer_list(ALL_LAYERS & ~missing, list, sizeof(list));
+	layer_list(TC_ALL_LAYERS & ~missing, list, sizeof(list));
 	snprintf(want, sizeof(want), "sandbox:%s; missing:", list);
 	assert_non_null(strstr(buf, want));
 	layer_list(missing, list, sizeof(list));
@@ -300,7 +236,7 @@ static void test_side_channels(void **state)
 	}
 	plugin_prctl(p, "spec_set_enable", "0", &res, &v);
 	assert_int_equal(res.kind, PH_RESULT_VIOLATION);
-	assert_string_equal(res.violation.name, is("no-notify") ? "" : "prctl");
+	assert_string_equal(res.violation.name, tc_is("no-notify") ? "" : "prctl");
 	ph_plugin_free(p);
 	free(path);
 }

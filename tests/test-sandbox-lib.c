@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testconfine.h"
 #include "testutil.h"
 
 #include <dirent.h>
@@ -408,6 +409,30 @@ static int act_clone_newuser_thread(void)
 
 /* --------------------------------------------------------------- tests */
 
+/*
+ * Under a profile that removes user namespaces (docker-default, no-userns;
+ * tests/testconfine.h) the tests that make one themselves are not
+ * applicable: say so, and assert it is really gone (the probe says no, and
+ * the kernel refuses one). Returns 1 then.
+ */
+static int userns_removed(void)
+{
+	pid_t pid;
+	int st;
+
+	if (!tc_removes(PH_LAYER_USERNS))
+		return 0;
+	assert_int_equal(ph__probe()->userns, 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER) == -1 && errno == EPERM ? 0 : 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	print_message("  not applicable under %s: no user namespaces\n", tc_profile());
+	return 1;
+}
+
 static void test_probe(void **state)
 {
 	const struct ph__features *f;
@@ -535,6 +560,8 @@ static void test_ns_write_maps(void **state)
 	pid_t pid;
 
 	(void)state;
+	if (userns_removed())
+		return;
 	tu_skip_unless(ph__probe()->userns, "userns");
 	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(back, O_CLOEXEC), 0);
@@ -633,7 +660,11 @@ static void test_policy_compile_memfd(void **state)
 	const char *why = NULL;
 
 	(void)state;
-	for (int notify = 0; notify <= 1; notify++) {
+	/* Without notify (no-notify) the library refuses a notify program:
+	 * only the kill-mode one is compiled there. */
+	if (tc_removes(PH_LAYER_NOTIFY))
+		assert_true(ph__policy_compile(NULL, 1, 1) < 0);
+	for (int notify = 0; notify <= !tc_removes(PH_LAYER_NOTIFY); notify++) {
 		fd = ph__policy_compile(NULL, notify, 1);
 		assert_true(fd >= 0);
 		/* Sealed like an input, a whole number of instructions. */
@@ -878,6 +909,18 @@ static void test_program_semantics(void **state)
 	const uint32_t x64 = AUDIT_ARCH_X86_64, i386 = AUDIT_ARCH_I386;
 
 	(void)state;
+	if (tc_removes(PH_LAYER_NOTIFY)) {
+		/* Not applicable under no-notify: this reads the notify program
+		 * beside the kill one, and the library refuses to compile it
+		 * where the kernel has no notification. */
+		int fd = ph__policy_compile(NULL, 0, 7);
+
+		assert_true(fd >= 0);
+		close(fd);
+		assert_true(ph__policy_compile(NULL, 1, 7) < 0);
+		print_message("  not applicable under %s: no notify program\n", tc_profile());
+		return;
+	}
 	prog_read(ph__policy_compile(NULL, 0, 7), &kill);
 	prog_read(ph__policy_compile(NULL, 1, 7), &notify);
 	prog_read(ph__policy_compile_stage2(), &stage2);
@@ -1065,6 +1108,15 @@ static void test_notify_mode(void **state)
 	pid_t pid;
 
 	(void)state;
+	if (tc_removes(PH_LAYER_NOTIFY)) {
+		/* Not applicable: the profile removes notify. It is really
+		 * gone: the probe says so, and the kernel refuses the sizes. */
+		assert_int_equal(ph__probe()->seccomp_notify, 0);
+		assert_true(syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == -1 &&
+			    errno == EINVAL);
+		print_message("  not applicable under %s: no user notification\n", tc_profile());
+		return;
+	}
 	tu_skip_unless(ph__probe()->seccomp_notify, "notify");
 	assert_int_equal(syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes), 0);
 	b.req_size = sizes.seccomp_notif > sizeof(*b.req) ? sizes.seccomp_notif : sizeof(*b.req);
@@ -1393,11 +1445,18 @@ static void test_layers(void **state)
 	int st;
 
 	(void)state;
+	if (userns_removed())
+		return;
 	tu_skip_unless(ph__probe()->userns, "userns");
 	st = run_child(layers_child, NULL);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
 		/* The other layers held; Landlock's checks were not run. */
 		assert_int_equal(ph__probe()->landlock_abi, 0);
+		if (tc_removes(PH_LAYER_LANDLOCK)) {
+			print_message("  Landlock not applicable under %s: it has none\n",
+				      tc_profile());
+			return;
+		}
 		tu_skip_unless(0, "landlock");
 	}
 	assert_exited(st, 0);
@@ -1540,6 +1599,8 @@ static void test_mounts(void **state)
 	ssize_t n;
 
 	(void)state;
+	if (userns_removed())
+		return;
 	tu_skip_unless(ph__probe()->userns, "userns");
 	/* A private copy under /tmp: a new inode the process has never
 	 * loaded, behind the very directory the new root is mounted over. */
@@ -1583,5 +1644,6 @@ int main(void)
 	};
 
 	parent_pid = getpid();
-	return cmocka_run_group_tests_name("sandbox-lib", tests, NULL, NULL);
+	return tc_run_group_tests("sandbox-lib", tests, sizeof(tests) / sizeof(tests[0]), NULL,
+				  NULL);
 }

@@ -5,6 +5,26 @@
  * the output), asserts exactly how it ended (the violation names the right
  * syscall, or the errno is the expected one), and that the host leaked no
  * fd, mapping or child.
+ *
+ * Under a tests/confine profile (PH_CONFINE_PROFILE, tests/testconfine.h)
+ * each test asserts what that profile should produce, from the layers the
+ * instance reports (ph_plugin_layers()) checked against the profile:
+ *   - without notify (no-notify), a violation names no syscall (nr -1,
+ *     "unknown syscall") and its kind is still violation;
+ *   - where the profile itself refuses a call with an errno before the
+ *     sandbox's notify filter sees it (docker-default: the namespace, mount,
+ *     key, bpf and perf calls; no-userns: CLONE_NEWUSER), the attack fails
+ *     with that errno: ERRNO outranks USER_NOTIF, so what stops it there is
+ *     the environment's filter, and the plugin lives on;
+ *   - without a pid namespace, there is no init: the runner is the watched
+ *     process, and requiring the pid namespace is a setup failure;
+ *   - without a mount namespace, Landlock alone bounds what a constructor
+ *     sees (EACCES rather than ENOENT).
+ * Not applicable, because the profile removes the very thing tested (each
+ * still asserts that the layer is absent, tc_not_applicable()):
+ *   - test_ioctl_high_bits_reported, test_open_passwd_message, test_x32,
+ *     test_int80 under no-notify: they test what the notification reports
+ *     (arguments, arch); there the violation is asserted with no syscall.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -28,6 +48,7 @@
 
 #include <plughost/host.h>
 
+#include "testconfine.h"
 #include "testhost.h"
 
 enum expect { VIOLATION, ERRNO, CRASH, PROTOCOL };
@@ -40,7 +61,40 @@ struct attack_case {
 	int value;	     /* ERRNO: the code (1000 = it succeeded); CRASH: signal */
 };
 
-/* Run one attack in a fresh instance and check everything about its end. */
+/* ph_plugin_layers() of run_case()'s last instance. */
+static uint32_t last_layers;
+
+/*
+ * The errno with which the profile's own filter refuses attack before the
+ * sandbox's notify filter sees it (ERRNO outranks USER_NOTIF), or 0. In
+ * kill mode the sandbox's KILL outranks it instead, so this is only asked
+ * when the instance has notify.
+ */
+static int profile_refusal(const char *attack)
+{
+	/* tests/confine.c, profile_docker_default(): EPERM. */
+	static const char *const docker_eperm[] = {
+	    "clone_newuser", "unshare",	  "setns", "mount",	      "umount", "pivot_root",
+	    "fsopen",	     "open_tree", "bpf",   "perf_event_open", "keyctl", "add_key",
+	};
+
+	if (tc_is("docker-default")) {
+		for (size_t i = 0; i < sizeof(docker_eperm) / sizeof(docker_eperm[0]); i++)
+			if (strcmp(attack, docker_eperm[i]) == 0)
+				return EPERM;
+	}
+	/* profile_no_userns(): CLONE_NEWUSER on clone and unshare. */
+	if (tc_is("no-userns") && (!strcmp(attack, "clone_newuser") || !strcmp(attack, "unshare")))
+		return EPERM;
+	return 0;
+}
+
+/*
+ * Run one attack in a fresh instance and check everything about its end.
+ * Under a profile: notify is there exactly when the profile leaves it (or
+ * cfg asks for kill mode); without it a violation names no syscall; an
+ * attack the profile itself refuses ends in that errno.
+ */
 static void run_case(const struct attack_case *c, const struct ph_plugin_config *cfg,
 		     struct ph_result *ret)
 {
@@ -50,13 +104,27 @@ static void run_case(const struct attack_case *c, const struct ph_plugin_config 
 	struct ph_blob *in[2];
 	struct ph_result res;
 	void *out;
+	enum expect expect = c->expect;
+	const char *syscall_name = c->syscall;
+	int value = c->value, notify, refused, r;
 	size_t len;
-	int r;
 
 	r = ph_plugin_spawn(host, path, cfg, &p, &res);
 	if (r < 0) {
 		ph_result_describe(&res, line, sizeof(line));
 		fail_msg("%s: spawn failed: %s", c->attack, line);
+	}
+	last_layers = ph_plugin_layers(p);
+	notify = (last_layers & PH_LAYER_NOTIFY) != 0;
+	if (cfg && cfg->seccomp_kill_mode)
+		assert_false(notify);
+	else
+		assert_int_equal(notify, !tc_removes(PH_LAYER_NOTIFY));
+	if (notify && (refused = profile_refusal(c->attack)) != 0) {
+		print_message("  (%s refuses %s with errno %d itself)\n", tc_profile(), c->attack,
+			      refused);
+		expect = ERRNO;
+		value = refused;
 	}
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	assert_int_equal(ph_blob_new_from_bytes(c->attack, strlen(c->attack), &in[0]), 0);
@@ -71,23 +139,29 @@ static void run_case(const struct attack_case *c, const struct ph_plugin_config 
 	if (strcmp(out, reached) != 0)
 		fail_msg("%s: attack did not prove it ran (output '%s')", c->attack, (char *)out);
 
-	switch (c->expect) {
+	switch (expect) {
 	case VIOLATION:
 		if (res.kind != PH_RESULT_VIOLATION)
 			fail_msg("%s: wanted a violation, got: %s", c->attack, line);
-		if (c->syscall && strcmp(res.violation.name, c->syscall) != 0)
+		/* Kill mode: the kernel killed it, nothing named the call. */
+		if (!notify) {
+			syscall_name = "";
+			assert_int_equal(res.violation.nr, -1);
+			assert_non_null(strstr(line, "unknown syscall"));
+		}
+		if (syscall_name && strcmp(res.violation.name, syscall_name) != 0)
 			fail_msg("%s: violation names '%s', wanted '%s'", c->attack,
-				 res.violation.name, c->syscall);
+				 res.violation.name, syscall_name);
 		assert_false(ph_plugin_alive(p));
 		break;
 	case ERRNO:
-		if (res.kind != PH_RESULT_PLUGIN_ERROR || res.code != c->value)
-			fail_msg("%s: wanted error code %d, got: %s", c->attack, c->value, line);
+		if (res.kind != PH_RESULT_PLUGIN_ERROR || res.code != value)
+			fail_msg("%s: wanted error code %d, got: %s", c->attack, value, line);
 		assert_true(ph_plugin_alive(p));
 		break;
 	case CRASH:
-		if (res.kind != PH_RESULT_CRASHED || res.crash.signo != c->value)
-			fail_msg("%s: wanted signal %d, got: %s", c->attack, c->value, line);
+		if (res.kind != PH_RESULT_CRASHED || res.crash.signo != value)
+			fail_msg("%s: wanted signal %d, got: %s", c->attack, value, line);
 		break;
 	case PROTOCOL:
 		if (res.kind != PH_RESULT_PROTOCOL || strcmp(res.message, c->syscall) != 0)
@@ -189,20 +263,45 @@ static void test_protocol_attacks(void **state)
 }
 
 /*
+ * Where the profile takes the pid namespace away, requiring it is a setup
+ * failure naming it, and no instance is made.
+ */
+static void assert_pidns_refused(const char *path)
+{
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+
+	assert_true(tc_removes(PH_LAYER_PIDNS));
+	ph_plugin_config_init(&cfg);
+	cfg.require = PH_REQUIRE_PIDNS;
+	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), -EPERM);
+	assert_null(p);
+	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+	assert_non_null(strstr(res.message, "'pidns'"));
+}
+
+/*
  * A CALL (a type only the host sends) with 16 fds, in pid-namespace mode,
  * three times in one host: the host's fd count is the same after each.
  * It once rose by 16 each time: the kill inside dispatch reaped the
  * instance, and reading init's exit report reused the receive buffer that
- * still held the 16 fds.
+ * still held the 16 fds. Where the profile leaves no pid namespace, the
+ * same in the mode there is (no init, the runner reaped directly), and
+ * requiring the pid namespace fails.
  */
 static void test_call_with_fds_leaks_nothing(void **state)
 {
 	char *path = tu_plugin_path("hostile.so"), line[512];
+	const int pidns = !tc_removes(PH_LAYER_PIDNS);
 	struct ph_plugin_config cfg;
 	(void)state;
 
 	ph_plugin_config_init(&cfg);
-	cfg.require = PH_REQUIRE_PIDNS;
+	if (pidns)
+		cfg.require = PH_REQUIRE_PIDNS;
+	else
+		assert_pidns_refused(path);
 	for (int run = 0; run < 3; run++) {
 		struct tu_snapshot before = tu_snapshot();
 		struct ph_plugin *p;
@@ -212,7 +311,7 @@ static void test_call_with_fds_leaks_nothing(void **state)
 		size_t len;
 
 		assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
-		assert_true(ph_plugin_layers(p) & PH_REQUIRE_PIDNS);
+		assert_int_equal(!!(ph_plugin_layers(p) & PH_LAYER_PIDNS), pidns);
 		assert_int_equal(ph_blob_new_from_bytes("call_with_fds", 13, &in), 0);
 		assert_int_equal(ph_plugin_call_collect(p, "attack", &in, 1, &out, &len, &res), 0);
 		ph_result_describe(&res, line, sizeof(line));
@@ -228,31 +327,50 @@ static void test_call_with_fds_leaks_nothing(void **state)
 	free(path);
 }
 
-/* The process the watchdog watches is the one init forked, as the kernel
- * names it (init's pidfd), not one the plugin could point the host at. */
-static void test_watched_process_is_inits_child(void **state)
+static long parent_of(pid_t pid)
 {
-	char *path = tu_plugin_path("echo.so"), file[64], buf[4096];
-	struct ph_plugin_config cfg;
-	struct ph_plugin *p;
-	struct ph_result res;
+	char file[64], buf[4096];
 	long ppid = -1;
 	FILE *f;
-	(void)state;
 
-	ph_plugin_config_init(&cfg);
-	cfg.require = PH_REQUIRE_PIDNS;
-	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
-	assert_true(ph_plugin_process_pid(p) > 0);
-	assert_int_not_equal(ph_plugin_process_pid(p), ph_plugin_pid(p));
-	snprintf(file, sizeof(file), "/proc/%d/status", ph_plugin_process_pid(p));
+	snprintf(file, sizeof(file), "/proc/%d/status", (int)pid);
 	f = fopen(file, "re");
 	assert_non_null(f);
 	while (fgets(buf, sizeof(buf), f))
 		if (sscanf(buf, "PPid: %ld", &ppid) == 1)
 			break;
 	fclose(f);
-	assert_int_equal(ppid, ph_plugin_pid(p));
+	return ppid;
+}
+
+/* The process the watchdog watches is the one init forked, as the kernel
+ * names it (init's pidfd), not one the plugin could point the host at.
+ * Without a pid namespace there is no init: the watched process is the
+ * runner the host itself started, its own child. */
+static void test_watched_process_is_inits_child(void **state)
+{
+	char *path = tu_plugin_path("echo.so");
+	const int pidns = !tc_removes(PH_LAYER_PIDNS);
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct ph_result res;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	if (pidns)
+		cfg.require = PH_REQUIRE_PIDNS;
+	else
+		assert_pidns_refused(path);
+	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
+	assert_int_equal(!!(ph_plugin_layers(p) & PH_LAYER_PIDNS), pidns);
+	assert_true(ph_plugin_process_pid(p) > 0);
+	if (pidns) {
+		assert_int_not_equal(ph_plugin_process_pid(p), ph_plugin_pid(p));
+		assert_int_equal(parent_of(ph_plugin_process_pid(p)), ph_plugin_pid(p));
+	} else {
+		assert_int_equal(ph_plugin_process_pid(p), ph_plugin_pid(p));
+		assert_int_equal(parent_of(ph_plugin_pid(p)), getpid());
+	}
 	ph_plugin_free(p);
 	free(path);
 }
@@ -468,6 +586,12 @@ static void test_ioctl_high_bits_reported(void **state)
 	(void)state;
 
 	run_case(&c, NULL, &res);
+	if (tc_removes(PH_LAYER_NOTIFY)) {
+		/* run_case() asserted the violation, with no syscall named. */
+		tc_not_applicable(last_layers, PH_LAYER_NOTIFY,
+				  "the arguments come from the notification");
+		return;
+	}
 	/* The kernel's copy of the argument, all 64 bits of it. */
 	assert_int_equal(res.violation.args[1], (uint64_t)TIOCSTI | (1ULL << 32));
 	assert_non_null(strstr(res.message, "ioctl(0, 0x100005412"));
@@ -481,6 +605,11 @@ static void test_open_passwd_message(void **state)
 	(void)state;
 
 	run_case(&c, NULL, &res);
+	if (tc_removes(PH_LAYER_NOTIFY)) {
+		tc_not_applicable(last_layers, PH_LAYER_NOTIFY,
+				  "the description comes from the notification");
+		return;
+	}
 	assert_int_equal(res.violation.arch, 0xc000003e /* AUDIT_ARCH_X86_64 */);
 	ph_result_describe(&res, line, sizeof(line));
 	if (strncmp(line, "violated the sandbox: openat(AT_FDCWD, 0x", 41) != 0 ||
@@ -495,6 +624,11 @@ static void test_x32(void **state)
 	(void)state;
 
 	run_case(&c, NULL, &res);
+	if (tc_removes(PH_LAYER_NOTIFY)) {
+		tc_not_applicable(last_layers, PH_LAYER_NOTIFY,
+				  "the arch comes from the notification");
+		return;
+	}
 	assert_int_equal(res.violation.nr & 0x40000000, 0x40000000);
 	assert_non_null(strstr(res.message, "x32"));
 }
@@ -525,6 +659,11 @@ static void test_int80(void **state)
 		struct ph_result res;
 
 		run_case(&c, NULL, &res);
+		if (tc_removes(PH_LAYER_NOTIFY)) {
+			tc_not_applicable(last_layers, PH_LAYER_NOTIFY,
+					  "the arch comes from the notification");
+			return;
+		}
 		assert_int_equal(res.violation.arch, 0x40000003 /* AUDIT_ARCH_I386 */);
 		assert_non_null(strstr(res.message, "i386"));
 	} else {
@@ -548,7 +687,8 @@ static void test_constructor_attack(void **state)
 	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), -EPROTO);
 	assert_null(p);
 	assert_int_equal(res.kind, PH_RESULT_VIOLATION);
-	assert_string_equal(res.violation.name, "socket");
+	/* Without notify, stage 1's kill filter names nothing. */
+	assert_string_equal(res.violation.name, tc_removes(PH_LAYER_NOTIFY) ? "" : "socket");
 	free(path);
 	tu_assert_unchanged(&before);
 }
@@ -589,20 +729,35 @@ static void test_constructor_forged_failure(void **state)
 }
 
 /* While loading, a constructor may use the loader's syscalls, but the
- * filesystem it sees holds only the loader's files. */
+ * filesystem it sees holds only the loader's files: the mount namespace
+ * has no /etc/passwd (ENOENT). Without a mount namespace (docker-default,
+ * no-userns as nobody) Landlock alone bounds it: the file is there but
+ * refused (EACCES). Without Landlock (no-landlock) the mount namespace
+ * alone does. No profile removes both; were both gone, nothing would. */
 static void test_constructor_sees_no_files(void **state)
 {
 	char *path = tu_plugin_path("hostile.so");
 	struct ph_plugin *p;
 	struct ph_result res;
+	uint32_t layers;
 	void *out;
 	size_t len;
 	(void)state;
 
 	assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), 0);
+	layers = ph_plugin_layers(p);
+	assert_int_equal(!!(layers & PH_LAYER_MNTNS), !tc_removes(PH_LAYER_MNTNS));
+	assert_int_equal(!!(layers & PH_LAYER_LANDLOCK), !tc_removes(PH_LAYER_LANDLOCK));
 	assert_int_equal(ph_plugin_call_collect(p, "ctor_report", NULL, 0, &out, &len, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OK);
-	assert_string_equal(out, "ctor open errno=2\n"); /* ENOENT */
+	if (layers & PH_LAYER_MNTNS)
+		assert_string_equal(out, "ctor open errno=2\n"); /* ENOENT */
+	else if (layers & PH_LAYER_LANDLOCK)
+		assert_string_equal(out, "ctor open errno=13\n"); /* EACCES */
+	else
+		fail_msg("neither a mount namespace nor Landlock: the constructor read "
+			 "/etc/passwd (%s)",
+			 (char *)out);
 	free(out);
 	ph_plugin_free(p);
 	free(path);
@@ -720,22 +875,41 @@ static void test_restart_after_policy_free(void **state)
 	free(path);
 }
 
+/*
+ * Requiring the layers this sandbox is built on gives an instance with all
+ * of them. Under a profile, requiring what it leaves gives an instance with
+ * those, and each it removes is a setup failure naming it.
+ */
 static void test_required_layers(void **state)
 {
-	const uint32_t all = PH_REQUIRE_USERNS | PH_REQUIRE_PIDNS | PH_REQUIRE_NETNS |
-			     PH_REQUIRE_MNTNS | PH_REQUIRE_LANDLOCK | PH_REQUIRE_SECCOMP |
-			     PH_REQUIRE_NOTIFY;
-	char *path = tu_plugin_path("echo.so");
+	const uint32_t wanted = PH_REQUIRE_USERNS | PH_REQUIRE_PIDNS | PH_REQUIRE_NETNS |
+				PH_REQUIRE_MNTNS | PH_REQUIRE_LANDLOCK | PH_REQUIRE_SECCOMP |
+				PH_REQUIRE_NOTIFY;
+	const uint32_t all = wanted & ~tc_expected_missing();
+	char *path = tu_plugin_path("echo.so"), name[32];
 	struct ph_plugin_config cfg;
 	struct ph_plugin *p = NULL;
 	struct ph_result res;
 	(void)state;
 
+	assert_true(all & PH_REQUIRE_SECCOMP); /* no profile removes seccomp */
 	ph_plugin_config_init(&cfg);
 	cfg.require = all;
 	assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), 0);
 	assert_int_equal(ph_plugin_layers(p) & all, all);
 	ph_plugin_free(p);
+	for (uint32_t bit = 1; bit & TC_ALL_LAYERS; bit <<= 1) {
+		if (!(bit & wanted & ~all))
+			continue;
+		cfg.require = bit;
+		p = NULL;
+		assert_int_equal(ph_plugin_spawn(host, path, &cfg, &p, &res), -EPERM);
+		assert_null(p);
+		assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
+		snprintf(name, sizeof(name), "'%s'", ph_layer_name(bit));
+		assert_non_null(strstr(res.message, name));
+	}
+	cfg.require = all | PH_REQUIRE_NOTIFY;
 
 	/* Requiring notify while asking for kill mode cannot be met. */
 	cfg.seccomp_kill_mode = 1;
@@ -771,5 +945,5 @@ int main(void)
 	    cmocka_unit_test(test_required_layers),
 	};
 
-	return cmocka_run_group_tests(tests, tu_setup_host, tu_teardown_host);
+	return tc_run_tests(tests, tu_setup_host, tu_teardown_host);
 }
