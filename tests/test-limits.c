@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -689,8 +690,18 @@ static void test_pool(void **state)
 	ph_plugin_free(taken[0]);
 	assert_int_equal(ph_pool_ready(pool), 3);
 	assert_int_equal(ph_pool_refill(pool), 4);
-	/* An instance killed while it waits in the pool is never handed out. */
-	kill(ph_plugin_pid(taken[1]), SIGKILL);
+	/* An instance killed while it waits in the pool is never handed out
+	 * once its death can be seen: wait for that (a kill takes effect
+	 * asynchronously, and no library could know of it sooner). */
+	{
+		int pfd = (int)syscall(SYS_pidfd_open, ph_plugin_pid(taken[1]), 0);
+		struct pollfd dead = {.fd = pfd, .events = POLLIN};
+
+		assert_true(pfd >= 0);
+		kill(ph_plugin_pid(taken[1]), SIGKILL);
+		assert_int_equal(poll(&dead, 1, 5000), 1);
+		close(pfd);
+	}
 	for (int i = 0; i < 4; i++) {
 		assert_int_equal(ph_pool_take(pool, &taken[i], &res), 0);
 		assert_int_equal(ph_plugin_call(taken[i], "echo", NULL, 0, NULL, NULL, &res), 0);
