@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The output ring: the host's consumer (host/src/ring.c) against producers
- * that lie, and against the SDK's honest producer (plugin-sdk/src/
- * ring_producer.c). The ring is a real memfd sealed the way the host seals
+ * that lie, and against the runner's honest producer
+ * (runner/ring_producer.c). The ring is a real memfd sealed the way the host seals
  * it and mapped shared; hostile cases write raw bytes into its data area
  * and its shared head, the way a malicious plugin would.
  */
