@@ -526,17 +526,13 @@ static void test_bad_plugins(void **state)
 static void test_runner_version_mismatch(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
-	struct ph_host_config hcfg;
 	struct ph_host *h;
 	struct ph_plugin *p = NULL;
 	struct ph_result res;
 	char *path = tu_plugin_path("echo.so");
 	(void)state;
 
-	ph_host_config_init(&hcfg);
-	hcfg.runner_path = getenv("PH_FAKE_RUNNER");
-	assert_non_null(hcfg.runner_path);
-	assert_int_equal(ph_host_new(&hcfg, &h), 0);
+	h = tu_host_with_runner("PH_FAKE_RUNNER");
 	assert_int_equal(ph_plugin_spawn(h, path, NULL, &p, &res), -EPROTO);
 	assert_null(p);
 	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);

@@ -313,20 +313,6 @@ static void test_constructor_hang(void **state)
 
 /* ------------------------------------------------------------ lifecycle */
 
-static long self_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	long kib = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kib;
-}
-
 static void cycle(struct ph_blob *in)
 {
 	struct ph_plugin *p = spawn_cfg("echo.so", NULL);
@@ -358,11 +344,11 @@ static void test_thousand_cycles(void **state)
 	for (int i = 0; i < 50; i++) /* warm up allocator and caches */
 		cycle(in);
 	before = tu_snapshot();
-	rss0 = self_rss_kib();
+	rss0 = tu_self_rss_kib();
 	t0 = now_ms();
 	for (int i = 0; i < 1000; i++)
 		cycle(in);
-	rss1 = self_rss_kib();
+	rss1 = tu_self_rss_kib();
 	print_message("  1000 spawn/call/free cycles: %lld ms, RSS %ld -> %ld KiB\n",
 		      (long long)(now_ms() - t0), rss0, rss1);
 	tu_assert_unchanged(&before);
@@ -629,17 +615,13 @@ static void test_restart(void **state)
 static void test_unwatchable_instance_fails_to_spawn(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
-	struct ph_host_config hcfg;
 	struct ph_host *h;
 	struct ph_plugin *p = NULL;
 	struct ph_result res;
 	char *path = tu_plugin_path("limits.so");
 	(void)state;
 
-	ph_host_config_init(&hcfg);
-	hcfg.runner_path = getenv("PH_RUNNER_CHILD_LIE");
-	assert_non_null(hcfg.runner_path);
-	assert_int_equal(ph_host_new(&hcfg, &h), 0);
+	h = tu_host_with_runner("PH_RUNNER_CHILD_LIE");
 	if (tc_removes(PH_LAYER_PIDNS)) {
 		/* Only with a pid namespace is there an init to lie: without
 		 * one the runner is the watched process itself, so the lie

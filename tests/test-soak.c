@@ -44,20 +44,6 @@ struct soak {
 	unsigned long ended_as_expected[TC_KIND_COUNT];
 };
 
-static long self_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	long kib = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kib;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -127,13 +113,13 @@ static void test_soak(void **state)
 		run_once(s, i % TC_KIND_COUNT, i);
 	memset(s->ended_as_expected, 0, sizeof(s->ended_as_expected));
 	before = tu_snapshot();
-	rss0 = self_rss_kib();
+	rss0 = tu_self_rss_kib();
 	t0 = now_ms();
 
 	for (unsigned long i = 0; i < runs; i++)
 		run_once(s, i % TC_KIND_COUNT, i);
 
-	rss1 = self_rss_kib();
+	rss1 = tu_self_rss_kib();
 	print_message("  %lu hostile runs: %lld ms, RSS %ld -> %ld KiB\n", runs,
 		      (long long)(now_ms() - t0), rss0, rss1);
 	/* Every kind ran its share, and each of those runs ended as it had to. */

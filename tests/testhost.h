@@ -120,3 +120,19 @@ static inline struct tu_snapshot tu_snapshot(void)
 		assert_int_equal(now_.maps, (before)->maps);                                       \
 		assert_int_equal(now_.children, (before)->children);                               \
 	} while (0)
+
+/* A host whose runner is the test build named by environment variable
+ * env (set by tests/meson.build): a runner that misbehaves on purpose. */
+static inline struct ph_host *tu_host_with_runner(const char *env)
+{
+	struct ph_host_config cfg;
+	struct ph_host *h = NULL;
+
+	ph_host_config_init(&cfg);
+	cfg.runner_path = getenv(env);
+	if (!cfg.runner_path || ph_host_new(&cfg, &h) < 0) {
+		fprintf(stderr, "%s: no usable runner: run this through 'meson test'\n", env);
+		abort();
+	}
+	return h;
+}

@@ -130,3 +130,18 @@ static inline int tu_feature_required(const char *feature, char *ret_bad, size_t
 			      (feature), (feature));                                               \
 		skip();                                                                            \
 	} while (0)
+
+/* This process's resident memory (VmRSS) in KiB, or -1. */
+static inline long tu_self_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
