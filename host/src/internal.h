@@ -108,6 +108,9 @@ struct ph_plugin {
 	int64_t log_window_ms;
 	unsigned int log_in_window;
 
+	/* How long its latest start took, step by step. */
+	struct ph_spawn_times times;
+
 	/* How the instance ended, once it has: the first cause wins. */
 	struct ph_result end;
 	int end_set;
@@ -196,6 +199,7 @@ int ph__drain_ring(struct ph_plugin *p);
 /* The child died mid-call: hand over what it managed to publish. */
 void ph__deliver_leftovers(struct ph_plugin *p);
 int64_t ph__now_ms(void);
+int64_t ph__now_ns(void);
 
 /* policy.c: a private copy of policy (NULL stays NULL) for an instance or
  * a pool, so that the caller's may be freed after the call. */

@@ -285,9 +285,11 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	const struct ph_plugin_config *cfg = &p->cfg;
 	const uint64_t capacity = cfg->ring_size ? cfg->ring_size : PH_RING_DEFAULT_CAPACITY;
 	_cleanup_close_ int ring_fd = -1, prog_fd = -1, plugin_fd = -1;
+	const int64_t t_start = ph__now_ns();
 	uint64_t clone_flags;
 	int r, seccomp, notify;
 
+	memset(&p->times, 0, sizeof(p->times));
 	p->sock = p->pidfd = p->listener = p->sup = p->epfd = p->timerfd = -1;
 	p->stat_fd = p->status_fd = -1;
 	p->plugin_pid = -1;
@@ -376,6 +378,7 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	r = make_epoll(p);
 	if (r < 0)
 		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot create the instance's epoll fd");
+	p->times.total_ns = (uint64_t)(ph__now_ns() - t_start);
 out:
 	if (r < 0)
 		plugin_stop(p);
@@ -529,6 +532,33 @@ PH_EXPORT size_t ph_plugin_method_count(const struct ph_plugin *p)
 PH_EXPORT const char *ph_plugin_method_name(const struct ph_plugin *p, size_t i)
 {
 	return p && i < p->n_methods ? p->methods[i] : NULL;
+}
+
+PH_EXPORT int ph_plugin_spawn_times(const struct ph_plugin *p, struct ph_spawn_times *ret)
+{
+	if (!p || !ret)
+		return -EINVAL;
+	*ret = p->times;
+	return 0;
+}
+
+PH_EXPORT const char *ph_spawn_step_name(unsigned int step)
+{
+	static const char *const names[PH_SPAWN_STEPS] = {
+	    [PH_SPAWN_EXEC] = "exec",
+	    [PH_SPAWN_USERNS] = "userns",
+	    [PH_SPAWN_NAMESPACES] = "namespaces",
+	    [PH_SPAWN_MOUNTS] = "mounts",
+	    [PH_SPAWN_LIMITS] = "limits+caps",
+	    [PH_SPAWN_LANDLOCK] = "landlock",
+	    [PH_SPAWN_SIDE_CHANNELS] = "side-channels",
+	    [PH_SPAWN_FORK] = "fork",
+	    [PH_SPAWN_SECCOMP] = "seccomp",
+	    [PH_SPAWN_LOAD] = "load",
+	    [PH_SPAWN_WATCH] = "watch",
+	};
+
+	return step < PH_SPAWN_STEPS ? names[step] : NULL;
 }
 
 PH_EXPORT uint32_t ph_plugin_layers(const struct ph_plugin *p)

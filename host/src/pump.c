@@ -96,7 +96,7 @@ int ph__drain_ring(struct ph_plugin *p)
 	return drain(p, UINT64_MAX);
 }
 
-static int64_t now_ns(void)
+int64_t ph__now_ns(void)
 {
 	struct timespec ts;
 
@@ -112,7 +112,7 @@ static int64_t now_ns(void)
  */
 static int drain_round(struct ph_plugin *p)
 {
-	const int64_t start = now_ns();
+	const int64_t start = ph__now_ns();
 
 	for (;;) {
 		int r = drain(p, ROUND_PASS_BYTES);
@@ -122,7 +122,7 @@ static int drain_round(struct ph_plugin *p)
 		/* Ask for a doorbell; if data slipped in, there is more. */
 		if (!ph__ring_consumer_want_doorbell(&p->ring))
 			return 0;
-		if (now_ns() - start >= ROUND_NS)
+		if (ph__now_ns() - start >= ROUND_NS)
 			return 1;
 		/* Past the deadline: the timer is readable, and the poll that
 		 * follows ends the call. */

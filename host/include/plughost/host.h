@@ -314,8 +314,35 @@ struct ph_plugin_config {
 	 * it; the violation then names no syscall. For testing that path.
 	 */
 	int seccomp_kill_mode;
-	uint64_t reserved[8]; /* must be zero (ph_plugin_config_init()) */
+	/* How ph_plugin_call() waits for the plugin (enum ph_wait). */
+	uint32_t wait;
+	/*
+	 * Nonzero: fork the instance from a zygote instead of starting the
+	 * runner afresh. The host keeps one zygote per plugin file and
+	 * sandbox shape (policy, required layers, kill mode, and the limits
+	 * fixed at spawn: memory_bytes, max_fds, max_threads), made by the
+	 * first such spawn and freed with the host. The zygote is sandboxed
+	 * and forks before the plugin is loaded, so only trusted code is in
+	 * it; each instance still loads the plugin itself and gets its own
+	 * ring, control channel, seccomp listener, limits and pidfd. What
+	 * siblings of one zygote share is in docs/security.md. Ignored with
+	 * unsandboxed, and where the sandbox has no pid namespace.
+	 */
+	uint32_t zygote;
+	uint64_t reserved[7]; /* must be zero (ph_plugin_config_init()) */
 };
+
+/* How a blocking call waits for its plugin (ph_plugin_config.wait). */
+enum ph_wait {
+	/* Spin for a few microseconds (PH_WAIT_SPIN_NS), then sleep in the
+	 * kernel until the plugin, a limit or the kernel wakes the host. */
+	PH_WAIT_DEFAULT = 0,
+	/* Spin until the call ends, looking at the kernel's side (seccomp,
+	 * the pidfd, limits) about every 50 microseconds: the lowest latency,
+	 * for latency-bound callers that can spare a core while they wait. */
+	PH_WAIT_SPIN = 1,
+};
+#define PH_WAIT_SPIN_NS 4000
 
 PH_EXPORT void ph_plugin_config_init(struct ph_plugin_config *cfg);
 
@@ -377,6 +404,39 @@ PH_EXPORT int ph_plugin_pid(const struct ph_plugin *plugin);
 PH_EXPORT int ph_plugin_process_pid(const struct ph_plugin *plugin);
 /* Nonzero while the instance can take calls. */
 PH_EXPORT int ph_plugin_alive(const struct ph_plugin *plugin);
+
+/* Steps of starting an instance, timed by ph_plugin_spawn_times(). */
+enum ph_spawn_step {
+	PH_SPAWN_EXEC = 0,	/* clone and exec of the runner, until it runs */
+	PH_SPAWN_USERNS,	/* user namespace: unshare, maps, re-exec */
+	PH_SPAWN_NAMESPACES,	/* the other namespaces and the plugin's init */
+	PH_SPAWN_MOUNTS,	/* the filesystem view */
+	PH_SPAWN_LIMITS,	/* rlimits, capabilities, no_new_privs */
+	PH_SPAWN_LANDLOCK,	/* Landlock */
+	PH_SPAWN_SIDE_CHANNELS, /* speculation control, core scheduling */
+	PH_SPAWN_FORK,		/* init (or the zygote) forks the plugin process */
+	PH_SPAWN_SECCOMP,	/* seccomp stage 1 and its listener */
+	PH_SPAWN_LOAD,		/* dlopen of the plugin: its constructors run */
+	PH_SPAWN_WATCH,		/* the host's watchdog and event setup */
+	PH_SPAWN_STEPS,
+};
+
+struct ph_spawn_times {
+	uint64_t total_ns;		  /* ph_plugin_spawn() (or restart) to ready */
+	uint64_t step_ns[PH_SPAWN_STEPS]; /* 0: the step did not happen */
+	uint32_t zygote;		  /* nonzero: forked from a zygote */
+	uint32_t reserved;
+};
+
+/*
+ * How long each step of the instance's latest start took, measured by the
+ * host and by the runner before any plugin code ran (the steps of a
+ * zygote's own start are in the spawn that made it). Returns 0, or
+ * -EINVAL for NULL arguments.
+ */
+PH_EXPORT int ph_plugin_spawn_times(const struct ph_plugin *plugin, struct ph_spawn_times *ret);
+/* The name of a step ("exec", "userns", ...), or NULL. */
+PH_EXPORT const char *ph_spawn_step_name(unsigned int step);
 
 /*
  * Receives output as it streams; buf is host memory valid for the call.
@@ -575,7 +635,9 @@ PH__HOST_ABI_ASSERT(sizeof(struct ph_limits) == 72 &&
 PH__HOST_ABI_ASSERT(sizeof(struct ph_plugin_config) == 168 &&
 			offsetof(struct ph_plugin_config, limits) == 24 &&
 			offsetof(struct ph_plugin_config, unsandboxed) == 96 &&
-			offsetof(struct ph_plugin_config, reserved) == 104,
+			offsetof(struct ph_plugin_config, wait) == 104 &&
+			offsetof(struct ph_plugin_config, zygote) == 108 &&
+			offsetof(struct ph_plugin_config, reserved) == 112,
 		    "struct ph_plugin_config is ABI");
 PH__HOST_ABI_ASSERT(sizeof(struct ph_host_config) == 88 &&
 			offsetof(struct ph_host_config, reserved) == 24,
