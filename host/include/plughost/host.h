@@ -416,7 +416,7 @@ enum ph_spawn_step {
 	PH_SPAWN_SIDE_CHANNELS, /* speculation control, core scheduling */
 	PH_SPAWN_FORK,		/* init (or the zygote) forks the plugin process */
 	PH_SPAWN_SECCOMP,	/* seccomp stage 1 and its listener */
-	PH_SPAWN_LOAD,		/* dlopen of the plugin: its constructors run */
+	PH_SPAWN_LOAD,		/* loading the plugin: its constructors run */
 	PH_SPAWN_WATCH,		/* the host's watchdog and event setup */
 	PH_SPAWN_STEPS,
 };
