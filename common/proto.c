@@ -111,19 +111,30 @@ static const struct fd_rule {
 	uint16_t type;	/* enum ph_msg_type */
 	uint8_t min, max;
 	uint8_t nkinds;	 /* kinds listed; fd i has kind[min(i, nkinds - 1)] */
-	uint8_t kind[3]; /* enum ph_fd_kind */
+	uint8_t kind[4]; /* enum ph_fd_kind */
 } fd_rules[] = {
-    /* The ring, the plugin file and, with PH_SETUP_SECCOMP, the compiled
-     * filter (ph__parse_setup() ties the count to the flag). */
+    /* The ring, the plugin file, the wake pipe and, with
+     * PH_SETUP_SECCOMP, the compiled filter (ph__parse_setup() ties the
+     * count to the flag). */
     {PH_DIR_HOST_TO_RUNNER,
      PHASE(SPAWNING),
      PH_MSG_SETUP,
-     2,
      3,
-     3,
-     {PH_FD_RING, PH_FD_PLUGIN_FILE, PH_FD_SECCOMP_PROG}},
-    /* One sealed input per blob (ph__parse_call() ties the count). */
-    {PH_DIR_HOST_TO_RUNNER, PHASE(READY), PH_MSG_CALL, 0, PH_INPUTS_MAX, 1, {PH_FD_INPUT}},
+     4,
+     4,
+     {PH_FD_RING, PH_FD_PLUGIN_FILE, PH_FD_WAKE, PH_FD_SECCOMP_PROG}},
+    /* The sealed inputs of a request that travel as fds
+     * (ph__parse_call() ties the count). */
+    {PH_DIR_HOST_TO_RUNNER, PHASE(READY), PH_MSG_CALL, 1, PH_INPUTS_MAX, 1, {PH_FD_INPUT}},
+    /* A zygote's instance: its control and supervisor sockets (the
+     * zygote's ends), its ring and its wake pipe. */
+    {PH_DIR_HOST_TO_RUNNER,
+     PHASE(READY),
+     PH_MSG_FORK,
+     4,
+     4,
+     4,
+     {PH_FD_SOCKET, PH_FD_SOCKET, PH_FD_RING, PH_FD_WAKE}},
     /* The listener, sent before any plugin code ran; never later, when
      * the plugin could have made one of its own. */
     {PH_DIR_RUNNER_TO_HOST, PHASE(SPAWNING), PH_MSG_SANDBOXED, 0, 1, 1, {PH_FD_LISTENER}},
@@ -246,6 +257,23 @@ static int check_kind(int fd, enum ph_fd_kind kind, const char **ret_why)
 		    (fl & O_ACCMODE) == O_WRONLY)
 			return bad(ret_why, "fd is not a regular file open for reading");
 		return 0;
+	case PH_FD_WAKE:
+		/* The write end of a pipe, and only that: the runner writes a
+		 * byte to it, and must not be handed anything it could read. */
+		fl = fcntl(fd, F_GETFL);
+		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fl < 0 ||
+		    (fl & O_ACCMODE) != O_WRONLY)
+			return bad(ret_why, "fd is not the write end of a pipe");
+		return 0;
+	case PH_FD_SOCKET: {
+		int type = 0;
+		socklen_t tl = sizeof(type);
+
+		if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_SEQPACKET)
+			return bad(ret_why, "fd is not a SOCK_SEQPACKET socket");
+		return 0;
+	}
 	case PH_FD_LISTENER:
 		/* Only a listener knows notification ids: an unknown one is
 		 * ENOENT there, ENOTTY or EINVAL on anything else. */
@@ -440,29 +468,37 @@ static int str_clean(struct ph_str s)
 	return memchr(s.p, '\0', s.len) == NULL;
 }
 
-int ph__parse_call(const struct ph_msg *msg, struct ph_call_view *out, const char **ret_why)
+int ph__parse_call(const struct ph_msg *msg, struct ph_msg_call *out, const char **ret_why)
 {
 	struct cursor c = cursor_of(msg);
-	struct ph_msg_call fixed;
 
-	if (msg->hdr.type != PH_MSG_CALL || take(&c, &fixed, sizeof(fixed)) < 0)
+	if (msg->hdr.type != PH_MSG_CALL || take(&c, out, sizeof(*out)) < 0)
 		return bad(ret_why, "CALL message too short");
-	if (!RESERVED_ZERO(fixed.reserved))
+	if (!RESERVED_ZERO(out->reserved))
 		return bad(ret_why, "CALL reserved field is not zero");
-	if (fixed.n_inputs > PH_INPUTS_MAX)
-		return bad(ret_why, "CALL has too many inputs");
-	if (fixed.n_inputs != msg->nfds)
-		return bad(ret_why, "CALL input count differs from the fds attached");
-	if (fixed.method_len == 0 || fixed.method_len > PH_NAME_MAX)
-		return bad(ret_why, "CALL method name empty or too long");
-	out->n_inputs = fixed.n_inputs;
-	if (take(&c, out->sizes, sizeof(uint64_t) * fixed.n_inputs) < 0 ||
-	    take_str(&c, fixed.method_len, &out->method) < 0)
-		return bad(ret_why, "CALL message shorter than its fields say");
+	if (out->n_fds == 0 || out->n_fds > PH_INPUTS_MAX)
+		return bad(ret_why, "CALL carries no fds, or more than a call has inputs");
+	if (out->n_fds != msg->nfds)
+		return bad(ret_why, "CALL fd count differs from the fds attached");
 	if (c.left != 0)
 		return bad(ret_why, "CALL message has trailing bytes");
-	if (!str_clean(out->method))
-		return bad(ret_why, "CALL method name contains NUL");
+	return 0;
+}
+
+int ph__parse_fork(const struct ph_msg *msg, struct ph_msg_fork *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+
+	if (msg->hdr.type != PH_MSG_FORK || take(&c, out, sizeof(*out)) < 0)
+		return bad(ret_why, "FORK message too short");
+	if (!RESERVED_ZERO(out->reserved))
+		return bad(ret_why, "FORK reserved field is not zero");
+	if (out->ring_capacity < PH_RING_MIN_CAPACITY ||
+	    out->ring_capacity > PH_RING_MAX_CAPACITY ||
+	    (out->ring_capacity & (out->ring_capacity - 1)))
+		return bad(ret_why, "FORK ring capacity not a power of two in range");
+	if (c.left != 0)
+		return bad(ret_why, "FORK message has trailing bytes");
 	return 0;
 }
 
@@ -496,22 +532,58 @@ int ph__parse_loaded(const struct ph_msg *msg, struct ph_loaded_view *out, const
 	return 0;
 }
 
-int ph__parse_done(const struct ph_msg *msg, struct ph_done_view *out, const char **ret_why)
+int ph__slot_done_check(const struct ph_slot_done *d, uint64_t call_id, const char **ret_why)
 {
-	struct cursor c = cursor_of(msg);
+	if (d->call_id != call_id)
+		return bad(ret_why, "completion for a call that is not in progress");
+	if (d->status > PH_DONE_BAD_INPUT)
+		return bad(ret_why, "completion has an unknown status");
+	if (d->msg_len > PH_TEXT_MAX)
+		return bad(ret_why, "completion error text too long");
+	if (d->status == PH_DONE_OK && (d->code != 0 || d->msg_len != 0))
+		return bad(ret_why, "completion says ok but carries an error");
+	return 0;
+}
 
-	if (msg->hdr.type != PH_MSG_DONE || take(&c, &out->fixed, sizeof(out->fixed)) < 0)
-		return bad(ret_why, "DONE message too short");
-	if (!RESERVED_ZERO(out->fixed.reserved))
-		return bad(ret_why, "DONE reserved field is not zero");
-	if (out->fixed.status > PH_DONE_BAD_INPUT)
-		return bad(ret_why, "DONE has an unknown status");
-	if (out->fixed.msg_len > PH_TEXT_MAX)
-		return bad(ret_why, "DONE error text too long");
-	if (take_str(&c, out->fixed.msg_len, &out->msg) < 0)
-		return bad(ret_why, "DONE message shorter than its text length says");
-	if (c.left != 0)
-		return bad(ret_why, "DONE message has trailing bytes");
+int ph__slot_req_check(const struct ph_slot_req *q, const char **ret_why)
+{
+	uint64_t inline_end = 0;
+	uint32_t fds = 0;
+
+	if (q->reserved)
+		return bad(ret_why, "request reserved field is not zero");
+	if (q->method_len == 0 || q->method_len > PH_NAME_MAX ||
+	    memchr(q->method, '\0', q->method_len))
+		return bad(ret_why, "request method name empty, too long or has NUL");
+	if (q->n_inputs > PH_INPUTS_MAX)
+		return bad(ret_why, "request has too many inputs");
+	for (uint32_t i = 0; i < q->n_inputs; i++) {
+		const struct ph_slot_input *in = &q->in[i];
+
+		if (in->cache != PH_SLOT_NO_CACHE && in->cache >= PH_SLOT_CACHE_MAX)
+			return bad(ret_why, "request input names a cache entry out of range");
+		switch (in->how) {
+		case PH_IN_INLINE:
+			if (in->cache != PH_SLOT_NO_CACHE || in->offset > PH_SLOT_INLINE_MAX ||
+			    in->size > PH_SLOT_INLINE_MAX - in->offset || in->offset < inline_end)
+				return bad(ret_why, "request inline input out of place");
+			inline_end = in->offset + in->size;
+			break;
+		case PH_IN_FD:
+			fds++;
+			break;
+		case PH_IN_CACHED:
+			if (in->cache == PH_SLOT_NO_CACHE)
+				return bad(ret_why, "request cached input names no cache entry");
+			break;
+		default:
+			return bad(ret_why, "request input of unknown kind");
+		}
+		if (in->size > PH_BLOB_MAX_BYTES)
+			return bad(ret_why, "request input larger than any blob");
+	}
+	if (fds != q->n_fds)
+		return bad(ret_why, "request fd count differs from its fd inputs");
 	return 0;
 }
 
@@ -535,7 +607,7 @@ int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const c
 		return bad(ret_why, "SETUP message has trailing bytes");
 	if (!str_clean(out->path))
 		return bad(ret_why, "SETUP path contains NUL");
-	if (((out->fixed.flags & PH_SETUP_SECCOMP) ? 3u : 2u) != msg->nfds)
+	if (((out->fixed.flags & PH_SETUP_SECCOMP) ? 4u : 3u) != msg->nfds)
 		return bad(ret_why, "SETUP fd count does not match its flags");
 	return 0;
 }
@@ -583,12 +655,18 @@ int ph__parse_sandboxed(const struct ph_msg *msg, struct ph_msg_sandboxed *out,
 {
 	struct cursor c = cursor_of(msg);
 
-	if (msg->hdr.type != PH_MSG_SANDBOXED || take(&c, out, sizeof(*out)) < 0)
+	if ((msg->hdr.type != PH_MSG_SANDBOXED && msg->hdr.type != PH_MSG_ZYGOTE_READY) ||
+	    take(&c, out, sizeof(*out)) < 0)
 		return bad(ret_why, "SANDBOXED message too short");
 	if (c.left != 0)
 		return bad(ret_why, "SANDBOXED message has trailing bytes");
 	if (!RESERVED_ZERO(out->reserved))
 		return bad(ret_why, "SANDBOXED reserved field is not zero");
+	/* A zygote loads no filter: each instance does, and sends its own
+	 * listener. */
+	if (msg->hdr.type == PH_MSG_ZYGOTE_READY &&
+	    (msg->nfds || (out->layers & (PH_LAYER_SECCOMP | PH_LAYER_NOTIFY))))
+		return bad(ret_why, "ZYGOTE_READY claims seccomp or carries fds");
 	if (((out->layers & PH_LAYER_NOTIFY) ? 1u : 0u) != msg->nfds)
 		return bad(ret_why, "SANDBOXED fd count does not match its layers");
 	return 0;

@@ -88,6 +88,8 @@ enum ph_fd_kind {
 	PH_FD_SECCOMP_PROG, /* a compiled filter, sealed like an input */
 	PH_FD_PLUGIN_FILE,  /* a regular file open for reading */
 	PH_FD_LISTENER,	    /* a seccomp user-notification listener */
+	PH_FD_WAKE,	    /* the write end of a pipe */
+	PH_FD_SOCKET,	    /* a SOCK_SEQPACKET socket */
 	PH_FD_PIDFD,	    /* a pidfd */
 };
 
@@ -124,21 +126,10 @@ struct ph_str {
 	size_t len;
 };
 
-struct ph_call_view {
-	uint32_t n_inputs;
-	uint64_t sizes[PH_INPUTS_MAX];
-	struct ph_str method;
-};
-
 struct ph_loaded_view {
 	struct ph_str name, version;
 	uint32_t n_methods;
 	struct ph_str methods[PH_METHODS_MAX];
-};
-
-struct ph_done_view {
-	struct ph_msg_done fixed;
-	struct ph_str msg;
 };
 
 struct ph_setup_view {
@@ -161,12 +152,26 @@ struct ph_log_view {
  * and every count against its limit, and needs the header already
  * validated. Return 0, or -EBADMSG with *ret_why naming the rule.
  */
-int ph__parse_call(const struct ph_msg *msg, struct ph_call_view *out, const char **ret_why);
+int ph__parse_call(const struct ph_msg *msg, struct ph_msg_call *out, const char **ret_why);
+int ph__parse_fork(const struct ph_msg *msg, struct ph_msg_fork *out, const char **ret_why);
 int ph__parse_loaded(const struct ph_msg *msg, struct ph_loaded_view *out, const char **ret_why);
-int ph__parse_done(const struct ph_msg *msg, struct ph_done_view *out, const char **ret_why);
 int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const char **ret_why);
 int ph__parse_failed(const struct ph_msg *msg, struct ph_failed_view *out, const char **ret_why);
 int ph__parse_log(const struct ph_msg *msg, struct ph_log_view *out, const char **ret_why);
 int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char **ret_why);
 int ph__parse_sandboxed(const struct ph_msg *msg, struct ph_msg_sandboxed *out,
 			const char **ret_why);
+
+/*
+ * Check a completion the host copied out of the call slot (the copy, never
+ * the shared original) for the call in progress. Returns 0, or -EBADMSG
+ * with a static string naming the broken rule.
+ */
+int ph__slot_done_check(const struct ph_slot_done *copy, uint64_t call_id, const char **ret_why);
+
+/*
+ * Check a request the runner copied out of the call slot: method, input
+ * kinds, inline offsets and sizes, cache entries, the fd count. Returns 0,
+ * or -EBADMSG with a static string naming the broken rule.
+ */
+int ph__slot_req_check(const struct ph_slot_req *copy, const char **ret_why);

@@ -16,6 +16,8 @@
 
 #include <plughost/host.h>
 
+#include "ring-layout.h"
+
 /* ---- control messages (AF_UNIX SOCK_SEQPACKET) ---- */
 
 /* The fds the runner is started with, and nothing else: the control
@@ -30,7 +32,7 @@
 #define PH_RUNNER_ARG_IN_USERNS "--in-userns"
 
 #define PH_WIRE_MAGIC  0x31474850u /* "PHG1" in little-endian byte order */
-#define PH_WIRE_ABI    1u
+#define PH_WIRE_ABI    2u
 #define PH_MSG_MAX     65536u /* largest message, header included */
 #define PH_MSG_MAX_FDS 16u    /* most fds one message may carry */
 #define PH_NAME_MAX    128u   /* method, plugin name and version strings */
@@ -38,6 +40,9 @@
 #define PH_METHODS_MAX 64u    /* methods one plugin may export */
 /* A CALL carries one fd per input; PH_INPUTS_MAX is host.h's. */
 _Static_assert(PH_INPUTS_MAX <= PH_MSG_MAX_FDS, "a CALL cannot carry PH_INPUTS_MAX fds");
+_Static_assert(PH_NAME_MAX == PH_SLOT_METHOD_MAX && PH_INPUTS_MAX == PH_SLOT_INPUTS_MAX &&
+		   PH_TEXT_MAX == PH_SLOT_TEXT_MAX,
+	       "the call slot and the wire agree on their limits");
 
 enum ph_msg_type {
 	/* host -> runner, once: ring fd, plugin file fd [+ seccomp program fd]. */
@@ -48,16 +53,17 @@ enum ph_msg_type {
 	PH_MSG_LOADED = 3,
 	/* runner -> host, once, instead of SANDBOXED or LOADED: setup failed. */
 	PH_MSG_SETUP_FAILED = 4,
-	/* host -> plugin: run a method; one fd per input blob. */
+	/* host -> runner: the fds of the request in the call slot (its inputs
+	 * that travel as sealed memfds), sent before the request is posted.
+	 * Calls with no such input send no message at all. */
 	PH_MSG_CALL = 5,
-	/* plugin -> host: the call ended; all its output is in the ring. */
-	PH_MSG_DONE = 6,
+	/* 6 (DONE) and 8 (DOORBELL) are retired since wire ABI 2: a call's
+	 * completion is in the call slot, and wakeups go through the wake
+	 * pipe. 9 is retired (it was SHUTDOWN, which nothing ever sent).
+	 * Never reuse them, so that an old peer cannot take a new message
+	 * for one. */
 	/* plugin -> host: one log line. */
 	PH_MSG_LOG = 7,
-	/* plugin -> host: new ring data while the host said it was sleeping. */
-	PH_MSG_DOORBELL = 8,
-	/* 9 is retired (it was SHUTDOWN, which nothing ever sent); never reuse
-	 * it, so that an old peer cannot take a new message for it. */
 	/* init -> host, on the supervisor channel only: how the plugin ended. */
 	PH_MSG_EXIT = 10,
 	/* init -> host, on the supervisor channel only, once, right after it
@@ -76,7 +82,17 @@ enum ph_msg_type {
 	 * CLONE_PARENT, so that it is the host's own child. The runner then
 	 * exits, and the host waits on init from here on. */
 	PH_MSG_INIT = 14,
-	PH_MSG_TYPE_MAX = 14,
+	/* runner -> host, once, instead of SANDBOXED when SETUP asked for a
+	 * zygote (PH_SETUP_ZYGOTE): the zygote has every layer but seccomp
+	 * in force, loaded no plugin code, and waits for FORK. */
+	PH_MSG_ZYGOTE_READY = 15,
+	/* host -> zygote: fork one instance. Four fds: the instance's control
+	 * socket and supervisor socket (the zygote's ends), its ring and the
+	 * write end of its wake pipe. The instance then talks on its own
+	 * control socket from SANDBOXED on, as a cold one does, and the
+	 * zygote reports CHILD and EXIT on its supervisor socket. */
+	PH_MSG_FORK = 16,
+	PH_MSG_TYPE_MAX = 16,
 };
 
 /* Every message starts with this header; len counts the payload after it. */
@@ -90,7 +106,9 @@ struct ph_msg_hdr {
 };
 _Static_assert(sizeof(struct ph_msg_hdr) == 24, "wire header is 24 bytes");
 
-/* PH_MSG_SETUP payload, followed by path_len bytes of plugin path (no NUL). */
+/* PH_MSG_SETUP payload, followed by path_len bytes of plugin path (no NUL).
+ * Its fds: the ring, the plugin file, the write end of the wake pipe, and
+ * with PH_SETUP_SECCOMP the seccomp program. */
 struct ph_msg_setup {
 	uint64_t ring_capacity; /* data bytes, a power of two */
 	uint32_t flags;		/* PH_SETUP_* */
@@ -104,18 +122,34 @@ struct ph_msg_setup {
 	uint64_t reserved[5];
 };
 
-#define PH_SETUP_SECCOMP	0x1u /* fd[2] holds a seccomp program (fd[0] ring, fd[1] plugin) */
-#define PH_SETUP_SECCOMP_LISTEN 0x2u /* load it with a user-notify listener */
-#define PH_SETUP_SANDBOX	0x4u /* apply the sandbox layers at all */
-#define PH_SETUP_SUPERVISE	0x8u /* fd 4 is the supervisor channel: run an init */
+#define PH_SETUP_SECCOMP	0x1u  /* fd[3] holds a seccomp program */
+#define PH_SETUP_SECCOMP_LISTEN 0x2u  /* load it with a user-notify listener */
+#define PH_SETUP_SANDBOX	0x4u  /* apply the sandbox layers at all */
+#define PH_SETUP_SUPERVISE	0x8u  /* fd 4 is the supervisor channel: run an init */
+#define PH_SETUP_ZYGOTE		0x10u /* be a zygote (needs CLONE_NEWPID): init forks on FORK */
 
 /* Sandbox layers (PH_LAYER_* in <plughost/host.h>): which are active is
  * reported in PH_MSG_SANDBOXED. */
+
+/* When the runner passed each step (CLOCK_MONOTONIC ns; 0: not done), for
+ * ph_plugin_spawn_times(). Trusted: sent before any plugin code ran. */
+enum ph_runner_mark {
+	PH_MARK_MAIN = 0,      /* main() of the image that reads SETUP */
+	PH_MARK_NAMESPACES,    /* the namespaces made, init running */
+	PH_MARK_MOUNTS,	       /* the filesystem view built */
+	PH_MARK_LIMITS,	       /* rlimits, capabilities, no_new_privs */
+	PH_MARK_LANDLOCK,      /* Landlock in force */
+	PH_MARK_SIDE_CHANNELS, /* speculation control, core scheduling */
+	PH_MARK_FORKED,	       /* the plugin process runs (after init's fork) */
+	PH_MARK_SECCOMP,       /* stage 1 loaded */
+	PH_MARKS,
+};
 
 /* PH_MSG_SANDBOXED payload. */
 struct ph_msg_sandboxed {
 	uint32_t layers; /* PH_LAYER_* actually active */
 	uint32_t landlock_abi;
+	uint64_t mark_ns[PH_MARKS];
 	uint64_t reserved[2];
 };
 
@@ -141,14 +175,19 @@ struct ph_msg_loaded {
 };
 
 /*
- * PH_MSG_CALL payload: the fixed part, then n_inputs uint64_t sizes, then
- * method_len bytes of method name. The message carries n_inputs fds, the
- * i-th being a sealed memfd of exactly sizes[i] bytes.
+ * PH_MSG_CALL payload. The message carries n_fds fds, the inputs of the
+ * request with the same call id whose how is PH_IN_FD, in order; their
+ * sizes and identities are in the request.
  */
 struct ph_msg_call {
-	uint32_t n_inputs;
-	uint16_t method_len;
-	uint16_t reserved;
+	uint32_t n_fds;
+	uint32_t reserved;
+};
+
+/* PH_MSG_FORK payload. */
+struct ph_msg_fork {
+	uint64_t ring_capacity; /* the instance ring's data bytes */
+	uint64_t reserved[3];
 };
 
 /*
@@ -172,22 +211,6 @@ struct ph_msg_exit {
 	uint32_t reserved;
 };
 
-enum ph_done_status {
-	PH_DONE_OK = 0,
-	PH_DONE_ERROR = 1,     /* the handler returned an error code */
-	PH_DONE_NO_METHOD = 2, /* no method of that name */
-	PH_DONE_BAD_INPUT = 3, /* an input failed the SDK's seal checks */
-};
-
-/* PH_MSG_DONE payload, followed by msg_len bytes of error text. */
-struct ph_msg_done {
-	uint32_t status;       /* enum ph_done_status */
-	int32_t code;	       /* handler's error code when status is ERROR */
-	uint64_t output_bytes; /* payload bytes this call put in the ring */
-	uint32_t msg_len;
-	uint32_t reserved;
-};
-
 /* PH_MSG_LOG payload, followed by len bytes of text. */
 struct ph_msg_log {
 	uint32_t level; /* enum ph_level of <plughost/level.h> */
@@ -195,8 +218,8 @@ struct ph_msg_log {
 };
 
 /* The layouts are the wire format between host and runner: pinned. */
-_Static_assert(sizeof(struct ph_msg_setup) == 80 && sizeof(struct ph_msg_sandboxed) == 24 &&
+_Static_assert(sizeof(struct ph_msg_setup) == 80 && sizeof(struct ph_msg_sandboxed) == 88 &&
 		   sizeof(struct ph_msg_setup_failed) == 16 && sizeof(struct ph_msg_loaded) == 8 &&
 		   sizeof(struct ph_msg_call) == 8 && sizeof(struct ph_msg_exit) == 56 &&
-		   sizeof(struct ph_msg_done) == 24 && sizeof(struct ph_msg_log) == 8,
+		   sizeof(struct ph_msg_log) == 8 && sizeof(struct ph_msg_fork) == 32,
 	       "wire message layouts are fixed");

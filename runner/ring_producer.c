@@ -23,6 +23,26 @@ void ph__ring_producer_init(struct ph_ring_producer *p, void *base, uint64_t cap
 	p->head = 0;
 	p->published = 0;
 	p->ctl_fd = ctl_fd;
+	p->wake_fd = -1;
+}
+
+void ph__ring_wake_host(struct ph_ring_producer *p)
+{
+	struct ph_ring_shared *s = p->shared;
+
+	/* Pairs with the host's fence between setting consumer_sleeping and
+	 * looking at the ring and the slot once more: either it sees what we
+	 * published, or we see its flag. One byte per sleep; a full pipe
+	 * (EAGAIN) means a byte is already waiting for it. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->consumer_sleeping, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&s->consumer_sleeping, 0, __ATOMIC_ACQ_REL) && p->wake_fd >= 0) {
+		ssize_t n;
+
+		do
+			n = write(p->wake_fd, "w", 1);
+		while (n < 0 && errno == EINTR);
+	}
 }
 
 int ph__ring_publish(struct ph_ring_producer *p)
@@ -33,11 +53,7 @@ int ph__ring_publish(struct ph_ring_producer *p)
 		return 0;
 	__atomic_store_n(&s->head, p->head, __ATOMIC_RELEASE);
 	p->published = p->head;
-	/* Pairs with the host's fence in want_doorbell(). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&s->consumer_sleeping, __ATOMIC_RELAXED) &&
-	    __atomic_exchange_n(&s->consumer_sleeping, 0, __ATOMIC_ACQ_REL) && p->ctl_fd >= 0)
-		return ph__msg_send(p->ctl_fd, PH_MSG_DOORBELL, 0, NULL, 0, NULL, 0);
+	ph__ring_wake_host(p);
 	return 0;
 }
 

@@ -31,10 +31,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <plughost/plugin.h>
@@ -47,6 +49,16 @@
 #include "util.h"
 
 static struct ph_msg msg;
+uint64_t ph__runner_marks[PH_MARKS];
+
+void ph__runner_mark(enum ph_runner_mark m)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ph__runner_marks[m] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Our parent when we started: the host (in its pid namespace). */
 static pid_t host_pid;
 
@@ -161,6 +173,7 @@ static void enter_namespaces(uint32_t ns)
 	if (ns && unshare((int)ns) < 0)
 		ph__runner_fail(PH_STEP_USERNS, errno, "cannot create the namespaces (flags 0x%x)",
 				ns);
+	ph__runner_mark(PH_MARK_NAMESPACES);
 	if (ns & CLONE_NEWPID) {
 		int pidfd = -1, go[2];
 		long pid;
@@ -184,6 +197,7 @@ static void enter_namespaces(uint32_t ns)
 			if (read(go[0], &byte, 1) != 1)
 				_exit(1);
 			close(go[0]);
+			ph__runner_mark(PH_MARK_NAMESPACES);
 			return;
 		}
 		close(go[0]);
@@ -227,6 +241,7 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 		if (r < 0)
 			ph__runner_fail(PH_STEP_MOUNTS, -r,
 					"cannot build the plugin's filesystem view");
+		ph__runner_mark(PH_MARK_MOUNTS);
 	}
 	/* Limits before dropping capabilities: lowering needs none, and once
 	 * CAP_SYS_RESOURCE is gone the plugin cannot raise them back. */
@@ -279,6 +294,7 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	if (!(ns & CLONE_NEWUSER) && !host_is_root && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		ph__runner_fail(PH_STEP_NNP, errno,
 				"cannot keep the runner dumpable for the host's watchdog");
+	ph__runner_mark(PH_MARK_LIMITS);
 
 	r = ph__sb_landlock(*ret_path_inside);
 	if (r < 0)
@@ -290,6 +306,7 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 			layers |= PH_LAYER_LANDLOCK_NET;
 	}
 	*ret_landlock_abi = r;
+	ph__runner_mark(PH_MARK_LANDLOCK);
 
 	/* Side channels, inherited by the plugin we fork next. Each is a layer
 	 * where the kernel gives it; a caller who requires one and does not
@@ -298,7 +315,46 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 		layers |= PH_LAYER_SPEC_CTRL;
 	if (ph__sb_core_sched() == 0)
 		layers |= PH_LAYER_CORE_SCHED;
+	ph__runner_mark(PH_MARK_SIDE_CHANNELS);
 	return layers;
+}
+
+/* Check and map the ring (PH_RING_HDR_SIZE + capacity bytes), then
+ * close its fd: the mapping is all we need. */
+static void *map_ring(int fd, uint64_t capacity)
+{
+	const char *why;
+	uint64_t size;
+	void *ring;
+	int r = ph__seal_check(fd, PH_SEAL_KIND_RING, PH_RING_HDR_SIZE + capacity, UINT64_MAX,
+			       &size, &why);
+
+	if (r < 0)
+		ph__runner_fail(PH_STEP_RING, -r, "ring rejected: %s", why);
+	ring = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ring == MAP_FAILED)
+		ph__runner_fail(PH_STEP_RING, errno, "cannot map the ring");
+	close(fd);
+	return ring;
+}
+
+/*
+ * Siblings of one zygote inherit its address-space layout, so each would
+ * load the plugin at the same address. A reservation of random size above
+ * it, made just before the load and dropped right after, moves the plugin
+ * (and whatever it maps while loading) by a random number of pages: 14
+ * bits for each instance of its own.
+ */
+static void *shift_layout(size_t *ret_len)
+{
+	uint16_t pages = 0;
+	void *gap;
+
+	if (getrandom(&pages, sizeof(pages), 0) != sizeof(pages))
+		pages = 0;
+	*ret_len = ((size_t)(pages & 0x3fff) + 1) * 4096;
+	gap = mmap(NULL, *ret_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return gap == MAP_FAILED ? NULL : gap;
 }
 
 /* The descriptor of plugin ABI 1, whose serve pointer ran the plugin's own
@@ -420,9 +476,12 @@ int main(int argc, char **argv)
 	const struct ph_plugin_descriptor *desc;
 	char path[4097];
 	const char *path_inside = path, *why;
-	int ring_fd, plugin_fd, prog_fd = -1, stage2_fd = -1, listener = -1, notify, in_userns, r;
-	uint64_t ring_size;
-	void *ring;
+	int ring_fd, plugin_fd, wake_fd, prog_fd = -1, stage2_fd = -1, listener = -1, notify,
+					 in_userns, r;
+	void *ring, *gap = NULL;
+	size_t gap_len = 0;
+	int zygote;
+	uint32_t inst_nofile;
 
 	/* Die with the host. Set before reading SETUP: if the host died before
 	 * this line, the read below sees EOF and we exit anyway. (Set again
@@ -431,6 +490,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], PH_RUNNER_ARG_USERNS) == 0)
 		enter_user_namespace();
 	in_userns = argc == 2 && strcmp(argv[1], PH_RUNNER_ARG_IN_USERNS) == 0;
+	ph__runner_mark(PH_MARK_MAIN);
 	close_other_fds();
 
 	host_pid = getppid();
@@ -449,18 +509,12 @@ int main(int argc, char **argv)
 	path[setup.path.len] = '\0';
 	ring_fd = msg.fds[0];
 	plugin_fd = msg.fds[1];
+	wake_fd = msg.fds[2];
 	if (setup.fixed.flags & PH_SETUP_SECCOMP)
-		prog_fd = msg.fds[2];
+		prog_fd = msg.fds[3];
 	notify = !!(setup.fixed.flags & PH_SETUP_SECCOMP_LISTEN);
 
-	r = ph__seal_check(ring_fd, PH_SEAL_KIND_RING, PH_RING_HDR_SIZE + setup.fixed.ring_capacity,
-			   UINT64_MAX, &ring_size, &why);
-	if (r < 0)
-		ph__runner_fail(PH_STEP_RING, -r, "ring rejected: %s", why);
-	ring = mmap(NULL, ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
-	if (ring == MAP_FAILED)
-		ph__runner_fail(PH_STEP_RING, errno, "cannot map the ring");
-	close(ring_fd);
+	ring = map_ring(ring_fd, setup.fixed.ring_capacity);
 
 	/* Without a listener, stage 2 is a second, stricter filter. Build it
 	 * now: once the rlimits are in force (FSIZE 0) its memfd cannot be
@@ -483,16 +537,52 @@ int main(int argc, char **argv)
 		ph__runner_fail(
 		    PH_STEP_PROTOCOL, 0,
 		    "SETUP and the runner's arguments disagree about the user namespace");
+	/* A zygote holds a supervisor socket per instance: it runs with
+	 * room for them, and each instance sets its own limit after the fork. */
+	zygote = !!(setup.fixed.flags & PH_SETUP_ZYGOTE);
+	inst_nofile = setup.fixed.rlimit_nofile;
+	if (zygote && setup.fixed.rlimit_nofile)
+		setup.fixed.rlimit_nofile = PH_ZYGOTE_NOFILE;
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		enter_namespaces(setup.fixed.ns_flags & ~(uint32_t)CLONE_NEWUSER);
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		sb.layers =
 		    apply_sandbox(&setup, path, plugin_fd, &path_inside, (int *)&sb.landlock_abi);
-	/* Without a supervisor channel fd 4 was never passed (the host closes
-	 * it before exec), and may hold one of ours by now, such as the
-	 * stage-2 program: nothing to close. */
-	if (setup.fixed.flags & PH_SETUP_SUPERVISE)
+	if (zygote) {
+		/* Forks instances from here on; returns in each of them. */
+		uint64_t capacity;
+		int keep[3] = {prog_fd, stage2_fd, plugin_fd};
+
+		if (!(setup.fixed.flags & PH_SETUP_SANDBOX) ||
+		    !(setup.fixed.ns_flags & CLONE_NEWPID))
+			ph__runner_fail(PH_STEP_PROTOCOL, 0, "a zygote needs a pid namespace");
+		munmap(ring, PH_RING_HDR_SIZE + setup.fixed.ring_capacity);
+		close(wake_fd);
+		memcpy(sb.mark_ns, ph__runner_marks, sizeof(sb.mark_ns));
+		ph__runner_zygote(&sb, &ring_fd, &wake_fd, &capacity, keep, ELEMENTSOF(keep),
+				  inst_nofile);
+		prog_fd = keep[0];
+		stage2_fd = keep[1];
+		plugin_fd = keep[2];
+		/* The instance's own timeline: its steps before the fork are
+		 * the zygote's, paid once. */
+		memset(ph__runner_marks, 0, sizeof(ph__runner_marks));
+		setup.fixed.ring_capacity = capacity;
+		ring = map_ring(ring_fd, capacity);
+		if (!(setup.fixed.ns_flags & CLONE_NEWNS)) {
+			/* Loaded through its fd, whose number moved. */
+			static char by_fd[64];
+
+			snprintf(by_fd, sizeof(by_fd), "/proc/self/fd/%d", plugin_fd);
+			path_inside = by_fd;
+		}
+	} else if (setup.fixed.flags & PH_SETUP_SUPERVISE) {
+		/* Without a supervisor channel fd 4 was never passed (the host
+		 * closes it before exec), and may hold one of ours by now, such
+		 * as the stage-2 program: nothing to close. */
 		ph__runner_become_init();
+	}
+	ph__runner_mark(PH_MARK_FORKED);
 
 	if (prog_fd >= 0) {
 		r = ph__sb_seccomp_load(prog_fd, notify, notify ? &listener : NULL);
@@ -501,6 +591,8 @@ int main(int argc, char **argv)
 		close(prog_fd);
 		sb.layers |= PH_LAYER_SECCOMP | (notify ? PH_LAYER_NOTIFY : 0);
 	}
+	ph__runner_mark(PH_MARK_SECCOMP);
+	memcpy(sb.mark_ns, ph__runner_marks, sizeof(sb.mark_ns));
 
 	/* The listener reaches the host before any plugin code runs, so the
 	 * plugin can neither intercept it nor act unobserved. */
@@ -510,7 +602,11 @@ int main(int argc, char **argv)
 	safe_close(listener);
 
 	/* From here on, untrusted code runs in this process. */
+	if (zygote)
+		gap = shift_layout(&gap_len);
 	desc = load_plugin(path_inside);
+	if (gap)
+		munmap(gap, gap_len);
 	/* Copied into the sandbox's own view, or loaded through it. */
 	close(plugin_fd);
 	send_loaded(desc);
@@ -523,5 +619,5 @@ int main(int argc, char **argv)
 			_exit(1);
 		close(stage2_fd);
 	}
-	_exit(ph__runner_serve(desc, PH_FD_CONTROL, ring, setup.fixed.ring_capacity));
+	_exit(ph__runner_serve(desc, PH_FD_CONTROL, wake_fd, ring, setup.fixed.ring_capacity));
 }

@@ -24,6 +24,36 @@ _Noreturn void ph__runner_fail(enum ph_setup_step step, int err, const char *fmt
  */
 void ph__runner_become_init(void);
 
+/* A plugin process init (or the zygote) traces and reports on. */
+struct ph_init_child {
+	pid_t pid;
+	int traced, configured;
+	struct ph_msg_exit ex;
+};
+struct rusage;
+/* Handle one wait4() report of tid (the plugin or one of its threads):
+ * returns 1 when the plugin has ended and c->ex says how. */
+int ph__init_on_wait(struct ph_init_child *c, pid_t tid, int status, const struct rusage *ru,
+		     pid_t *new_tid);
+/* In the plugin process, first thing after the fork: be traced. */
+void ph__init_child_start(void);
+/* Send CHILD (a pidfd of child) on the supervisor channel sup. */
+int ph__init_send_child(int sup, pid_t child);
+
+/*
+ * Be the zygote: pid 1 of the sandbox's pid namespace, with every layer
+ * but seccomp in force and no plugin code loaded. Report ZYGOTE_READY on
+ * the control socket, then fork one instance per FORK request until the
+ * host hangs up. Returns in each instance, with its control socket on
+ * fd 3 and its ring and wake pipe in *ret_ring_fd and *ret_wake_fd, as a
+ * cold runner would have them after init's fork; never returns in the
+ * zygote.
+ */
+void ph__runner_zygote(const struct ph_msg_sandboxed *ready, int *ret_ring_fd, int *ret_wake_fd,
+		       uint64_t *ret_capacity, int *keep, unsigned int n_keep, uint32_t nofile);
+/* The zygote's own RLIMIT_NOFILE: room for its instances' sockets. */
+#define PH_ZYGOTE_NOFILE 1024u
+
 /* The i-th method, with the stride the plugin was compiled with. */
 static inline const struct ph_method *ph__runner_method(const struct ph_plugin_descriptor *d,
 							uint32_t i)
@@ -33,8 +63,14 @@ static inline const struct ph_method *ph__runner_method(const struct ph_plugin_d
 
 /*
  * Serve calls for a loaded, checked descriptor until the host hangs up.
- * ring_base maps PH_RING_HDR_SIZE + ring_capacity bytes read-write.
+ * ring_base maps PH_RING_HDR_SIZE + ring_capacity bytes read-write (the
+ * ring and the call slot); wake_fd is the wake pipe's write end.
  * Returns the process's exit status.
  */
-int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, void *ring_base,
-		     uint64_t ring_capacity);
+int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, int wake_fd,
+		     void *ring_base, uint64_t ring_capacity);
+
+/* When the runner passed each step (enum ph_runner_mark), sent in
+ * SANDBOXED. */
+extern uint64_t ph__runner_marks[PH_MARKS];
+void ph__runner_mark(enum ph_runner_mark m);

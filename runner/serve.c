@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The request loop and the operations table of the plugin ABI. The runner
- * enters it once the plugin is loaded and stage 2 is in force: receive a
- * CALL, check and map its inputs read-only, run the handler, publish its
- * output, answer DONE. Plugin code reaches the ring and the control socket
- * only through the ops below (see <plughost/plugin.h>), so it holds no
- * protocol of its own. The host is trusted here, but inputs are still
- * checked: a handler must never see memory that can change or shrink under
- * it.
+ * enters it once the plugin is loaded and stage 2 is in force: wait for a
+ * request in the call slot (spin briefly, then sleep on its futex), take
+ * its inputs (inline bytes, sealed memfds from the control socket, or
+ * mappings kept from earlier calls), run the handler, publish its output,
+ * post the completion, and wake the host only if it said it sleeps. Plugin
+ * code reaches the ring and the control socket only through the ops below
+ * (see <plughost/plugin.h>), so it holds no protocol of its own. The host
+ * is trusted here, but inputs are still checked: a handler must never see
+ * memory that can change or shrink under it.
  */
 #include <errno.h>
+#include <linux/futex.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <plughost/plugin.h>
@@ -32,7 +39,8 @@ struct call {
 	struct ph_ring_producer *ring;
 	char method[PH_NAME_MAX + 1];
 	uint64_t written;
-	int broken; /* the host went away: further writes fail fast */
+	uint32_t log_msgs; /* LOG messages sent for this call */
+	int broken;	   /* the host went away: further writes fail fast */
 	int err_set;
 	char err[PH_TEXT_MAX];
 };
@@ -120,6 +128,8 @@ static void op_vlog(struct ph_call *pub, enum ph_level level, const char *fmt, v
 	if (ph__msg_send2(call->ctl_fd, PH_MSG_LOG, call->id, &hdr, sizeof(hdr), text, hdr.len,
 			  NULL, 0) < 0)
 		call->broken = 1;
+	else
+		call->log_msgs++;
 }
 
 static int op_verror(struct ph_call *pub, int code, const char *fmt, va_list ap)
@@ -147,38 +157,121 @@ static const struct ph_call_ops call_ops = {
     .method = op_method,
 };
 
-struct mapped_input {
+/* Mapped inputs kept across calls, at the entries the host names. Each
+ * holds its memfd's identity, so that a later request naming the entry
+ * finds the very file it was made from (an inode number cannot be reused
+ * while the mapping keeps the file alive). */
+static struct cache_entry {
 	void *addr;
-	size_t len;
-};
+	uint64_t size, dev, ino;
+} cache[PH_SLOT_CACHE_MAX];
 
-static int send_done(struct call *call, uint32_t status, int code, const char *text)
+static void cache_drop(uint32_t i)
 {
-	struct ph_msg_done done = {
-	    .status = status,
-	    .code = code,
-	    .output_bytes = call->written,
-	};
+	if (cache[i].addr)
+		munmap(cache[i].addr, cache[i].size);
+	cache[i] = (struct cache_entry){0};
+}
+
+/* The runner's private copy of the request (the shared one may change). */
+static struct ph_slot_req req;
+/* Inline inputs, copied out of the slot before the handler sees them. */
+static _Alignas(16) uint8_t inline_copy[PH_SLOT_INLINE_MAX];
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Has the host hung up the control socket? */
+static int host_gone(int ctl_fd)
+{
+	struct pollfd pfd = {.fd = ctl_fd, .events = 0};
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * Wait until the host posts a request after the one numbered seen: spin
+ * for spin_ns (the host asks for it; calls that follow each other closely
+ * then cost no syscall at all), then sleep on the futex, asking for a wake.
+ * Returns 0, or -EPIPE when the host hung up.
+ */
+static int wait_request(struct ph_ring_shared *s, uint32_t seen, uint32_t spin_ns, int ctl_fd)
+{
+	if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
+		return 0;
+	if (spin_ns) {
+		const int64_t until = now_ns() + (spin_ns > 1000000 ? 1000000 : spin_ns);
+
+		do {
+			for (int i = 0; i < 64; i++) {
+				if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
+					return 0;
+				__builtin_ia32_pause();
+			}
+		} while (now_ns() < until);
+	}
+	for (;;) {
+		/* The timeout makes a missed wake cost 100 ms, not a hang, and
+		 * lets us see a host that hung up without telling us. */
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+
+		__atomic_store_n(&s->runner_sleeping, 1, __ATOMIC_RELAXED);
+		/* Pairs with the host's fence between bumping req_seq and
+		 * reading runner_sleeping: one of us sees the other. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
+			break;
+		if (syscall(SYS_futex, &s->req_seq, FUTEX_WAIT, seen, &ts, NULL, 0) < 0 &&
+		    errno == ETIMEDOUT && host_gone(ctl_fd)) {
+			__atomic_store_n(&s->runner_sleeping, 0, __ATOMIC_RELAXED);
+			return -EPIPE;
+		}
+		if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
+			break;
+	}
+	__atomic_store_n(&s->runner_sleeping, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Write the completion, make the ring's head visible first, bump
+ * done_seq and wake the host if it sleeps. Returns 0 or -EPIPE. */
+static int post_done(struct call *call, uint32_t status, int code, const char *text)
+{
+	struct ph_ring_shared *s = call->ring->shared;
+	struct ph_slot_done *d = ph_slot_done_of(s);
 	size_t len = text ? strnlen(text, PH_TEXT_MAX) : 0;
 	int r;
 
-	/* The head must be visible before DONE: the host reads the ring to
-	 * the end when DONE arrives and checks output_bytes against it. */
+	/* The head must be visible before the completion: the host reads the
+	 * ring to the end when it sees it and checks output_bytes against it. */
 	r = ph__ring_publish(call->ring);
 	if (r < 0)
 		return r;
-	done.msg_len = (uint32_t)len;
-	return ph__msg_send2(call->ctl_fd, PH_MSG_DONE, call->id, &done, sizeof(done), text, len,
-			     NULL, 0);
+	d->call_id = call->id;
+	d->status = status;
+	d->code = status == PH_DONE_OK ? 0 : code;
+	d->output_bytes = call->written;
+	d->log_msgs = call->log_msgs;
+	d->msg_len = status == PH_DONE_OK ? 0 : (uint32_t)len;
+	if (d->msg_len)
+		memcpy(d->msg, text, len);
+	__atomic_fetch_add(&s->done_seq, 1, __ATOMIC_RELEASE);
+	ph__ring_wake_host(call->ring);
+	return 0;
 }
 
-static const struct ph_method *find_method(const struct ph_plugin_descriptor *d, struct ph_str name)
+static const struct ph_method *find_method(const struct ph_plugin_descriptor *d, const char *name,
+					   size_t len)
 {
 	for (uint32_t i = 0; i < d->n_methods; i++) {
 		const struct ph_method *m = ph__runner_method(d, i);
 
-		if (m->name && strlen(m->name) == name.len &&
-		    memcmp(m->name, name.p, name.len) == 0)
+		if (m->name && strlen(m->name) == len && memcmp(m->name, name, len) == 0)
 			return m;
 	}
 	return NULL;
@@ -188,108 +281,198 @@ static const struct ph_method *find_method(const struct ph_plugin_descriptor *d,
  * the plugin was compiled with, zero past the fields this runner knows. */
 static _Alignas(16) uint8_t input_area[PH_INPUTS_MAX * 1024];
 
-/* Handle one CALL. Returns 0 to go on, negative when the host is gone. */
+/* Receive the CALL message that carries the request's fds. Returns 0, or
+ * a negative errno with the reason in text. */
+static int take_fds(int ctl_fd, struct ph_msg *msg, uint64_t call_id, char *text, size_t text_len)
+{
+	struct ph_msg_call fixed;
+	const char *why = "the host hung up";
+	int r = ph__msg_recv(ctl_fd, msg, 0, &why);
+
+	if (r <= 0) {
+		snprintf(text, text_len, "cannot receive the call's inputs: %s", why);
+		return r == 0 ? -EPIPE : r;
+	}
+	if (ph__parse_call(msg, &fixed, &why) < 0 ||
+	    ph__msg_check_fds(msg, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY, &why) < 0 ||
+	    fixed.n_fds != req.n_fds || msg->hdr.call_id != call_id) {
+		snprintf(text, text_len, "the call's CALL message is wrong: %s",
+			 msg->hdr.call_id != call_id ? "for another call" : why);
+		ph__msg_close_fds(msg);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Map input fd (sealed, checked) of size bytes. Returns the mapping, or
+ * NULL with the reason in text. Prefaulted: the pages are all in memory
+ * already (a memfd), and one populate costs far less than a fault each. */
+static void *map_input(int fd, uint32_t i, uint64_t size, char *text, size_t text_len)
+{
+	const char *why;
+	uint64_t got;
+	void *a;
+
+	if (ph__seal_check(fd, PH_SEAL_KIND_INPUT, size, PH_BLOB_MAX_BYTES, &got, &why) < 0) {
+		snprintf(text, text_len, "input %u rejected: %s", i, why);
+		return NULL;
+	}
+	a = mmap(NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (a == MAP_FAILED) {
+		snprintf(text, text_len, "input %u: cannot map %llu bytes: %s", i,
+			 (unsigned long long)size, strerror(errno));
+		return NULL;
+	}
+	return a;
+}
+
+/*
+ * Handle the request in req (already copied and checked). Returns 0 to go
+ * on, negative when the host is gone.
+ */
 static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_producer *ring,
 		       int ctl_fd, struct ph_msg *msg)
 {
-	struct mapped_input maps[PH_INPUTS_MAX] = {0};
+	void *maps[PH_INPUTS_MAX] = {0}; /* mappings to drop after the call */
 	struct call call = {
 	    .pub = {.size = sizeof(call), .ops = &call_ops},
-	    .id = msg->hdr.call_id,
+	    .id = req.call_id,
 	    .ctl_fd = ctl_fd,
 	    .ring = ring,
 	};
-	struct ph_call_view view;
 	const struct ph_method *m;
-	const char *why;
 	char text[PH_TEXT_MAX];
+	unsigned int next_fd = 0;
 	int r, code;
 
-	if (ph__parse_call(msg, &view, &why) < 0 ||
-	    ph__msg_check_fds(msg, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY, &why) < 0) {
-		ph__msg_close_fds(msg);
-		return send_done(&call, PH_DONE_BAD_INPUT, 0, why);
-	}
-	memcpy(call.method, view.method.p, view.method.len);
-	call.method[view.method.len] = '\0';
-	memset(input_area, 0, (size_t)view.n_inputs * desc->input_size);
-
-	for (uint32_t i = 0; i < view.n_inputs; i++) {
-		struct ph_input in = {0};
-		uint64_t size;
-
-		/* Map only what cannot change or shrink under the handler. */
-		r = ph__seal_check(msg->fds[i], PH_SEAL_KIND_INPUT, view.sizes[i],
-				   PH_BLOB_MAX_BYTES, &size, &why);
-		if (r < 0) {
-			snprintf(text, sizeof(text), "input %u rejected: %s", i, why);
-			r = send_done(&call, PH_DONE_BAD_INPUT, 0, text);
-			goto out;
-		}
-		if (size > 0) {
-			void *a = mmap(NULL, size, PROT_READ, MAP_SHARED, msg->fds[i], 0);
-			if (a == MAP_FAILED) {
-				snprintf(text, sizeof(text), "input %u: cannot map %llu bytes: %s",
-					 i, (unsigned long long)size, strerror(errno));
-				r = send_done(&call, PH_DONE_BAD_INPUT, 0, text);
-				goto out;
-			}
-			maps[i] = (struct mapped_input){a, size};
-			in = (struct ph_input){a, size};
-		}
-		memcpy(input_area + (size_t)i * desc->input_size, &in, sizeof(in));
-	}
-	ph__msg_close_fds(msg); /* the mappings keep the memory alive */
-
-	m = find_method(desc, view.method);
-	if (!m || !m->fn) {
-		snprintf(text, sizeof(text), "plugin '%s' has no method '%s'", desc->name,
-			 call.method);
-		r = send_done(&call, PH_DONE_NO_METHOD, 0, text);
+	msg->nfds = 0;
+	memcpy(call.method, req.method, req.method_len);
+	call.method[req.method_len] = '\0';
+	memset(input_area, 0, (size_t)req.n_inputs * desc->input_size);
+	if (req.n_fds && (r = take_fds(ctl_fd, msg, req.call_id, text, sizeof(text))) < 0) {
+		if (r == -EPIPE)
+			return r;
+		r = post_done(&call, PH_DONE_BAD_INPUT, 0, text);
 		goto out;
 	}
 
-	code = m->fn(&call.pub, (const struct ph_input *)input_area, view.n_inputs);
+	for (uint32_t i = 0; i < req.n_inputs; i++) {
+		const struct ph_slot_input *in = &req.in[i];
+		struct ph_input pin = {0};
+
+		if (in->how == PH_IN_INLINE) {
+			pin =
+			    (struct ph_input){in->size ? inline_copy + in->offset : NULL, in->size};
+		} else if (in->how == PH_IN_CACHED) {
+			const struct cache_entry *e = &cache[in->cache];
+
+			if (!e->addr || e->size != in->size || e->dev != in->dev ||
+			    e->ino != in->ino) {
+				snprintf(text, sizeof(text),
+					 "input %u: the runner holds no such cached input", i);
+				r = post_done(&call, PH_DONE_BAD_INPUT, 0, text);
+				goto out;
+			}
+			pin = (struct ph_input){e->addr, e->size};
+		} else {
+			const int fd = msg->fds[next_fd++];
+			struct stat st;
+			void *a = NULL;
+
+			if (in->size > 0 && !(a = map_input(fd, i, in->size, text, sizeof(text)))) {
+				r = post_done(&call, PH_DONE_BAD_INPUT, 0, text);
+				goto out;
+			}
+			if (in->cache != PH_SLOT_NO_CACHE && a && fstat(fd, &st) == 0 &&
+			    (uint64_t)st.st_dev == in->dev && (uint64_t)st.st_ino == in->ino) {
+				cache_drop(in->cache);
+				cache[in->cache] =
+				    (struct cache_entry){a, in->size, in->dev, in->ino};
+			} else
+				maps[i] = a;
+			pin = (struct ph_input){a, in->size};
+		}
+		memcpy(input_area + (size_t)i * desc->input_size, &pin, sizeof(pin));
+	}
+	ph__msg_close_fds(msg); /* the mappings keep the memory alive */
+
+	m = find_method(desc, req.method, req.method_len);
+	if (!m || !m->fn) {
+		snprintf(text, sizeof(text), "plugin '%s' has no method '%s'", desc->name,
+			 call.method);
+		r = post_done(&call, PH_DONE_NO_METHOD, 0, text);
+		goto out;
+	}
+
+	code = m->fn(&call.pub, (const struct ph_input *)input_area, req.n_inputs);
 	if (call.broken) {
 		r = -EPIPE;
 		goto out;
 	}
 	if (code == 0)
-		r = send_done(&call, PH_DONE_OK, 0, NULL);
+		r = post_done(&call, PH_DONE_OK, 0, NULL);
 	else
-		r = send_done(&call, PH_DONE_ERROR, code, call.err_set ? call.err : "");
+		r = post_done(&call, PH_DONE_ERROR, code, call.err_set ? call.err : "");
 out:
 	ph__msg_close_fds(msg);
 	for (uint32_t i = 0; i < PH_INPUTS_MAX; i++)
-		if (maps[i].addr)
-			munmap(maps[i].addr, maps[i].len);
+		if (maps[i])
+			munmap(maps[i], req.in[i].size);
 	return r;
 }
 
-int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, void *ring_base,
-		     uint64_t ring_capacity)
+/* Copy the posted request out of the slot and check it. */
+static int take_request(struct ph_ring_shared *s, char *text, size_t text_len)
+{
+	const struct ph_slot_req *shared = ph_slot_req_of(s);
+	const char *why;
+	uint64_t inline_len = 0;
+
+	memcpy(&req, shared, offsetof(struct ph_slot_req, inline_data));
+	if (ph__slot_req_check(&req, &why) < 0) {
+		snprintf(text, text_len, "bad request in the call slot: %s", why);
+		return -EBADMSG;
+	}
+	for (uint32_t i = 0; i < req.n_inputs; i++)
+		if (req.in[i].how == PH_IN_INLINE && req.in[i].offset + req.in[i].size > inline_len)
+			inline_len = req.in[i].offset + req.in[i].size;
+	memcpy(inline_copy, shared->inline_data, inline_len);
+	return 0;
+}
+
+int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, int wake_fd,
+		     void *ring_base, uint64_t ring_capacity)
 {
 	/* One message at a time, and big: keep it off the stack. */
 	static struct ph_msg msg;
 	struct ph_ring_producer ring;
+	struct ph_ring_shared *s = ring_base;
+	uint32_t seen = 0;
 
 	ph__ring_producer_init(&ring, ring_base, ring_capacity, ctl_fd);
+	ring.wake_fd = wake_fd;
 	for (;;) {
-		const char *why;
-		int r = ph__msg_recv(ctl_fd, &msg, 0, &why);
+		char text[PH_TEXT_MAX];
+		int r = wait_request(s, seen, req.spin_ns, ctl_fd);
 
-		if (r == 0)
-			return 0; /* the host closed the channel: we are done */
 		if (r < 0)
-			return 71;
-		switch (msg.hdr.type) {
-		case PH_MSG_CALL:
-			if (handle_call(desc, &ring, ctl_fd, &msg) < 0)
-				return 0; /* host gone mid-call */
-			break;
-		default:
-			ph__msg_close_fds(&msg);
-			return 72;
+			return 0; /* the host hung up: we are done */
+		seen = __atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE);
+		r = take_request(s, text, sizeof(text));
+		if (r == 0) {
+			for (uint32_t i = 0; i < PH_SLOT_CACHE_MAX; i++)
+				if (req.evict & (1u << i))
+					cache_drop(i);
+			r = handle_call(desc, &ring, ctl_fd, &msg);
+		} else {
+			struct call bad = {
+			    .id = ((const struct ph_slot_req *)ph_slot_req_of(s))->call_id,
+			    .ring = &ring};
+
+			req.spin_ns = 0;
+			r = post_done(&bad, PH_DONE_BAD_INPUT, 0, text);
 		}
+		if (r < 0)
+			return 0; /* host gone mid-call */
 	}
 }

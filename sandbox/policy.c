@@ -335,6 +335,13 @@ static int add_user_rule(scmp_filter_ctx ctx, const struct ph__sb_user_rule *rul
 
 		if (c->arg >= PH__SB_ARGS_MAX)
 			return -EINVAL;
+		/* The loader patches every comparison with the placeholder:
+		 * a user's constant must never look like it. */
+		if ((uint32_t)c->value == PH__SB_SELF_PID ||
+		    (uint32_t)(c->value >> 32) == PH__SB_SELF_PID ||
+		    (uint32_t)c->mask == PH__SB_SELF_PID ||
+		    (uint32_t)(c->mask >> 32) == PH__SB_SELF_PID)
+			return -EINVAL;
 		cmp[i] = (struct scmp_arg_cmp){.arg = c->arg, .datum_a = c->value};
 		switch (c->op) {
 		case PH__SB_ARG_EQ:
@@ -437,17 +444,18 @@ static int add_loader_allows(scmp_filter_ctx ctx)
 	return 0;
 }
 
-int ph__policy_compile(const struct ph__sb_policy *policy, int notify, pid_t self_pid)
+int ph__policy_compile(const struct ph__sb_policy *policy, int notify)
 {
 	const uint32_t def = notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
 	const bool threads = policy && policy->threads;
+	/* kill(0) and kill(-1) reach process groups and everyone: the self
+	 * rules need the real pid, which the loader writes in place of the
+	 * placeholder (ph__sb_seccomp_load), so that one compiled program
+	 * serves every instance, whatever its pid. */
+	const scmp_datum_t self_pid = PH__SB_SELF_PID;
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	int r;
 
-	/* kill(0) and kill(-1) reach process groups and everyone: the self
-	 * rules need the real pid. */
-	if (self_pid <= 0)
-		return -EINVAL;
 	if (policy &&
 	    (policy->n_rules > PH__SB_MAX_USER_RULES || (policy->n_rules && !policy->rules)))
 		return -EINVAL;

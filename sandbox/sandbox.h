@@ -125,7 +125,17 @@ int ph__policy_never_allowed(int nr);
  * pid namespace), for kill/tgkill-to-self rules. Returns the fd or -errno
  * (-EINVAL for a malformed rule).
  */
-int ph__policy_compile(const struct ph__sb_policy *policy, int notify, pid_t self_pid);
+int ph__policy_compile(const struct ph__sb_policy *policy, int notify);
+
+/* Stands for the loading process's own pid in a compiled program: no pid
+ * is ever this big (PID_MAX_LIMIT is 2^22), and user rules may not use
+ * it. ph__sb_seccomp_load() writes getpid() over it. */
+#define PH__SB_SELF_PID 0x7ffffff1u
+
+/* Write self over every comparison with PH__SB_SELF_PID in a program.
+ * Returns how many it patched. */
+struct sock_filter;
+unsigned int ph__sb_seccomp_patch_self(struct sock_filter *insns, unsigned int n, pid_t self);
 
 /*
  * Fallback stage 2 program (no user notification): kill-process on the

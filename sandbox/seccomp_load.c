@@ -18,6 +18,18 @@
 #include "sb-internal.h"
 #include "seal.h"
 
+unsigned int ph__sb_seccomp_patch_self(struct sock_filter *insns, unsigned int n, pid_t self)
+{
+	unsigned int patched = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (insns[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && insns[i].k == PH__SB_SELF_PID) {
+			insns[i].k = (uint32_t)self;
+			patched++;
+		}
+	return patched;
+}
+
 int ph__sb_seccomp_load(int prog_fd, int listen, int *ret_listener)
 {
 	const uint64_t max = (uint64_t)BPF_MAXINSNS * sizeof(struct sock_filter);
@@ -37,11 +49,15 @@ int ph__sb_seccomp_load(int prog_fd, int listen, int *ret_listener)
 	if (size == 0 || size % sizeof(struct sock_filter) != 0)
 		return -EINVAL;
 
-	map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, prog_fd, 0);
+	/* A private copy: the sealed memfd stays as the host made it. */
+	map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE, prog_fd, 0);
 	if (map == MAP_FAILED)
 		return -errno;
 	prog.len = (unsigned short)(size / sizeof(struct sock_filter));
 	prog.filter = map;
+	/* The self-only signal rules compare with a placeholder: make them
+	 * name us. */
+	ph__sb_seccomp_patch_self(prog.filter, prog.len, getpid());
 
 	/*
 	 * Raw seccomp(): libseccomp is not needed here. NEW_LISTENER hands

@@ -3,10 +3,12 @@
 # are missing. Used by samples/demo.sh, tests/run-all.sh and .ci/run.
 set -eu
 # gcc brings its own sanitizer runtimes (ASan, UBSan); g++ builds the C++
-# sample plugin; setpriv is in
-# util-linux; tr, sha256sum and wc in coreutils, cmp in diffutils.
+# sample plugin; clang and libclang-rt-14-dev (libFuzzer and clang's
+# sanitizer runtimes) build the fuzz targets (tests/run-all.sh, pass 5);
+# setpriv is in util-linux; tr, sha256sum and wc in coreutils, cmp in
+# diffutils.
 pkgs="gcc g++ libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
-      scdoc util-linux coreutils diffutils"
+      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

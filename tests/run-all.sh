@@ -8,9 +8,12 @@
 #   4. a ThreadSanitizer build of libplughost and the host-side tests only
 #      (-Dhost_sanitize=thread; the runner and the plugins stay as they
 #      are), running the stress suite and the re-entrancy tests: any report
-#      fails the test (TSAN_OPTIONS in tests/meson.build).
+#      fails the test (TSAN_OPTIONS in tests/meson.build);
+#   5. a clang build with -Dfuzz=true: the libFuzzer targets alone
+#      (tests/fuzz-*.c), each for a fixed number of inputs (the fuzz suite,
+#      about 15 s each, both at once).
 # The stress suite is in every pass's default suites (1 and 3 run it too).
-# Ends with one line "N passed, M failed" over all four passes (each check
+# Ends with one line "N passed, M failed" over all five passes (each check
 # of a TAP test counting once), and exits nonzero if any test failed.
 set -eu
 cd "$(dirname "$0")/.."
@@ -75,12 +78,12 @@ pass() { # NAME COMMAND...
 	failed=$((failed + bad))
 }
 
-echo "== 1/4: -Werror build, all suites =="
+echo "== 1/5: -Werror build, all suites =="
 setup build-test --werror
 pass werror meson test -C build-test --print-errorlogs
 
 if [ "$(id -u)" -eq 0 ]; then
-	echo "== 2/4: e2e, sandbox and limits suites as user 'nobody' =="
+	echo "== 2/5: e2e, sandbox and limits suites as user 'nobody' =="
 	udir=$(mktemp -d /tmp/plughost-unpriv.XXXXXX)
 	tar -C "$top" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$udir" -xf -
 	chown -R nobody:nogroup "$udir"
@@ -89,16 +92,27 @@ if [ "$(id -u)" -eq 0 ]; then
 		env PH_TEST_REQUIRE="$PH_TEST_REQUIRE" sh -c "cd '$udir' && meson setup build --werror >/dev/null &&
 		       meson test -C build --print-errorlogs --suite e2e --suite sandbox --suite limits"
 else
-	echo "== 2/4: skipped (already unprivileged: step 1 covered it) =="
+	echo "== 2/5: skipped (already unprivileged: step 1 covered it) =="
 fi
 
-echo "== 3/4: ASan+UBSan build, all suites =="
+echo "== 3/5: ASan+UBSan build, all suites =="
 setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false
 pass asan meson test -C build-asan --print-errorlogs
 
-echo "== 4/4: ThreadSanitizer in libplughost and the host-side tests: stress, reentry =="
+echo "== 4/5: ThreadSanitizer in libplughost and the host-side tests: stress, reentry =="
 setup build-tsan --werror -Dhost_sanitize=thread
 pass tsan meson test -C build-tsan --print-errorlogs stress reentry
+
+# libFuzzer is clang's: a build directory of its own, in which only the two
+# fuzz targets are built (the rest of the project is the other passes').
+echo "== 5/5: libFuzzer targets (clang, -Dfuzz=true): the fuzz suite =="
+(
+	CC=clang CXX=clang++
+	export CC CXX
+	setup build-fuzz --werror -Dfuzz=true
+)
+pass fuzz sh -c "ninja -C build-fuzz tests/fuzz-slot tests/fuzz-msg >/dev/null &&
+	meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

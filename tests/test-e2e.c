@@ -24,6 +24,8 @@
 
 #include <plughost/host.h>
 
+#include "wire.h" /* PH_WIRE_ABI, for the version-mismatch message */
+
 #include "testhost.h"
 
 static struct ph_plugin *spawn_ring(const char *name, size_t ring)
@@ -344,6 +346,138 @@ static void test_many_inputs(void **state)
 	ph_plugin_free(p);
 }
 
+/* A big blob passed to several calls is mapped once and kept: the runner
+ * still holds A's mapping when B arrives, so B lands elsewhere, and A's
+ * second call finds the very mapping of its first. Small inputs travel
+ * inline, so a mix of the two reaches the plugin intact. */
+static void test_inputs_kept_mapped(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn("echo.so");
+	const size_t big = 1u << 20;
+	char *bytes = malloc(big);
+	struct ph_blob *a, *b, *small[2];
+	char addr_a1[64], addr_a2[64], addr_b[64];
+	void *out;
+	size_t len;
+	(void)state;
+
+	assert_non_null(bytes);
+	memset(bytes, 'a', big);
+	a = blob_of(bytes, big);
+	memset(bytes, 'b', big);
+	b = blob_of(bytes, big);
+	call_ok(p, "addr", &a, 1, &out, &len);
+	snprintf(addr_a1, sizeof(addr_a1), "%s", (char *)out);
+	free(out);
+	call_ok(p, "addr", &b, 1, &out, &len);
+	snprintf(addr_b, sizeof(addr_b), "%s", (char *)out);
+	free(out);
+	call_ok(p, "addr", &a, 1, &out, &len);
+	snprintf(addr_a2, sizeof(addr_a2), "%s", (char *)out);
+	free(out);
+	print_message("  a: %s, b: %s, a again: %s\n", addr_a1, addr_b, addr_a2);
+	assert_string_equal(addr_a1, addr_a2);
+	assert_string_not_equal(addr_a1, addr_b);
+	/* The checksums say the bytes are each blob's own. */
+	assert_non_null(strstr(addr_a1, " 24832"));
+	assert_non_null(strstr(addr_b, " 25088"));
+
+	/* Freed on the host, still mapped in the instance until dropped. */
+	ph_blob_free(a);
+	ph_blob_free(b);
+	assert_int_equal(ph_plugin_drop_inputs(p), 0);
+	assert_int_equal(ph_plugin_drop_inputs(NULL), -EINVAL);
+	small[0] = blob_of("tiny", 4);
+	small[1] = blob_of(bytes, big);
+	call_ok(p, "echo", small, 2, &out, &len);
+	assert_int_equal(len, 4 + big);
+	assert_memory_equal(out, "tinybbbb", 8);
+	free(out);
+	ph_blob_free(small[0]);
+	ph_blob_free(small[1]);
+	free(bytes);
+	ph_plugin_free(p);
+	tu_assert_unchanged(&before);
+}
+
+/* Instances forked from a zygote: each its own process with its own
+ * sandbox report, the same layers as a cold one, its steps timed from the
+ * fork; siblings of one zygote, separate zygotes for separate shapes, and
+ * nothing left behind once freed. */
+static void test_zygote_instances(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_host *h;
+	struct ph_plugin_config cfg;
+	struct ph_plugin *cold, *w[3], *other;
+	struct ph_spawn_times t;
+	struct ph_result res;
+	char *path = tu_plugin_path("echo.so");
+	void *out;
+	size_t len;
+	(void)state;
+
+	/* A host of its own: its zygotes go with it. */
+	assert_int_equal(ph_host_new(NULL, &h), 0);
+	ph_plugin_config_init(&cfg);
+	assert_int_equal((ph_plugin_spawn)(h, path, &cfg, &cold, &res), 0);
+	assert_int_equal(ph_plugin_spawn_times(cold, &t), 0);
+	assert_int_equal(t.zygote, 0);
+	cfg.zygote = 1;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal((ph_plugin_spawn)(h, path, &cfg, &w[i], &res), 0);
+		assert_int_equal(ph_plugin_spawn_times(w[i], &t), 0);
+		if (!(ph_plugin_layers(cold) & PH_LAYER_PIDNS)) {
+			/* No pid namespace (a profile without one): no zygote,
+			 * and the spawn is a cold one. */
+			assert_int_equal(t.zygote, 0);
+			continue;
+		}
+		assert_int_equal(t.zygote, 1);
+		assert_true(t.step_ns[PH_SPAWN_FORK] > 0 && t.step_ns[PH_SPAWN_LOAD] > 0);
+		assert_int_equal(t.step_ns[PH_SPAWN_MOUNTS], 0);
+		print_message("  warm spawn %d: %.0f us (fork %.0f, seccomp %.0f, load %.0f)\n", i,
+			      t.total_ns / 1e3, t.step_ns[PH_SPAWN_FORK] / 1e3,
+			      t.step_ns[PH_SPAWN_SECCOMP] / 1e3, t.step_ns[PH_SPAWN_LOAD] / 1e3);
+		/* The same sandbox as a cold instance, and a process of its own. */
+		assert_int_equal(ph_plugin_layers(w[i]), ph_plugin_layers(cold));
+		assert_true(ph_plugin_process_pid(w[i]) > 0);
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(ph_plugin_process_pid(w[i]),
+					     ph_plugin_process_pid(w[j]));
+	}
+	for (int i = 0; i < 3; i++) {
+		call_ok(w[i], "echo", NULL, 0, &out, &len);
+		free(out);
+	}
+	/* One dies: its siblings go on. */
+	assert_int_equal(ph_plugin_call_collect(w[1], "crash", NULL, 0, &out, &len, &res), 0);
+	free(out);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGSEGV);
+	call_ok(w[0], "echo", NULL, 0, &out, &len);
+	free(out);
+	call_ok(w[2], "echo", NULL, 0, &out, &len);
+	free(out);
+	/* Restart forks again. */
+	assert_int_equal(ph_plugin_restart(w[1], &res), 0);
+	call_ok(w[1], "echo", NULL, 0, &out, &len);
+	free(out);
+	/* Another shape: another zygote, not the first one's. */
+	cfg.limits.max_fds = 32;
+	assert_int_equal((ph_plugin_spawn)(h, path, &cfg, &other, &res), 0);
+	call_ok(other, "echo", NULL, 0, &out, &len);
+	free(out);
+	ph_plugin_free(other);
+	for (int i = 0; i < 3; i++)
+		ph_plugin_free(w[i]);
+	ph_plugin_free(cold);
+	ph_host_free(h);
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
 static void test_crash_mid_call(void **state)
 {
 	struct tu_snapshot before = tu_snapshot();
@@ -537,8 +671,14 @@ static void test_runner_version_mismatch(void **state)
 	assert_null(p);
 	assert_int_equal(res.kind, PH_RESULT_SETUP_FAILED);
 	assert_int_equal(res.setup_step, PH_STEP_PROTOCOL);
-	if (!strstr(res.message, "speaks wire protocol 99, this libplughost speaks 1"))
-		fail_msg("message: %s", res.message);
+	{
+		char want[96];
+
+		snprintf(want, sizeof(want), "speaks wire protocol 99, this libplughost speaks %u",
+			 PH_WIRE_ABI);
+		if (!strstr(res.message, want))
+			fail_msg("message: %s", res.message);
+	}
 	ph_host_free(h);
 	free(path);
 	tu_assert_unchanged(&before);
@@ -901,6 +1041,8 @@ int main(void)
 	    cmocka_unit_test(test_output_bytes_counts_only_accepted),
 	    cmocka_unit_test(test_thousand_calls),
 	    cmocka_unit_test(test_many_inputs),
+	    cmocka_unit_test(test_inputs_kept_mapped),
+	    cmocka_unit_test(test_zygote_instances),
 	    cmocka_unit_test(test_crash_mid_call),
 	    cmocka_unit_test(test_exit_and_abort),
 	    cmocka_unit_test(test_plugin_error),

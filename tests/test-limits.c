@@ -156,6 +156,46 @@ static void test_memory_limit(void **state)
 	assert_true(res.usage.max_rss_kib * 1024 > 64u << 20);
 }
 
+/* Memory that grows a MiB per call, calls back to back: the watchdog
+ * does not look at /proc on every call, yet the instance is still killed
+ * within 50 ms of going over its limit. */
+static void test_memory_limit_at_call_rate(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct ph_result res;
+	int64_t over_ms = 0;
+	unsigned long calls = 0;
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.memory_bytes = 64u << 20;
+	p = spawn_cfg("limits.so", &cfg);
+	for (;;) {
+		void *out = NULL;
+		size_t len;
+
+		assert_int_equal(ph_plugin_call_collect(p, "grow", NULL, 0, &out, &len, &res), 0);
+		calls++;
+		if (res.kind != PH_RESULT_OK) {
+			free(out);
+			break;
+		}
+		/* What it holds now is over the limit on its own. */
+		if (!over_ms && strtoul(out, NULL, 10) << 20 > cfg.limits.memory_bytes)
+			over_ms = now_ms();
+		free(out);
+		assert_true(calls < 100000);
+	}
+	assert_int_equal(res.kind, PH_RESULT_MEMORY_LIMIT);
+	print_message("  killed after %lu calls, %lld ms after it held more than its limit\n",
+		      calls, over_ms ? (long long)(now_ms() - over_ms) : 0LL);
+	assert_true(!over_ms || now_ms() - over_ms < 50);
+	ph_plugin_free(p);
+	tu_assert_unchanged(&before);
+}
+
 static void test_thread_limit(void **state)
 {
 	struct ph_plugin_config cfg;
@@ -586,7 +626,7 @@ static void test_restart(void **state)
 	struct tu_snapshot before = tu_snapshot();
 	struct ph_plugin *p = spawn_cfg("echo.so", NULL);
 	struct ph_result res;
-	int first = ph_plugin_pid(p);
+	int first = ph_plugin_process_pid(p);
 	(void)state;
 
 	assert_int_equal(ph_plugin_call(p, "crash", NULL, 0, NULL, NULL, &res), 0);
@@ -594,7 +634,7 @@ static void test_restart(void **state)
 	assert_false(ph_plugin_alive(p));
 	assert_int_equal(ph_plugin_restart(p, &res), 0);
 	assert_true(ph_plugin_alive(p));
-	assert_int_not_equal(ph_plugin_pid(p), first);
+	assert_int_not_equal(ph_plugin_process_pid(p), first);
 	assert_string_equal(ph_plugin_name(p), "echo");
 	assert_int_equal(ph_plugin_call(p, "echo", NULL, 0, NULL, NULL, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OK);
@@ -657,7 +697,30 @@ static void test_pool(void **state)
 	char *path = tu_plugin_path("echo.so");
 	(void)state;
 
+	/* By default no taker gets an instance another has called: put
+	 * frees it, and the next take is a fresh process. */
+	assert_int_equal(ph_pool_new(host, path, NULL, 1, &pool, &res), 0);
+	assert_int_equal(ph_pool_set_reuse(NULL, 1), -EINVAL);
+	assert_int_equal(ph_pool_take(pool, &taken[0], &res), 0);
+	{
+		struct ph_spawn_times t;
+		int first = ph_plugin_process_pid(taken[0]);
+
+		/* From the pool's zygote, where there is a pid namespace. */
+		assert_int_equal(ph_plugin_spawn_times(taken[0], &t), 0);
+		assert_int_equal(t.zygote, !!(ph_plugin_layers(taken[0]) & PH_LAYER_PIDNS));
+		assert_int_equal(ph_plugin_call(taken[0], "echo", NULL, 0, NULL, NULL, &res), 0);
+		ph_pool_put(pool, taken[0]);
+		assert_int_equal(ph_pool_ready(pool), 0);
+		assert_int_equal(ph_pool_take(pool, &taken[0], &res), 0);
+		assert_int_not_equal(ph_plugin_process_pid(taken[0]), first);
+		ph_pool_put(pool, taken[0]);
+	}
+	ph_pool_free(pool);
+
+	/* With reuse, put keeps live idle instances for later takers. */
 	assert_int_equal(ph_pool_new(host, path, NULL, 4, &pool, &res), 0);
+	assert_int_equal(ph_pool_set_reuse(pool, 1), 0);
 	assert_int_equal(ph_pool_ready(pool), 4);
 	for (int i = 0; i < 5; i++) { /* the fifth is spawned on demand */
 		assert_int_equal(ph_pool_take(pool, &taken[i], &res), 0);
@@ -676,11 +739,11 @@ static void test_pool(void **state)
 	 * once its death can be seen: wait for that (a kill takes effect
 	 * asynchronously, and no library could know of it sooner). */
 	{
-		int pfd = (int)syscall(SYS_pidfd_open, ph_plugin_pid(taken[1]), 0);
+		int pfd = (int)syscall(SYS_pidfd_open, ph_plugin_process_pid(taken[1]), 0);
 		struct pollfd dead = {.fd = pfd, .events = POLLIN};
 
 		assert_true(pfd >= 0);
-		kill(ph_plugin_pid(taken[1]), SIGKILL);
+		kill(ph_plugin_process_pid(taken[1]), SIGKILL);
 		assert_int_equal(poll(&dead, 1, 5000), 1);
 		close(pfd);
 	}
@@ -796,6 +859,7 @@ int main(void)
 	    cmocka_unit_test(test_timeout_blocked_in_syscall),
 	    cmocka_unit_test(test_cpu_limit),
 	    cmocka_unit_test(test_memory_limit),
+	    cmocka_unit_test(test_memory_limit_at_call_rate),
 	    cmocka_unit_test(test_thread_limit),
 	    cmocka_unit_test(test_output_quota),
 	    cmocka_unit_test(test_collect_bound),

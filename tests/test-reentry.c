@@ -336,6 +336,8 @@ static void run_cell(const struct cell *cell)
 
 		r = ph_pool_new(c.host, path, NULL, 1, &c.pool, &fail);
 		CHECK(r == 0, "ph_pool_new: %s", strerror(-r));
+		/* Put keeps instances here: what is tested is put itself. */
+		ph_pool_set_reuse(c.pool, 1);
 		r = ph_pool_take(c.pool, &taken, &fail);
 		CHECK(r == 0, "ph_pool_take: %s", strerror(-r));
 		c.pool_ready0 = ph_pool_ready(c.pool);
@@ -351,7 +353,7 @@ static void run_cell(const struct cell *cell)
 	}
 	c.target = cell->target == SELF ? c.a : c.b;
 	c.actor = c.a;
-	c.target_pid = ph_plugin_pid(c.target);
+	c.target_pid = ph_plugin_process_pid(c.target);
 	outer = cell->target == OUTER ? c.b : c.a;
 
 	in = blob_of(FLOOD);
@@ -415,7 +417,7 @@ static void run_cell(const struct cell *cell)
 	/* Every instance still ours is alive and takes a call; only an
 	 * allowed restart changed the target's process. */
 	if (c.target) {
-		int pid = ph_plugin_pid(c.target);
+		int pid = ph_plugin_process_pid(c.target);
 
 		CHECK(ph_plugin_alive(c.target), "%s is dead after the cell",
 		      target_names[cell->target]);

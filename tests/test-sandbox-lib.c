@@ -183,7 +183,7 @@ static int filtered_child(void *arg)
 	const struct filtered *f = arg;
 	int s1, s2 = -1;
 
-	s1 = ph__policy_compile(ph__policy_sb(f->policy), 0, getpid());
+	s1 = ph__policy_compile(ph__policy_sb(f->policy), 0);
 	if (s1 < 0)
 		return C_COMPILE;
 	if (f->stage2) {
@@ -663,9 +663,9 @@ static void test_policy_compile_memfd(void **state)
 	/* Without notify (no-notify) the library refuses a notify program:
 	 * only the kill-mode one is compiled there. */
 	if (tc_removes(PH_LAYER_NOTIFY))
-		assert_true(ph__policy_compile(NULL, 1, 1) < 0);
+		assert_true(ph__policy_compile(NULL, 1) < 0);
 	for (int notify = 0; notify <= !tc_removes(PH_LAYER_NOTIFY); notify++) {
-		fd = ph__policy_compile(NULL, notify, 1);
+		fd = ph__policy_compile(NULL, notify);
 		assert_true(fd >= 0);
 		/* Sealed like an input, a whole number of instructions. */
 		assert_int_equal(
@@ -680,7 +680,6 @@ static void test_policy_compile_memfd(void **state)
 	fd = ph__policy_compile_stage2();
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(ph__policy_compile(NULL, 0, 0), -EINVAL);
 
 	/* The loader refuses an fd that is not a sealed memfd. */
 	fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
@@ -879,6 +878,7 @@ static uint32_t bpf_run(const struct sock_filter *insns, size_t n, const struct 
 struct prog {
 	struct sock_filter *insns;
 	size_t n;
+	unsigned int patched; /* placeholder comparisons given pid 7 */
 };
 
 static void prog_read(int fd, struct prog *p)
@@ -893,6 +893,8 @@ static void prog_read(int fd, struct prog *p)
 	assert_non_null(p->insns);
 	assert_int_equal(pread(fd, p->insns, (size_t)st.st_size, 0), st.st_size);
 	close(fd);
+	/* As the loader does: the self-only rules name pid 7 from here on. */
+	p->patched = ph__sb_seccomp_patch_self(p->insns, (unsigned int)p->n, 7);
 }
 
 static uint32_t prog_eval(const struct prog *p, uint32_t arch, int nr, uint64_t a0, uint64_t a1,
@@ -913,17 +915,21 @@ static void test_program_semantics(void **state)
 		/* Not applicable under no-notify: this reads the notify program
 		 * beside the kill one, and the library refuses to compile it
 		 * where the kernel has no notification. */
-		int fd = ph__policy_compile(NULL, 0, 7);
+		int fd = ph__policy_compile(NULL, 0);
 
 		assert_true(fd >= 0);
 		close(fd);
-		assert_true(ph__policy_compile(NULL, 1, 7) < 0);
+		assert_true(ph__policy_compile(NULL, 1) < 0);
 		print_message("  not applicable under %s: no notify program\n", tc_profile());
 		return;
 	}
-	prog_read(ph__policy_compile(NULL, 0, 7), &kill);
-	prog_read(ph__policy_compile(NULL, 1, 7), &notify);
+	prog_read(ph__policy_compile(NULL, 0), &kill);
+	prog_read(ph__policy_compile(NULL, 1), &notify);
 	prog_read(ph__policy_compile_stage2(), &stage2);
+	/* In stage 1 only (libseccomp shares one comparison between the kill
+	 * and tgkill rules); both then name pid 7, as the checks below show. */
+	assert_true(kill.patched >= 1 && notify.patched >= 1);
+	assert_int_equal(stage2.patched, 0);
 
 	/* i386 (int 0x80), any number, even one that is allowed on x86_64:
 	 * the bad-arch action, which equals the default action. */
@@ -945,6 +951,10 @@ static void test_program_semantics(void **state)
 			 SECCOMP_RET_KILL_PROCESS);
 	assert_int_equal(prog_eval(&kill, x64, SYS_clone3, 0, 0, 0), SECCOMP_RET_ERRNO | ENOSYS);
 	assert_int_equal(prog_eval(&kill, x64, SYS_kill, 7, 0, 0), SECCOMP_RET_ALLOW);
+	assert_int_equal(prog_eval(&kill, x64, SYS_tgkill, 7, 7, 6), SECCOMP_RET_ALLOW);
+	assert_int_equal(prog_eval(&kill, x64, SYS_tgkill, 8, 8, 6), SECCOMP_RET_KILL_PROCESS);
+	assert_int_equal(prog_eval(&kill, x64, SYS_kill, PH__SB_SELF_PID, 0, 0),
+			 SECCOMP_RET_KILL_PROCESS);
 	assert_int_equal(prog_eval(&kill, x64, SYS_kill, 7 | (1ULL << 32), 0, 0),
 			 SECCOMP_RET_KILL_PROCESS);
 	assert_int_equal(prog_eval(&notify, x64, SYS_kill, 8, 0, 0), SECCOMP_RET_USER_NOTIF);
@@ -1005,7 +1015,7 @@ static int notify_child(void *arg)
 	long fd;
 	void *p;
 
-	prog = ph__policy_compile(NULL, 1, getpid());
+	prog = ph__policy_compile(NULL, 1);
 	if (prog < 0)
 		return C_COMPILE;
 	if (ph__sb_nnp() < 0)

@@ -59,7 +59,7 @@ static const struct tc_kind tc_kinds[] __attribute__((unused)) = {
     {TC_HOSTILE, "attack", "socket_inet", 0, 0, PH_RESULT_VIOLATION, "socket", 0,
      "reached socket_inet\n"},
     {TC_HOSTILE, "attack", "forge_done", 0, 0, PH_RESULT_PROTOCOL,
-     "DONE for a call that is not in progress", 0, "reached forge_done\n"},
+     "completion for a call that is not in progress", 0, "reached forge_done\n"},
     {TC_HOSTILE, "attack", "runt_message", 0, 0, PH_RESULT_PROTOCOL,
      "message shorter than its header", 0, "reached runt_message\n"},
     {TC_HOSTILE, "attack", "log_with_fd", 0, 0, PH_RESULT_PROTOCOL,

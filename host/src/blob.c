@@ -120,11 +120,26 @@ PH_EXPORT void *ph_blob_data(struct ph_blob *blob)
 PH_EXPORT int ph_blob_seal(struct ph_blob *blob)
 {
 	const char *why;
+	struct stat st;
 
 	if (!blob)
 		return -EINVAL;
 	if (blob->sealed)
 		return -EALREADY;
+	/* A small input travels inline in the call slot: keep a private
+	 * copy of its bytes, so that a call copies them with no syscall. */
+	if (blob->size <= PH_BLOB_INLINE_MAX && blob->size > 0) {
+		blob->bytes = malloc(blob->size);
+		if (!blob->bytes)
+			return -ENOMEM;
+		if (blob->map)
+			memcpy(blob->bytes, blob->map, blob->size);
+		else if (pread(blob->fd, blob->bytes, blob->size, 0) != (ssize_t)blob->size) {
+			free(blob->bytes);
+			blob->bytes = NULL;
+			return -EIO;
+		}
+	}
 	/* F_SEAL_WRITE fails with EBUSY while a writable shared mapping
 	 * exists, so ours goes first. */
 	if (blob->map) {
@@ -138,6 +153,11 @@ PH_EXPORT int ph_blob_seal(struct ph_blob *blob)
 	if (ph__seal_check(blob->fd, PH_SEAL_KIND_INPUT, blob->size, PH_BLOB_MAX_BYTES, NULL,
 			   &why) < 0)
 		return -EINVAL;
+	/* Its identity, by which a runner that keeps it mapped finds it. */
+	if (fstat(blob->fd, &st) < 0)
+		return -errno;
+	blob->dev = (uint64_t)st.st_dev;
+	blob->ino = (uint64_t)st.st_ino;
 	blob->sealed = 1;
 	return 0;
 }
@@ -317,5 +337,6 @@ PH_EXPORT void ph_blob_free(struct ph_blob *blob)
 	if (blob->map)
 		munmap(blob->map, blob->size);
 	safe_close(blob->fd);
+	free(blob->bytes);
 	free(blob);
 }

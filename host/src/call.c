@@ -22,14 +22,15 @@ static int has_method(const struct ph_plugin *p, const char *method)
 	return 0;
 }
 
-PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
-			       struct ph_blob *const *inputs, size_t n, ph_output_fn out_fn,
-			       void *userdata)
+/*
+ * Start a call: check the arguments, post the request in the call slot.
+ * for_loop: the caller goes back to its event loop, so the timer must be
+ * armed now; a blocking caller arms it only if it ever has to sleep.
+ */
+static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const *inputs, size_t n,
+		  ph_output_fn out_fn, void *userdata, int for_loop)
 {
-	uint8_t payload[sizeof(struct ph_msg_call) + sizeof(uint64_t) * PH_INPUTS_MAX];
-	struct ph_msg_call fixed = {.n_inputs = (uint32_t)n};
-	int fds[PH_INPUTS_MAX];
-	size_t mlen, off = sizeof(fixed);
+	size_t mlen;
 	int r;
 
 	if (!p || !method || (!inputs && n) || n > PH_INPUTS_MAX)
@@ -37,13 +38,9 @@ PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
 	mlen = strlen(method);
 	if (mlen == 0 || mlen > PH_NAME_MAX)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		if (!inputs[i] || !inputs[i]->sealed)
 			return -EINVAL;
-		fds[i] = inputs[i]->fd;
-		memcpy(payload + off, &(uint64_t){inputs[i]->size}, sizeof(uint64_t));
-		off += sizeof(uint64_t);
-	}
 	if (p->call.finished || (p->state != PH_STATE_IDLE && p->state != PH_STATE_DEAD))
 		return -EBUSY;
 	if (p->state == PH_STATE_DEAD) {
@@ -58,8 +55,6 @@ PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
 	if (!has_method(p, method))
 		return -ENOENT;
 
-	fixed.method_len = (uint16_t)mlen;
-	memcpy(payload, &fixed, sizeof(fixed));
 	memset(&p->call, 0, sizeof(p->call));
 	p->call.id = ++p->next_call_id;
 	p->call.fn = out_fn;
@@ -67,27 +62,30 @@ PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
 	ph__result_init(&p->call.result, PH_RESULT_OK);
 	if (p->limits.timeout_ms)
 		p->call.deadline_ms = ph__now_ms() + (int64_t)p->limits.timeout_ms;
-	if (p->limits.cpu_ms && p->plugin_pid > 0) {
-		uint64_t u, s;
-
-		if (ph__proc_cpu_usec(p->plugin_pid, &p->stat_fd, &u, &s) == 0)
-			p->call.cpu0_usec = u + s;
-	}
+	/* The CPU clock of the plugin process: one cheap syscall, and only
+	 * for a call with a CPU limit. */
+	if (p->limits.cpu_ms && p->plugin_pid > 0)
+		p->call.cpu0_usec = ph__proc_cpu_clock_usec(p->plugin_pid);
 
 	/* A hung-up socket (sock < 0) or EPIPE: the child is dying or about to
 	 * be killed for it, and the pump learns which. */
-	r = p->sock < 0 ? -EPIPE
-			: ph__msg_send2(p->sock, PH_MSG_CALL, p->call.id, payload, off, method,
-					mlen, fds, (unsigned)n);
+	r = p->sock < 0 ? -EPIPE : ph__slot_post(p, method, mlen, inputs, n);
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return r;
-	/* On EPIPE the child is dying: the pump learns how. */
 	p->state = PH_STATE_IN_CALL;
-	ph__plugin_arm_timer(p);
+	if (for_loop)
+		ph__plugin_arm_timer(p);
 	return 0;
 }
 
-/* The call is over (DONE, or the instance died): settle its result. */
+PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,
+			       struct ph_blob *const *inputs, size_t n, ph_output_fn out_fn,
+			       void *userdata)
+{
+	return submit(p, method, inputs, n, out_fn, userdata, 1);
+}
+
+/* The call is over (completed, or the instance died): settle its result. */
 static void finish(struct ph_plugin *p)
 {
 	/* The instance's end decides when it died before answering, or when
@@ -138,7 +136,7 @@ PH_EXPORT int ph_plugin_call(struct ph_plugin *p, const char *method, struct ph_
 
 	if (!ret_result)
 		return -EINVAL;
-	r = ph_plugin_submit(p, method, inputs, n, out_fn, userdata);
+	r = submit(p, method, inputs, n, out_fn, userdata, 0);
 	if (r < 0)
 		return r;
 	if (!p->call.finished) {

@@ -110,13 +110,18 @@ static char *clean_strdup(struct ph_str s)
 	return out;
 }
 
-static void clean_copy(char *dst, size_t dst_len, struct ph_str s)
+void ph__clean_copy(char *dst, size_t dst_len, const char *src, size_t len)
 {
-	size_t n = s.len < dst_len - 1 ? s.len : dst_len - 1;
+	size_t n = len < dst_len - 1 ? len : dst_len - 1;
 
 	for (size_t i = 0; i < n; i++)
-		dst[i] = s.p[i] >= 0x20 && s.p[i] < 0x7f ? s.p[i] : '?';
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
 	dst[n] = '\0';
+}
+
+static void clean_copy(char *dst, size_t dst_len, struct ph_str s)
+{
+	ph__clean_copy(dst, dst_len, s.p, s.len);
 }
 
 static int on_sandboxed(struct ph_plugin *p, struct ph_msg *m)
@@ -135,7 +140,28 @@ static int on_sandboxed(struct ph_plugin *p, struct ph_msg *m)
 		m->fds[0] = -1;
 	}
 	p->layers = sb.layers;
+	memcpy(p->marks, sb.mark_ns, sizeof(p->marks));
+	p->sandboxed_ns = ph__now_ns();
 	p->state = PH_STATE_LOADING;
+	return 0;
+}
+
+static int on_zygote_ready(struct ph_plugin *p, struct ph_msg *m)
+{
+	struct ph_msg_sandboxed sb;
+	const char *why;
+
+	if (!p->is_zygote) {
+		ph__plugin_kill_protocol(p, "ZYGOTE_READY from a runner that is no zygote");
+		return -EPROTO;
+	}
+	if (ph__parse_sandboxed(m, &sb, &why) < 0) {
+		ph__plugin_kill_protocol(p, why);
+		return -EPROTO;
+	}
+	p->layers = sb.layers;
+	memcpy(p->marks, sb.mark_ns, sizeof(p->marks));
+	p->state = PH_STATE_IDLE;
 	return 0;
 }
 
@@ -167,6 +193,7 @@ static int on_loaded(struct ph_plugin *p, struct ph_msg *m)
 		p->n_methods = i + 1;
 	}
 	free(v);
+	p->loaded_ns = ph__now_ns();
 	/* From now on the loader's syscalls are violations (stage 2). */
 	p->state = PH_STATE_IDLE;
 	return 0;
@@ -202,47 +229,6 @@ static int on_setup_failed(struct ph_plugin *p, struct ph_msg *m)
 	return -EPROTO;
 }
 
-static int on_done(struct ph_plugin *p, struct ph_msg *m)
-{
-	struct ph_done_view v;
-	struct ph_result *r = &p->call.result;
-	const char *why;
-	int rr;
-
-	if (ph__parse_done(m, &v, &why) < 0) {
-		ph__plugin_kill_protocol(p, why);
-		return -EPROTO;
-	}
-	if (m->hdr.call_id != p->call.id) {
-		ph__plugin_kill_protocol(p, "DONE for a call that is not in progress");
-		return -EPROTO;
-	}
-	/* The plugin published everything before DONE: take it all now. */
-	rr = ph__drain_ring(p);
-	if (rr < 0)
-		return rr;
-	if (v.fixed.output_bytes != p->call.received) {
-		ph__plugin_kill_protocol(
-		    p, "DONE reports a different output size than the ring delivered");
-		return -EPROTO;
-	}
-	switch (v.fixed.status) {
-	case PH_DONE_OK:
-		ph__result_init(r, PH_RESULT_OK);
-		break;
-	default:
-		ph__result_init(r, PH_RESULT_PLUGIN_ERROR);
-		r->code = v.fixed.status == PH_DONE_ERROR ? v.fixed.code : -1;
-		clean_copy(r->message, sizeof(r->message), v.msg);
-		break;
-	}
-	p->call.done = 1;
-	p->state = PH_STATE_IDLE;
-	/* A call that ends at a limit, or went over one between looks, ends
-	 * as that limit. */
-	return ph__check_limits(p, 1);
-}
-
 static void on_log(struct ph_plugin *p, struct ph_msg *m)
 {
 	struct ph_log_view v;
@@ -257,6 +243,7 @@ static void on_log(struct ph_plugin *p, struct ph_msg *m)
 		ph__plugin_kill_protocol(p, "LOG for a call that is not in progress");
 		return;
 	}
+	p->call.log_msgs++;
 	/* Bounded per second and per call: a chatty plugin cannot flood the
 	 * host's log. */
 	if (ph__now_ms() - p->log_window_ms >= 1000) {
@@ -286,8 +273,10 @@ static int dispatch(struct ph_plugin *p, struct ph_msg *m)
 
 	switch (p->state) {
 	case PH_STATE_SPAWNING:
-		if (t == PH_MSG_SANDBOXED)
+		if (t == PH_MSG_SANDBOXED && !p->is_zygote)
 			return on_sandboxed(p, m);
+		if (t == PH_MSG_ZYGOTE_READY)
+			return on_zygote_ready(p, m);
 		if (t == PH_MSG_SETUP_FAILED)
 			return on_setup_failed(p, m);
 		if (t == PH_MSG_USERNS)
@@ -302,19 +291,12 @@ static int dispatch(struct ph_plugin *p, struct ph_msg *m)
 			return on_setup_failed(p, m);
 		break;
 	case PH_STATE_IN_CALL:
-		if (t == PH_MSG_DONE)
-			return on_done(p, m);
 		if (t == PH_MSG_LOG) {
 			on_log(p, m);
 			return 0;
 		}
-		if (t == PH_MSG_DOORBELL)
-			return 0;
 		break;
 	case PH_STATE_IDLE:
-		/* A doorbell can trail the last call; harmless. */
-		if (t == PH_MSG_DOORBELL)
-			return 0;
 		break;
 	case PH_STATE_DEAD:
 		return 0;

@@ -6,6 +6,7 @@
  * the verdict.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,7 +50,14 @@ static void sample_usage(struct ph_plugin *p, struct ph_result *r)
 		return;
 	if (ph__proc_status(p->plugin_pid, &p->status_fd, &st) == 0)
 		r->usage.max_rss_kib = st.hwm_kib;
+	p->usage = r->usage;
+	p->watch_last_ms = ph__now_ms();
 }
+
+/* Usage for a call's result: what the watchdog saw at its last look, if
+ * that is recent (the CPU times /proc gives count clock ticks anyway),
+ * else a fresh look. */
+#define USAGE_FRESH_MS 10
 
 /* Take init's report of the plugin's end, if it sent one, in place of
  * init's own status. Init is trusted (it never runs plugin code, and the
@@ -86,6 +94,10 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 	return got;
 }
 
+/* How long the host waits for a zygote's instance to be gone after the
+ * kill, and then for the zygote's EXIT. */
+#define ZYGOTE_EXIT_WAIT_MS 2000
+
 /* Reap the child (blocking) and settle how the instance ended. */
 void ph__plugin_reap(struct ph_plugin *p)
 {
@@ -98,9 +110,22 @@ void ph__plugin_reap(struct ph_plugin *p)
 		return;
 	memset(&si, 0, sizeof(si));
 	memset(&ru, 0, sizeof(ru));
-	do
-		w = syscall(SYS_waitid, P_PIDFD, p->pidfd, &si, WEXITED | __WALL, &ru);
-	while (w < 0 && errno == EINTR);
+	if (p->parent_pid && p->sup >= 0) {
+		/* A zygote's instance is the zygote's child, not ours: wait for
+		 * the process to be gone, then for the zygote's word on it,
+		 * which follows at once (a zygote that died says nothing). */
+		struct pollfd pfd[2] = {{.fd = p->pidfd, .events = POLLIN},
+					{.fd = p->sup, .events = POLLIN}};
+
+		poll(&pfd[0], 1, ZYGOTE_EXIT_WAIT_MS);
+		poll(&pfd[1], 1, ZYGOTE_EXIT_WAIT_MS);
+		si.si_code = CLD_KILLED;
+		si.si_status = SIGKILL;
+	} else {
+		do
+			w = syscall(SYS_waitid, P_PIDFD, p->pidfd, &si, WEXITED | __WALL, &ru);
+		while (w < 0 && errno == EINTR);
+	}
 
 	/* With a pid namespace the child we reaped is the plugin's init; it
 	 * told us on the supervisor channel how the plugin itself ended. */
@@ -151,6 +176,7 @@ void ph__plugin_reap(struct ph_plugin *p)
 	p->state = PH_STATE_DEAD;
 	p->sock = safe_close(p->sock);
 	p->listener = safe_close(p->listener);
+	p->wake_rd = safe_close(p->wake_rd);
 }
 
 void ph__plugin_kill(struct ph_plugin *p, const struct ph_result *why)
@@ -181,6 +207,8 @@ void ph__plugin_usage(struct ph_plugin *p, struct ph_result *r)
 {
 	if (p->state == PH_STATE_DEAD || p->plugin_pid <= 0)
 		r->usage = p->end.usage;
+	else if (p->watch_last_ms && ph__now_ms() - p->watch_last_ms < USAGE_FRESH_MS)
+		r->usage = p->usage;
 	else
 		sample_usage(p, r);
 }

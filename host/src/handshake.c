@@ -38,6 +38,7 @@ int ph__on_userns(struct ph_plugin *p, struct ph_msg *m)
 		return -EPROTO;
 	}
 	p->handshake |= PH_HS_USERNS;
+	p->userns_ns = ph__now_ns();
 	e = ph__ns_write_maps(p->pid);
 	if (e < 0) {
 		ph__result_setup(&r, PH_STEP_USERNS, -e, "cannot write the plugin's uid/gid maps");

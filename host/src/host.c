@@ -3,14 +3,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "ph-config.h"
 #include "sandbox.h"
+#include "seal.h"
 
 PH_EXPORT const char *ph_version(void)
 {
@@ -116,6 +119,8 @@ PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret
 		h->log_fn = cfg->log_fn;
 		h->log_userdata = cfg->log_userdata;
 	}
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->zygote_lock, NULL);
 	*ret_host = h;
 	return 0;
 }
@@ -124,9 +129,71 @@ PH_EXPORT void ph_host_free(struct ph_host *host)
 {
 	if (!host)
 		return;
+	ph__zygotes_free(host);
 	free(host->runner_path);
 	safe_close(host->runner_fd);
+	free(host->strict_prog[0].insns);
+	free(host->strict_prog[1].insns);
+	pthread_mutex_destroy(&host->lock);
+	pthread_mutex_destroy(&host->zygote_lock);
 	free(host);
+}
+
+/* A sealed memfd holding prog's bytes, as ph__policy_compile() makes. */
+static int prog_memfd(const struct ph__prog *prog)
+{
+	_cleanup_close_ int fd = ph__memfd_create("plughost-seccomp");
+
+	if (fd < 0)
+		return fd;
+	/* Written through the fd: no writable mapping exists, so F_SEAL_WRITE
+	 * cannot fail with EBUSY. */
+	if (write(fd, prog->insns, prog->len) != (ssize_t)prog->len)
+		return -EIO;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+/* Compile into cache (its bytes) and return the compiled memfd. */
+static int prog_compile(const struct ph_policy *policy, int notify, struct ph__prog *cache)
+{
+	_cleanup_close_ int fd = ph__policy_compile(ph__policy_sb(policy), notify);
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	cache->insns = malloc((size_t)st.st_size);
+	if (!cache->insns)
+		return -ENOMEM;
+	if (pread(fd, cache->insns, (size_t)st.st_size, 0) != st.st_size) {
+		free(cache->insns);
+		cache->insns = NULL;
+		return -EIO;
+	}
+	cache->len = (size_t)st.st_size;
+	return TAKE_FD(fd);
+}
+
+int ph__host_prog(struct ph_host *h, const struct ph_policy *policy, int notify,
+		  struct ph__prog *cache)
+{
+	struct ph__prog *slot = policy ? cache : &h->strict_prog[!!notify];
+	int fd;
+
+	/* One program serves every instance (the loader writes its own pid
+	 * into it), and compiling it costs more than a warm spawn: compile
+	 * once, then only copy the bytes into a fresh sealed memfd. The strict
+	 * preset's is the host's; a caller's policy is compiled once per
+	 * instance or pool, which keep their own copy of it. */
+	if (!policy)
+		pthread_mutex_lock(&h->lock);
+	fd = slot->insns ? prog_memfd(slot) : prog_compile(policy, notify, slot);
+	if (!policy)
+		pthread_mutex_unlock(&h->lock);
+	return fd;
 }
 
 PH_EXPORT int ph_probe_report(char *buf, size_t len)

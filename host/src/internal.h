@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,7 +31,22 @@ struct ph_host {
 	int runner_fd; /* O_PATH: the child execs this file, never a path */
 	ph_log_fn log_fn;
 	void *log_userdata;
+	pthread_mutex_t lock; /* for what follows */
+	struct ph__prog {
+		void *insns; /* a compiled seccomp program, or NULL */
+		size_t len;
+	} strict_prog[2];	     /* the strict preset, kill and notify mode */
+	pthread_mutex_t zygote_lock; /* for zygotes (held while one starts) */
+	struct ph_zygote *zygotes;   /* zygote.c */
 };
+
+/* A sealed memfd of the seccomp program for policy (NULL: the strict
+ * preset, cached in the host) in kill or notify mode, compiled on first
+ * use into *cache (the caller's own, zeroed at first, for its own
+ * policy; free its insns when done). Returns the fd, or a negative errno. */
+struct ph_policy;
+int ph__host_prog(struct ph_host *h, const struct ph_policy *policy, int notify,
+		  struct ph__prog *cache);
 
 void ph__log(const struct ph_host *host, const struct ph_plugin *p, enum ph_level sev,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -43,11 +59,23 @@ enum ph_plugin_state {
 	PH_STATE_DEAD,
 };
 
+/* Inputs this small travel inline in the call slot (its whole inline
+ * area holds a few of them). */
+#define PH_BLOB_INLINE_MAX 1024u
+
 struct ph_blob {
 	int fd;
 	size_t size;
 	void *map; /* writable mapping until sealed */
 	int sealed;
+	uint8_t *bytes;	   /* sealed and at most PH_BLOB_INLINE_MAX: a copy */
+	uint64_t dev, ino; /* sealed: the memfd's identity */
+};
+
+/* A sealed memfd the runner keeps mapped (ph_slot_input.cache). */
+struct ph_cached_input {
+	uint64_t dev, ino, size;
+	uint64_t last_call; /* the call that last used it; 0: the entry is free */
 };
 
 struct ph_plugin {
@@ -61,8 +89,16 @@ struct ph_plugin {
 	int sock;
 	int sup;      /* supervisor channel from the plugin's init, or -1 */
 	int listener; /* seccomp user-notify listener, or -1 */
-	int epfd;     /* the one pollable fd: sock, pidfd, listener, timer */
+	int epfd;     /* the one pollable fd: sock, pidfd, listener, timer, wake */
 	int timerfd;  /* deadline and limit checks during a call */
+	int timer_armed;
+	int wake_rd;	    /* the wake pipe's read end: the runner writes when we sleep */
+	uint32_t done_seen; /* the completions we took (done_seq as we know it) */
+	/* What the runner keeps mapped, entry by entry, as we told it. */
+	struct ph_cached_input cache[PH_SLOT_CACHE_MAX];
+	uint32_t evict_pending;				  /* entries to drop at the next request */
+	int64_t watch_last_ms;				  /* the watchdog's last look */
+	__typeof__(((struct ph_result *)0)->usage) usage; /* what it saw then */
 	void *ring_map;
 	size_t ring_map_len;
 	struct ph_ring_consumer ring;
@@ -72,6 +108,7 @@ struct ph_plugin {
 	char *path;
 	struct ph_plugin_config cfg;
 	struct ph_policy *policy;
+	struct ph__prog prog[2]; /* policy compiled (kill, notify mode) */
 	struct ph_limits limits; /* per-call ones may change between calls */
 
 	char *name, *version, **methods;
@@ -79,6 +116,11 @@ struct ph_plugin {
 	uint32_t layers;
 	uint32_t ns_flags;  /* the namespaces planned (CLONE_NEW*) */
 	uint32_t handshake; /* PH_HS_*: the runner's requests seen */
+	int is_zygote;	    /* this is a zygote: it stops at ZYGOTE_READY */
+	/* The process whose child the plugin must be: init, or the zygote
+	 * (0: pid, init). */
+	pid_t parent_pid;
+	int64_t fork_sent_ns;
 	/* How many of this instance's callbacks (output, log) are running on
 	 * the calling thread's stack right now: while one is, the instance
 	 * must not be freed, restarted or pooled from under its own call. */
@@ -96,6 +138,7 @@ struct ph_plugin {
 		int abandoned; /* the output callback refused: deliver no more */
 		struct ph_result result;
 		unsigned int log_lines;
+		uint32_t log_msgs;    /* LOG messages received for this call */
 		int64_t deadline_ms;  /* 0: none */
 		int64_t watch_due_ms; /* next look at its limits; 0: not set */
 		uint64_t cpu0_usec;   /* plugin CPU time when the call began */
@@ -108,8 +151,11 @@ struct ph_plugin {
 	int64_t log_window_ms;
 	unsigned int log_in_window;
 
-	/* How long its latest start took, step by step. */
+	/* How long its latest start took, step by step: the runner's marks
+	 * and our own clock at SANDBOXED and LOADED. */
 	struct ph_spawn_times times;
+	uint64_t marks[PH_MARKS];
+	int64_t userns_ns, sandboxed_ns, loaded_ns;
 
 	/* How the instance ended, once it has: the first cause wins. */
 	struct ph_result end;
@@ -200,6 +246,49 @@ int ph__drain_ring(struct ph_plugin *p);
 void ph__deliver_leftovers(struct ph_plugin *p);
 int64_t ph__now_ms(void);
 int64_t ph__now_ns(void);
+
+/* dispatch.c: copy len bytes of hostile text into a printable,
+ * NUL-terminated string of at most dst_len bytes. */
+void ph__clean_copy(char *dst, size_t dst_len, const char *src, size_t len);
+
+/* slot.c: the call slot. */
+/* Post the request for the current call (p->call.id): inline inputs
+ * copied, the others' fds sent first on the control socket; wake the
+ * runner if it sleeps. Returns 0 or a negative errno from the send. */
+int ph__slot_post(struct ph_plugin *p, const char *method, size_t mlen,
+		  struct ph_blob *const *inputs, size_t n);
+/* Is there anything to look at: a completion, or ring data? (Shared
+ * memory only, no syscall: for spinning.) */
+int ph__slot_news(const struct ph_plugin *p);
+/* Take a posted completion, if there is one: check it, drain the ring,
+ * settle the call's answer and make the instance idle. Returns 1 when it
+ * took one, 0 when there is none, negative when it killed the instance. */
+int ph__slot_take_done(struct ph_plugin *p);
+/* A new runner keeps nothing mapped. */
+void ph__slot_forget_cache(struct ph_plugin *p);
+
+/* plugin.c: start p (host, path, cfg set) and take it through the
+ * handshake; free an instance whatever its state. */
+int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail);
+void ph__plugin_free_internal(struct ph_plugin *p);
+
+/* The most instances one zygote runs at once (runner/zygote.c agrees). */
+#define PH_ZYGOTE_MAX_INSTANCES 256
+
+/* zygote.c: fork p from the zygote for its key (started on first use),
+ * handing it its ring and wake pipe. Fills p's sockets, pid and pidfds;
+ * p is then SPAWNING, waiting for SANDBOXED. Returns 0, or a negative
+ * errno with *fail set. */
+int ph__zygote_fork(struct ph_plugin *p, uint64_t capacity, int ring_fd, int wake_wr,
+		    struct ph_result *fail);
+void ph__zygotes_free(struct ph_host *h);
+
+/* watchdog.c: wait for CHILD on p->sup and take its pidfd into
+ * p->plugin_pidfd. */
+int ph__take_child(struct ph_plugin *p, int timeout_ms, const char **ret_why);
+
+/* policy.c: do two policies (NULL: the strict preset) allow the same? */
+int ph__policy_equal(const struct ph_policy *a, const struct ph_policy *b);
 
 /* policy.c: a private copy of policy (NULL stays NULL) for an instance or
  * a pool, so that the caller's may be freed after the call. */

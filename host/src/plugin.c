@@ -44,6 +44,8 @@ static void plugin_stop(struct ph_plugin *p)
 	p->plugin_pidfd = safe_close(p->plugin_pidfd);
 	p->epfd = safe_close(p->epfd);
 	p->timerfd = safe_close(p->timerfd);
+	p->timer_armed = 0;
+	p->wake_rd = safe_close(p->wake_rd);
 	p->stat_fd = safe_close(p->stat_fd);
 	p->status_fd = safe_close(p->status_fd);
 	if (p->ring_map)
@@ -63,11 +65,13 @@ static void plugin_stop(struct ph_plugin *p)
 	p->state = PH_STATE_DEAD;
 }
 
-static void plugin_free(struct ph_plugin *p)
+void ph__plugin_free_internal(struct ph_plugin *p)
 {
 	if (!p)
 		return;
 	plugin_stop(p);
+	free(p->prog[0].insns);
+	free(p->prog[1].insns);
 	ph_policy_free(p->policy);
 	free(p->path);
 	free(p);
@@ -98,7 +102,7 @@ PH_EXPORT void ph_plugin_free(struct ph_plugin *plugin)
 		ph__refuse_in_callback(plugin, "ph_plugin_free");
 		return;
 	}
-	plugin_free(plugin);
+	ph__plugin_free_internal(plugin);
 }
 
 /* Create, size, map and seal the output ring. Returns the fd or -errno. */
@@ -181,7 +185,7 @@ static int plan_sandbox(const struct ph_plugin_config *cfg, uint64_t *ret_clone_
 
 static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plugin_config *cfg,
 		      uint64_t capacity, uint64_t clone_flags, int ring_fd, int plugin_fd,
-		      int prog_fd, int notify)
+		      int wake_wr, int prog_fd, int notify)
 {
 	struct ph_msg_setup s = {
 	    .ring_capacity = capacity,
@@ -189,7 +193,7 @@ static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plu
 	    .ns_flags = (uint32_t)clone_flags,
 	    .require = cfg->require,
 	};
-	int fds[3] = {ring_fd, plugin_fd, prog_fd};
+	int fds[4] = {ring_fd, plugin_fd, wake_wr, prog_fd};
 
 	/* Kernel-enforced backstops for the instance limits; the host's
 	 * watchdog (watchdog.c) turns reaching them into a result. Init counts
@@ -204,10 +208,68 @@ static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plu
 		s.flags |= PH_SETUP_SANDBOX;
 	if (p->sup >= 0)
 		s.flags |= PH_SETUP_SUPERVISE;
+	if (p->is_zygote) {
+		s.flags |= PH_SETUP_ZYGOTE;
+		/* RLIMIT_NPROC counts every process of the user namespace's
+		 * uid, siblings included: the zygote's instances share one
+		 * backstop, and the watchdog limits each one's threads. */
+		s.rlimit_nproc = (cfg->limits.max_threads + 1) * PH_ZYGOTE_MAX_INSTANCES;
+	}
 	if (prog_fd >= 0)
 		s.flags |= PH_SETUP_SECCOMP | (notify ? PH_SETUP_SECCOMP_LISTEN : 0);
 	return ph__msg_send2(p->sock, PH_MSG_SETUP, 0, &s, sizeof(s), path, s.path_len, fds,
-			     prog_fd >= 0 ? 3 : 2);
+			     prog_fd >= 0 ? 4 : 3);
+}
+
+/*
+ * The steps of this start, from the runner's marks (trusted: sent before
+ * plugin code ran) and our own clock. CLOCK_MONOTONIC is one clock for
+ * every process on the machine. A step whose marks are missing or out of
+ * order is left 0.
+ */
+static void spawn_times(struct ph_plugin *p, int64_t t_start)
+{
+	static const struct {
+		uint8_t step, from, to;
+	} by_mark[] = {
+	    {PH_SPAWN_NAMESPACES, PH_MARK_MAIN, PH_MARK_NAMESPACES},
+	    {PH_SPAWN_MOUNTS, PH_MARK_NAMESPACES, PH_MARK_MOUNTS},
+	    {PH_SPAWN_LIMITS, PH_MARK_MOUNTS, PH_MARK_LIMITS},
+	    {PH_SPAWN_LANDLOCK, PH_MARK_LIMITS, PH_MARK_LANDLOCK},
+	    {PH_SPAWN_SIDE_CHANNELS, PH_MARK_LANDLOCK, PH_MARK_SIDE_CHANNELS},
+	    {PH_SPAWN_FORK, PH_MARK_SIDE_CHANNELS, PH_MARK_FORKED},
+	    {PH_SPAWN_SECCOMP, PH_MARK_FORKED, PH_MARK_SECCOMP},
+	};
+	const uint64_t *m = p->marks;
+	const int64_t now = ph__now_ns();
+	struct ph_spawn_times *t = &p->times;
+
+	t->total_ns = (uint64_t)(now - t_start);
+	if (m[PH_MARK_MAIN] > (uint64_t)t_start) {
+		/* With a user namespace, main() is the re-exec'd runner's. */
+		if (p->userns_ns > t_start && m[PH_MARK_MAIN] > (uint64_t)p->userns_ns) {
+			t->step_ns[PH_SPAWN_EXEC] = (uint64_t)(p->userns_ns - t_start);
+			t->step_ns[PH_SPAWN_USERNS] = m[PH_MARK_MAIN] - (uint64_t)p->userns_ns;
+		} else
+			t->step_ns[PH_SPAWN_EXEC] = m[PH_MARK_MAIN] - (uint64_t)t_start;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(by_mark); i++) {
+		uint64_t from = m[by_mark[i].from], to = m[by_mark[i].to];
+
+		/* A step not taken (no mount namespace, say) has no mark:
+		 * measure from the last mark before it. */
+		for (int j = by_mark[i].from; !from && j > 0; j--)
+			from = m[j - 1];
+		if (from && to >= from)
+			t->step_ns[by_mark[i].step] = to - from;
+	}
+	/* From a zygote: the fork is timed from our request. */
+	if (p->fork_sent_ns && m[PH_MARK_FORKED] > (uint64_t)p->fork_sent_ns)
+		t->step_ns[PH_SPAWN_FORK] = m[PH_MARK_FORKED] - (uint64_t)p->fork_sent_ns;
+	if (p->loaded_ns > p->sandboxed_ns && p->sandboxed_ns)
+		t->step_ns[PH_SPAWN_LOAD] = (uint64_t)(p->loaded_ns - p->sandboxed_ns);
+	if (p->loaded_ns && now > p->loaded_ns)
+		t->step_ns[PH_SPAWN_WATCH] = (uint64_t)(now - p->loaded_ns);
 }
 
 /* Wait out one handshake state; a silent runner is a setup failure. */
@@ -261,7 +323,7 @@ static int await_userns(struct ph_plugin *p)
 /* The one pollable fd: everything that can need the host's attention. */
 static int make_epoll(struct ph_plugin *p)
 {
-	const int fds[] = {p->sock, p->pidfd, p->timerfd, p->listener};
+	const int fds[] = {p->sock, p->pidfd, p->timerfd, p->wake_rd, p->listener};
 
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->epfd < 0)
@@ -280,17 +342,26 @@ static int make_epoll(struct ph_plugin *p)
  * through the handshake. Returns 0 with p idle, or a negative errno with
  * the reason in *fail and p stopped.
  */
-static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
+int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 {
 	const struct ph_plugin_config *cfg = &p->cfg;
 	const uint64_t capacity = cfg->ring_size ? cfg->ring_size : PH_RING_DEFAULT_CAPACITY;
-	_cleanup_close_ int ring_fd = -1, prog_fd = -1, plugin_fd = -1;
+	_cleanup_close_ int ring_fd = -1, prog_fd = -1, plugin_fd = -1, wake_wr = -1;
 	const int64_t t_start = ph__now_ns();
+	int warm = cfg->zygote && !cfg->unsandboxed && !p->is_zygote;
 	uint64_t clone_flags;
 	int r, seccomp, notify;
 
 	memset(&p->times, 0, sizeof(p->times));
-	p->sock = p->pidfd = p->listener = p->sup = p->epfd = p->timerfd = -1;
+	memset(p->marks, 0, sizeof(p->marks));
+	p->userns_ns = p->sandboxed_ns = p->loaded_ns = p->fork_sent_ns = 0;
+	p->parent_pid = 0;
+	p->sock = p->pidfd = p->listener = p->sup = p->epfd = p->timerfd = p->wake_rd = -1;
+	p->timer_armed = 0;
+	p->done_seen = 0;
+	p->watch_last_ms = 0;
+	memset(&p->usage, 0, sizeof(p->usage));
+	ph__slot_forget_cache(p);
 	p->stat_fd = p->status_fd = -1;
 	p->plugin_pid = -1;
 	p->plugin_pidfd = -1;
@@ -306,6 +377,20 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		ph__result_setup(fail, PH_STEP_RING, -r, "cannot create the output ring");
 		goto out;
 	}
+	{
+		int wake[2];
+
+		/* The runner's way to wake us when we sleep: the write end is
+		 * all it gets, and our read end is a file description of its
+		 * own, so nothing it does can make our reads block. */
+		if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+			r = -errno;
+			ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot create the wake pipe");
+			goto out;
+		}
+		p->wake_rd = wake[0];
+		wake_wr = wake[1];
+	}
 	p->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (p->timerfd < 0) {
 		r = -errno;
@@ -319,6 +404,17 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		ph__result_setup(fail, PH_STEP_SECCOMP, -r, "cannot size seccomp notifications");
 		goto out;
 	}
+	/* A zygote needs the init of a pid namespace to fork from. */
+	if (warm && !(clone_flags & CLONE_NEWPID))
+		warm = 0;
+	p->ns_flags = (uint32_t)clone_flags;
+	p->handshake = 0;
+	if (warm) {
+		r = ph__zygote_fork(p, capacity, ring_fd, wake_wr, fail);
+		if (r < 0)
+			goto out;
+		goto handshake;
+	}
 	/* The runner gets the plugin as an open file, never as a path to
 	 * resolve in its own (lesser) view: what it loads is what we open. */
 	plugin_fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -327,15 +423,11 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		ph__result_setup(fail, PH_STEP_LOAD, -r, "cannot open the plugin file");
 		goto out;
 	}
-	p->ns_flags = (uint32_t)clone_flags;
-	p->handshake = 0;
 	r = ph__spawn_runner(p, p->host->runner_fd, clone_flags, fail);
 	if (r < 0)
 		goto out;
 	if (seccomp) {
-		/* In its own pid namespace the plugin is pid 2, under init. */
-		prog_fd = ph__policy_compile(ph__policy_sb(cfg->policy), notify,
-					     (clone_flags & CLONE_NEWPID) ? 2 : p->pid);
+		prog_fd = ph__host_prog(p->host, cfg->policy, notify, &p->prog[!!notify]);
 		if (prog_fd < 0) {
 			r = prog_fd;
 			ph__result_setup(fail, PH_STEP_SECCOMP, -r,
@@ -348,17 +440,36 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		r = -EPROTO;
 		goto out;
 	}
-	r = send_setup(p, p->path, cfg, capacity, clone_flags, ring_fd, plugin_fd, prog_fd, notify);
+	r = send_setup(p, p->path, cfg, capacity, clone_flags, ring_fd, plugin_fd, wake_wr, prog_fd,
+		       notify);
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
 		ph__result_setup(fail, PH_STEP_HANDSHAKE, -r, "cannot send SETUP to the runner");
 		goto out;
 	}
 
+handshake:
 	handshake(p, PH_STATE_SPAWNING);
-	handshake(p, PH_STATE_LOADING);
+	if (!p->is_zygote)
+		handshake(p, PH_STATE_LOADING);
 	if (p->state != PH_STATE_IDLE) {
 		*fail = p->end;
 		r = -EPROTO;
+		goto out;
+	}
+	if (p->is_zygote) {
+		/* Its instances load seccomp and the plugin, and are watched;
+		 * the zygote itself is trusted code waiting for FORK. */
+		uint32_t missing =
+		    cfg->require & ~p->layers & ~(PH_LAYER_SECCOMP | PH_LAYER_NOTIFY);
+
+		p->sup = safe_close(p->sup);
+		if (missing) {
+			ph__result_setup(fail, PH_STEP_SPAWN, EPERM,
+					 "required layer '%s' did not come up",
+					 ph_layer_name(missing & -missing) ?: "?");
+			r = -EPROTO;
+		} else
+			spawn_times(p, t_start);
 		goto out;
 	}
 	/* Before the layer check: any failure from here on must kill an
@@ -378,7 +489,8 @@ static int plugin_start(struct ph_plugin *p, struct ph_result *fail)
 	r = make_epoll(p);
 	if (r < 0)
 		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot create the instance's epoll fd");
-	p->times.total_ns = (uint64_t)(ph__now_ns() - t_start);
+	if (r == 0)
+		spawn_times(p, t_start);
 out:
 	if (r < 0)
 		plugin_stop(p);
@@ -478,9 +590,9 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 		p->cfg.limits.max_threads = DEFAULT_MAX_THREADS;
 	p->limits = p->cfg.limits;
 
-	r = plugin_start(p, &fail);
+	r = ph__plugin_start(p, &fail);
 	if (r < 0) {
-		plugin_free(p);
+		ph__plugin_free_internal(p);
 		goto fail;
 	}
 	*ret_plugin = p;
@@ -507,7 +619,7 @@ PH_EXPORT int ph_plugin_restart(struct ph_plugin *p, struct ph_result *ret_failu
 		r = -EBUSY;
 	} else {
 		plugin_stop(p);
-		r = plugin_start(p, &fail);
+		r = ph__plugin_start(p, &fail);
 	}
 	if (r < 0 && ret_failure)
 		*ret_failure = fail;

@@ -56,6 +56,13 @@ PH_EXPORT int ph_policy_allow(struct ph_policy *policy, const char *name,
 		    conds[i].op < PH_ARG_EQ || conds[i].op > PH_ARG_MASKED_EQ)
 			return -EINVAL;
 		seen |= 1u << conds[i].arg;
+		/* The compiled program's stand-in for the plugin's pid
+		 * (sandbox.h): no real argument needs it. */
+		if ((uint32_t)conds[i].value == PH__SB_SELF_PID ||
+		    (uint32_t)(conds[i].value >> 32) == PH__SB_SELF_PID ||
+		    (uint32_t)conds[i].mask == PH__SB_SELF_PID ||
+		    (uint32_t)(conds[i].mask >> 32) == PH__SB_SELF_PID)
+			return -EINVAL;
 	}
 
 	nr = ph__policy_syscall_nr(name);
@@ -82,6 +89,15 @@ PH_EXPORT int ph_policy_allow(struct ph_policy *policy, const char *name,
 		rule->conds[i].mask = conds[i].mask;
 	}
 	return 0;
+}
+
+int ph__policy_equal(const struct ph_policy *a, const struct ph_policy *b)
+{
+	if (!a || !b)
+		return !a && !b;
+	return a->sb.threads == b->sb.threads && a->sb.n_rules == b->sb.n_rules &&
+	       (a->sb.n_rules == 0 ||
+		memcmp(a->rules, b->rules, a->sb.n_rules * sizeof(*a->rules)) == 0);
 }
 
 PH_EXPORT void ph_policy_free(struct ph_policy *policy)

@@ -18,6 +18,7 @@ struct ph_pool {
 	struct ph_plugin_config cfg; /* cfg.policy points at policy */
 	struct ph_policy *policy;
 	size_t want;
+	int reuse; /* ph_pool_put() keeps instances for the next taker */
 	size_t n_ready;
 	struct ph_plugin **ready;
 };
@@ -80,6 +81,9 @@ PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 		goto nomem;
 	if (cfg)
 		pool->cfg = *cfg;
+	/* Pools fork their instances from a zygote: a refill costs a fork
+	 * and a load, not an exec and a sandbox. */
+	pool->cfg.zygote = 1;
 	/* Our own copy: the pool spawns from it long after this call. */
 	if (ph__policy_dup(pool->cfg.policy, &pool->policy) < 0)
 		goto nomem;
@@ -136,11 +140,22 @@ PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin)
 		ph__refuse_in_callback(plugin, "ph_pool_put");
 		return;
 	}
-	if (pool && pool->n_ready < pool->want && ph_plugin_alive(plugin) &&
+	/* Kept only where the caller said instances may serve one caller
+	 * after another: whatever a plugin keeps in memory across calls would
+	 * reach the next taker. */
+	if (pool && pool->reuse && pool->n_ready < pool->want && ph_plugin_alive(plugin) &&
 	    plugin->state == PH_STATE_IDLE && !plugin->call.finished)
 		pool->ready[pool->n_ready++] = plugin;
 	else
 		ph_plugin_free(plugin);
+}
+
+PH_EXPORT int ph_pool_set_reuse(struct ph_pool *pool, int reuse)
+{
+	if (!pool)
+		return -EINVAL;
+	pool->reuse = !!reuse;
+	return 0;
 }
 
 PH_EXPORT size_t ph_pool_ready(const struct ph_pool *pool)

@@ -14,6 +14,10 @@ struct ph__proc_status {
 /* CPU time of process pid (all its threads), in microseconds. cache: an
  * fd slot kept open between reads (init to -1, close when done), or NULL. */
 int ph__proc_cpu_usec(pid_t pid, int *cache, uint64_t *ret_user, uint64_t *ret_sys);
+/* CPU time of process pid (all its threads) from its CPU-time clock, in
+ * microseconds: one syscall, and exact, where /proc counts clock ticks.
+ * 0 when the clock cannot be read (the process is gone). */
+uint64_t ph__proc_cpu_clock_usec(pid_t pid);
 /* Resident memory, its peak, and the thread count of pid (cache as above). */
 int ph__proc_status(pid_t pid, int *cache, struct ph__proc_status *ret);
 /* How many fds pid has open, or a negative errno. */

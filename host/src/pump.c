@@ -105,10 +105,9 @@ int64_t ph__now_ns(void)
 }
 
 /*
- * One round's share of draining: until the ring is empty (then a doorbell
- * is requested: returns 0), or the round's time is up, or the call's
- * deadline has passed (returns 1: output is still waiting and no doorbell
- * is up). Negative when the instance ended meanwhile.
+ * One round's share of draining: until the ring is empty (returns 0), or
+ * the round's time is up, or the call's deadline has passed (returns 1:
+ * output is still waiting). Negative when the instance ended meanwhile.
  */
 static int drain_round(struct ph_plugin *p)
 {
@@ -119,8 +118,7 @@ static int drain_round(struct ph_plugin *p)
 
 		if (r < 0)
 			return r;
-		/* Ask for a doorbell; if data slipped in, there is more. */
-		if (!ph__ring_consumer_want_doorbell(&p->ring))
+		if (__atomic_load_n(&p->ring.shared->head, __ATOMIC_RELAXED) == p->ring.tail)
 			return 0;
 		if (ph__now_ns() - start >= ROUND_NS)
 			return 1;
@@ -129,6 +127,68 @@ static int drain_round(struct ph_plugin *p)
 		if (p->call.deadline_ms && ph__now_ms() >= p->call.deadline_ms)
 			return 1;
 	}
+}
+
+/*
+ * Spin on the shared words for up to budget_ns: returns 1 as soon as the
+ * runner posted a completion or ring data, 0 when the budget ran out. No
+ * syscall: a call that ends within it costs the host none.
+ */
+static int spin_for_news(const struct ph_plugin *p, int64_t budget_ns)
+{
+	const int64_t until = ph__now_ns() + budget_ns;
+
+	do {
+		for (int i = 0; i < 32; i++) {
+			if (ph__slot_news(p))
+				return 1;
+			__builtin_ia32_pause();
+		}
+	} while (ph__now_ns() < until);
+	return 0;
+}
+
+/*
+ * Before sleeping: ask the runner for a byte on the wake pipe at its next
+ * publish or completion. Returns 1 when there is news already (do not
+ * sleep), 0 when it is safe to sleep.
+ */
+static int want_wake(struct ph_plugin *p)
+{
+	struct ph_ring_shared *s = p->ring_map;
+
+	__atomic_store_n(&s->consumer_sleeping, 1, __ATOMIC_RELAXED);
+	/* Pairs with the runner's fence between its stores and reading
+	 * consumer_sleeping: either it sees our flag or we see its news. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (ph__slot_news(p)) {
+		__atomic_store_n(&s->consumer_sleeping, 0, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return 0;
+}
+
+static void no_wake(struct ph_plugin *p)
+{
+	__atomic_store_n(&((struct ph_ring_shared *)p->ring_map)->consumer_sleeping, 0,
+			 __ATOMIC_RELAXED);
+}
+
+static void drop_wake(struct ph_plugin *p)
+{
+	if (p->epfd >= 0)
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->wake_rd, NULL);
+	p->wake_rd = safe_close(p->wake_rd);
+}
+
+/* Empty the wake pipe: its bytes are hints, and the plugin may write as
+ * many as it likes. */
+static void drain_wake(struct ph_plugin *p)
+{
+	char buf[256];
+
+	for (int i = 0; i < 16 && read(p->wake_rd, buf, sizeof(buf)) == (ssize_t)sizeof(buf); i++)
+		;
 }
 
 /* The child died mid-call: hand over what it managed to publish. */
@@ -164,29 +224,48 @@ static void on_eof(struct ph_plugin *p)
 	ph__plugin_arm_timer(p);
 }
 
+/* How long one spin lasts in PH_WAIT_SPIN before the pump looks at the
+ * kernel's side (seccomp, the pidfd, the socket, the timer). */
+#define SPIN_ROUND_NS 50000
+
 int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int timeout_ms)
 {
 	const int64_t deadline = timeout_ms < 0 ? INT64_MAX : ph__now_ms() + timeout_ms;
+	const int spin_mode = p->cfg.wait == PH_WAIT_SPIN && timeout_ms != 0;
+	/* A blocking call spins once, briefly, before it first sleeps. */
+	int64_t spin_ns = timeout_ms != 0 ? PH_WAIT_SPIN_NS : 0;
 
 	while (p->state == while_state) {
-		struct pollfd pfd[4];
-		int nfds = 0, wait_ms, r, more = 0;
+		struct pollfd pfd[5];
+		int nfds = 0, wait_ms, r, more = 0, news = 0;
 
 		if (p->state == PH_STATE_IN_CALL) {
 			more = drain_round(p);
 			if (more < 0)
 				break;
+			r = ph__slot_take_done(p);
+			if (r != 0 || p->state != PH_STATE_IN_CALL)
+				break;
+			if (!more && spin_ns > 0) {
+				news = spin_for_news(p, spin_ns);
+				if (!spin_mode)
+					spin_ns = 0;
+				if (news && !spin_mode)
+					continue;
+			}
 		}
 
-		enum { SOCK, PIDFD, TIMER, LISTENER };
+		enum { SOCK, PIDFD, TIMER, WAKE, LISTENER };
 		pfd[SOCK] = (struct pollfd){.fd = p->sock, .events = POLLIN};
 		pfd[PIDFD] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
 		pfd[TIMER] = (struct pollfd){.fd = p->timerfd, .events = POLLIN};
+		pfd[WAKE] = (struct pollfd){.fd = p->wake_rd, .events = POLLIN};
 		pfd[LISTENER] = (struct pollfd){.fd = p->listener, .events = POLLIN};
-		nfds = p->listener >= 0 ? 4 : 3;
+		nfds = p->listener >= 0 ? 5 : 4;
 
-		/* Output still waiting: look at the other fds without sleeping. */
-		if (more)
+		/* Output still waiting, or spinning: look at the other fds
+		 * without sleeping. */
+		if (more || spin_mode || news)
 			wait_ms = 0;
 		else if (deadline == INT64_MAX)
 			wait_ms = -1;
@@ -194,23 +273,44 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 			int64_t left = deadline - ph__now_ms();
 			wait_ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 		}
+		/* Going to sleep (or back to the caller's event loop): the
+		 * timer must stand for the deadline and the watchdog, and the
+		 * runner must know to wake us. */
+		if (wait_ms != 0 || timeout_ms == 0 || spin_mode) {
+			/* Once: re-arming each round would push a deadline
+			 * that has passed 1 ms further every time. */
+			if (!p->timer_armed)
+				ph__plugin_arm_timer(p);
+			if (p->state == PH_STATE_IN_CALL && !spin_mode && want_wake(p)) {
+				if (timeout_ms != 0)
+					continue;
+				wait_ms = 0;
+			}
+		}
 		r = poll(pfd, (nfds_t)nfds, wait_ms);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return -errno;
-		/* Nothing yet: the doorbell request stays up, so that a caller
+		/* Nothing yet: the wake request stays up, so that a caller
 		 * sleeping in its own event loop is woken by new output. */
-		if (r == 0 && !more)
+		if (r == 0 && !more && !spin_mode && !news)
 			return -ETIMEDOUT;
-		if (p->state == PH_STATE_IN_CALL)
-			ph__ring_consumer_no_doorbell(&p->ring);
+		if (p->state == PH_STATE_IN_CALL && timeout_ms != 0)
+			no_wake(p);
+		if (pfd[WAKE].revents & POLLIN)
+			drain_wake(p);
+		else if (pfd[WAKE].revents & (POLLHUP | POLLERR))
+			/* Every writer is gone, so the instance is: stop
+			 * watching a pipe that would read as ready forever;
+			 * the pidfd tells the rest. */
+			drop_wake(p);
 
 		/* Seccomp first: a refused syscall blocks the plugin, and the
 		 * kernel's word on it beats anything the plugin says. */
-		if (nfds == 4 && (pfd[LISTENER].revents & POLLIN))
+		if (nfds == 5 && (pfd[LISTENER].revents & POLLIN))
 			ph__notif_handle(p);
-		else if (nfds == 4 && (pfd[LISTENER].revents & (POLLHUP | POLLERR)))
+		else if (nfds == 5 && (pfd[LISTENER].revents & (POLLHUP | POLLERR)))
 			/* Every task under the filter is gone: it can never
 			 * notify again, and a hung-up fd would keep the
 			 * instance's epoll fd readable for nothing. */
@@ -226,8 +326,11 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		/* Only if it is still the process we polled: INIT, just read,
 		 * replaces the runner (which exits then) with the plugin's init. */
 		if ((pfd[PIDFD].revents & POLLIN) && pfd[PIDFD].fd == p->pidfd) {
-			/* Dead: messages it sent before dying still count. */
+			/* Dead: messages it sent before dying still count, and
+			 * so does a completion it posted. */
 			if (ph__read_messages(p) == 0 && p->state == PH_STATE_DEAD)
+				break;
+			if (p->state == PH_STATE_IN_CALL && ph__slot_take_done(p) != 0)
 				break;
 			ph__plugin_reap(p);
 			break;
@@ -237,14 +340,22 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		/* Without a wait, one round only: a plugin that always has
 		 * something to say must not keep ph_plugin_process() here. */
 		if (timeout_ms == 0 ||
-		    (more && deadline != INT64_MAX && ph__now_ms() >= deadline)) {
-			/* Output is waiting and no doorbell was asked for:
-			 * make ph_plugin_fd() readable, so that an event loop
-			 * comes back for the rest. */
-			if (more && p->state == PH_STATE_IN_CALL)
-				ph__plugin_wake(p);
+		    ((more || spin_mode) && deadline != INT64_MAX && ph__now_ms() >= deadline)) {
+			if (p->state == PH_STATE_IN_CALL && timeout_ms == 0) {
+				/* Take what arrived during this round, then ask
+				 * for a wake before going back to the loop; if
+				 * news slipped in, make the fd readable now. */
+				if (ph__slot_take_done(p) != 0 || p->state != PH_STATE_IN_CALL)
+					return 0;
+				if (more || want_wake(p)) {
+					no_wake(p);
+					ph__plugin_wake(p);
+				}
+			}
 			return timeout_ms == 0 ? 0 : -ETIMEDOUT;
 		}
+		if (spin_mode)
+			spin_ns = SPIN_ROUND_NS;
 	}
 	return 0;
 }

@@ -19,8 +19,12 @@
 #include "internal.h"
 #include "procstat.h"
 
-/* How often the watchdog looks at CPU, memory, fds and threads. */
+/* How often the watchdog looks at memory, fds and threads during a call,
+ * and at most how often it looks when calls end: calls that follow each
+ * other faster share one look, so that its /proc reads are not paid per
+ * call, yet an instance over a limit is still caught within a few ms. */
 #define WATCH_INTERVAL_MS 10
+#define WATCH_AT_END_MS	  1
 
 /* ------------------------------------------------------------- limits */
 
@@ -48,26 +52,40 @@ int ph__check_limits(struct ph_plugin *p, int at_end)
 {
 	const struct ph_limits *l = &p->limits;
 	const pid_t pid = p->plugin_pid;
+	const int64_t now = ph__now_ms();
+	uint64_t u, s;
 
 	if (pid <= 0 || p->state == PH_STATE_DEAD)
 		return 0;
+	/* CPU from the process's clock: exact and one syscall, so every
+	 * call's end looks at it. */
 	if (l->cpu_ms) {
-		uint64_t u, s;
+		const uint64_t cpu = ph__proc_cpu_clock_usec(pid);
 
-		if (ph__proc_cpu_usec(pid, &p->stat_fd, &u, &s) == 0 &&
-		    u + s - p->call.cpu0_usec >= l->cpu_ms * 1000) {
+		if (cpu && cpu - p->call.cpu0_usec >= l->cpu_ms * 1000) {
 			kill_limit(p, PH_RESULT_CPU_LIMIT, "%llu ms of CPU (limit %llu ms)",
-				   (unsigned long long)((u + s - p->call.cpu0_usec) / 1000),
+				   (unsigned long long)((cpu - p->call.cpu0_usec) / 1000),
 				   (unsigned long long)l->cpu_ms);
 			return -EPROTO;
 		}
 	}
-	if (l->memory_bytes || l->max_threads) {
+	if (at_end && now - p->watch_last_ms < WATCH_AT_END_MS)
+		return 0;
+	p->watch_last_ms = now;
+	if (ph__proc_cpu_usec(pid, &p->stat_fd, &u, &s) == 0) {
+		p->usage.user_usec = u;
+		p->usage.sys_usec = s;
+	}
+	{
 		struct ph__proc_status st;
 
 		if (ph__proc_status(pid, &p->status_fd, &st) == 0) {
-			uint64_t kib = at_end ? st.hwm_kib : st.rss_kib;
+			/* The peak, whenever we look: a call that went over its
+			 * limit and came back under it between two looks is
+			 * still caught. */
+			uint64_t kib = st.hwm_kib > st.rss_kib ? st.hwm_kib : st.rss_kib;
 
+			p->usage.max_rss_kib = st.hwm_kib;
 			if (l->memory_bytes && kib * 1024 > l->memory_bytes) {
 				kill_limit(p, PH_RESULT_MEMORY_LIMIT,
 					   "%llu KiB resident (limit %llu KiB)",
@@ -127,22 +145,32 @@ void ph__plugin_arm_timer(struct ph_plugin *p)
 		its.it_value.tv_sec = wait / 1000;
 		its.it_value.tv_nsec = (wait % 1000) * 1000000;
 	}
-	timerfd_settime(p->timerfd, 0, &its, NULL);
 	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) {
 		uint64_t ticks;
 
+		/* Nothing to arm, and nothing armed: no syscall (calls that
+		 * end while the host spins never touch the timer). */
+		if (!p->timer_armed)
+			return;
+		timerfd_settime(p->timerfd, 0, &its, NULL);
+		p->timer_armed = 0;
 		/* Disarmed: drop an expiry already counted, so the fd goes quiet. */
 		if (read(p->timerfd, &ticks, sizeof(ticks)) < 0)
 			(void)ticks;
+		return;
 	}
+	timerfd_settime(p->timerfd, 0, &its, NULL);
+	p->timer_armed = 1;
 }
 
 void ph__plugin_wake(struct ph_plugin *p)
 {
 	struct itimerspec its = {.it_value = {.tv_nsec = 1}};
 
-	if (p->timerfd >= 0)
+	if (p->timerfd >= 0) {
 		timerfd_settime(p->timerfd, 0, &its, NULL);
+		p->timer_armed = 1;
+	}
 }
 
 void ph__plugin_on_timer(struct ph_plugin *p)
@@ -178,7 +206,7 @@ void ph__plugin_on_timer(struct ph_plugin *p)
 
 /* Wait for init's CHILD message and take its pidfd of the plugin. Returns
  * 0, or a negative errno with what went wrong in *ret_why. */
-static int take_child(struct ph_plugin *p, int timeout_ms, const char **ret_why)
+int ph__take_child(struct ph_plugin *p, int timeout_ms, const char **ret_why)
 {
 	const int64_t deadline = ph__now_ms() + timeout_ms;
 	struct pollfd pfd = {.fd = p->sup, .events = POLLIN};
@@ -244,7 +272,8 @@ int ph__watch_start(struct ph_plugin *p, int timeout_ms, struct ph_result *fail)
 		 * the plugin writes (it could fork, or lie on the control
 		 * socket) decides which process the watchdog reads.
 		 */
-		r = take_child(p, timeout_ms, &why);
+		/* A zygote's instance: taken when it was forked. */
+		r = p->plugin_pidfd >= 0 ? 0 : ph__take_child(p, timeout_ms, &why);
 		if (r < 0)
 			goto fail;
 		pid = ph__proc_pidfd_pid(p->plugin_pidfd);
@@ -276,7 +305,7 @@ int ph__watch_start(struct ph_plugin *p, int timeout_ms, struct ph_result *fail)
 		/* The process those files show is init's child, and the pidfd
 		 * still pins it after they were opened: the pid was not
 		 * recycled in between, so the files are the plugin's. */
-		if (st.ppid != p->pid) {
+		if (st.ppid != (p->parent_pid ? p->parent_pid : p->pid)) {
 			r = -ESRCH;
 			why = "init's pidfd names a process that is not init's child";
 			goto fail;

@@ -14,6 +14,8 @@
 
 #include <plughost/plugin.h>
 
+#include "wire.h"
+
 __attribute__((constructor)) static void forge(void)
 {
 	static const char text[] = "landlock unavailable";
@@ -27,8 +29,8 @@ __attribute__((constructor)) static void forge(void)
 		uint32_t msg_len, reserved;
 		char text[sizeof(text) - 1];
 	} __attribute__((packed)) m = {
-	    .magic = 0x31474850u, /* "PHG1" */
-	    .abi = 1,
+	    .magic = PH_WIRE_MAGIC,
+	    .abi = PH_WIRE_ABI,
 	    .type = 4, /* SETUP_FAILED */
 	    .len = 16 + sizeof(text) - 1,
 	    .step = 7, /* landlock */

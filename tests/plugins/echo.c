@@ -64,6 +64,19 @@ static int do_echo(struct ph_call *call, const struct ph_input *inputs, size_t n
 	return 0;
 }
 
+/* Where the first input is mapped, and a checksum of it: for the tests of
+ * inputs kept mapped across calls. */
+static int do_addr(struct ph_call *call, const struct ph_input *inputs, size_t n_inputs)
+{
+	uint64_t sum = 0;
+
+	if (n_inputs < 1)
+		return ph_error(call, 1, "addr: want one input");
+	for (size_t i = 0; i < inputs[0].len; i += 4096)
+		sum += ((const uint8_t *)inputs[0].data)[i];
+	return ph_printf(call, "%p %llu", inputs[0].data, (unsigned long long)sum);
+}
+
 static int do_count(struct ph_call *call, const struct ph_input *inputs, size_t n_inputs)
 {
 	int r = ph_printf(call, "n=%zu", n_inputs);
@@ -168,8 +181,9 @@ static int do_abort(struct ph_call *call, UNUSED const struct ph_input *inputs,
 }
 
 static const struct ph_method methods[] = {
-    {"echo", do_echo},	 {"count", do_count}, {"fail", do_fail}, {"log", do_log},
-    {"flood", do_flood}, {"crash", do_crash}, {"exit", do_exit}, {"abort", do_abort},
+    {"echo", do_echo}, {"count", do_count}, {"fail", do_fail},
+    {"log", do_log},   {"flood", do_flood}, {"crash", do_crash},
+    {"exit", do_exit}, {"abort", do_abort}, {"addr", do_addr},
 };
 
 PH_PLUGIN("echo", "1.0", methods);

@@ -37,6 +37,9 @@
 
 #include <plughost/plugin.h>
 
+#include "ring-layout.h"
+#include "wire.h"
+
 static int ctor_open_errno = -1;
 
 /* Runs while the plugin loads, under stage 1: the loader's syscalls are
@@ -175,17 +178,97 @@ struct raw_hdr {
 	uint64_t call_id;
 };
 
+/*
+ * The head of the runner's private struct call (runner/serve.c), which the
+ * plugin's struct ph_call pointer really points at, and of its ring
+ * producer: an attacker who read the source finds the call slot and the
+ * wake pipe this way. If the runner's layout drifts, these attacks stop
+ * reaching their target and their tests fail (they check the result).
+ */
+struct runner_ring {
+	struct ph_ring_shared *shared;
+	uint8_t *data;
+	uint64_t capacity, head, published;
+	int ctl_fd, wake_fd;
+};
+struct runner_call {
+	struct ph_call pub;
+	uint64_t id;
+	int ctl_fd;
+	struct runner_ring *ring;
+	char method[PH_NAME_MAX + 1];
+	uint64_t written; /* payload bytes the call wrote to the ring */
+};
+
+static struct runner_call *cur_call;
+
+static void hang_around(void)
+{
+	/* Wait in an allowed syscall (pause() is not on the list, and its
+	 * violation would win). */
+	for (;;)
+		sleep(1);
+}
+
+/* A completion for a call that never was, posted in the call slot. */
 static long forge_done(void)
 {
-	struct {
-		struct raw_hdr h;
-		uint32_t status;
-		int32_t code;
-		uint64_t output_bytes;
-		uint32_t msg_len, reserved;
-	} m = {{0x31474850u, 1, 6 /* DONE */, 24, 0, 999999}, 0, 0, 0, 0, 0};
+	struct ph_ring_shared *s = cur_call->ring->shared;
+	struct ph_slot_done *d = ph_slot_done_of(s);
 
-	return send_raw(&m, sizeof(m), -1);
+	d->call_id = 999999;
+	d->status = PH_DONE_OK;
+	__atomic_fetch_add(&s->done_seq, 1, __ATOMIC_RELEASE);
+	if (write(cur_call->ring->wake_fd, "w", 1) < 0)
+		return -1;
+	hang_around();
+	return 0;
+}
+
+/* A completion that counts log lines it never sent. */
+static long done_lies_logs(void)
+{
+	struct ph_ring_shared *s = cur_call->ring->shared;
+	struct ph_slot_done *d = ph_slot_done_of(s);
+
+	d->call_id = cur_call->id;
+	d->status = PH_DONE_OK;
+	d->code = 0;
+	d->msg_len = 0;
+	d->output_bytes = 0;
+	d->log_msgs = 1000;
+	__atomic_fetch_add(&s->done_seq, 1, __ATOMIC_RELEASE);
+	if (write(cur_call->ring->wake_fd, "w", 1) < 0)
+		return -1;
+	hang_around();
+	return 0;
+}
+
+/* A completion whose fields keep changing while the host reads it, with
+ * done_seq bumped over and over: whatever the host copies, it must act on
+ * its copy alone, and end the call one way or another without crashing.
+ * Some of the states it writes are sound completions (this call's id, an
+ * error status, 20 bytes of text, the output size the ring delivered), so
+ * that a copy can pass every check and be acted on too. */
+static long done_torn(void)
+{
+	struct ph_ring_shared *s = cur_call->ring->shared;
+	struct ph_slot_done *d = ph_slot_done_of(s);
+	const uint64_t id = cur_call->id;
+
+	for (uint32_t i = 0;; i++) {
+		d->call_id = (i & 1) ? id : id + 1;
+		d->status = i % 7;
+		d->code = (int32_t)i;
+		d->msg_len = (i & 2) ? 20 : 0x7fffffffu;
+		memset(d->msg, (i & 4) ? 'A' : '\n', 32);
+		d->output_bytes = cur_call->written + (i & 8);
+		d->log_msgs = 0;
+		__atomic_fetch_add(&s->done_seq, 1, __ATOMIC_RELEASE);
+		if ((i & 1023) == 0 && write(cur_call->ring->wake_fd, "w", 1) < 0)
+			sched_yield();
+	}
+	return 0;
 }
 
 static long log_with_fd(void)
@@ -193,7 +276,7 @@ static long log_with_fd(void)
 	struct {
 		struct raw_hdr h;
 		uint32_t level, len;
-	} m = {{0x31474850u, 1, 7 /* LOG */, 8, 1, 0}, 2, 0};
+	} m = {{PH_WIRE_MAGIC, PH_WIRE_ABI, PH_MSG_LOG, 8, 1, 0}, 2, 0};
 
 	return send_raw(&m, sizeof(m), 0);
 }
@@ -205,12 +288,8 @@ static long call_with_fds(void)
 {
 	struct {
 		struct raw_hdr h;
-		uint32_t n_inputs;
-		uint16_t method_len, reserved;
-		uint64_t sizes[16];
-		char method[1];
-	} __attribute__((packed))
-	m = {{0x31474850u, 1, 5 /* CALL */, 8 + 16 * 8 + 1, 16, 0}, 16, 1, 0, {0}, {'x'}};
+		struct ph_msg_call c;
+	} m = {{PH_WIRE_MAGIC, PH_WIRE_ABI, PH_MSG_CALL, 8, 16, 0}, {16, 0}};
 	int fds[16];
 
 	for (int i = 0; i < 16; i++)
@@ -325,6 +404,10 @@ static long run_attack(const char *name, long arg)
 		return getppid();
 	if (IS("forge_done"))
 		return forge_done();
+	if (IS("done_lies_logs"))
+		return done_lies_logs();
+	if (IS("done_torn"))
+		return done_torn();
 	if (IS("runt_message"))
 		return send_raw("PHG1", 4, -1);
 	if (IS("empty_message"))
@@ -333,12 +416,27 @@ static long run_attack(const char *name, long arg)
 		return log_with_fd();
 	if (IS("call_with_fds"))
 		return call_with_fds();
-	if (IS("doorbell_flood")) {
-		/* Doorbells as fast as the socket takes them, for ever. */
-		struct raw_hdr h = {0x31474850u, 1, 8 /* DOORBELL */, 0, 0, 0};
+	if (IS("log_flood")) {
+		/* Well-formed log lines as fast as the socket takes them, for
+		 * ever (the host drops most of them: rate limits). */
+		struct {
+			struct raw_hdr h;
+			uint32_t level, len;
+			char text[4];
+		} __attribute__((packed))
+		m = {{PH_WIRE_MAGIC, PH_WIRE_ABI, PH_MSG_LOG, 12, 0, cur_call->id}, 2, 4, "x!x!"};
 
 		for (;;)
-			send(3, &h, sizeof(h), MSG_NOSIGNAL);
+			send(3, &m, sizeof(m), MSG_NOSIGNAL);
+	}
+	if (IS("wake_flood")) {
+		/* Wake bytes as fast as the pipe takes them, for ever. */
+		const int fd = cur_call->ring->wake_fd;
+		char bytes[4096] = {0};
+
+		for (;;)
+			if (write(fd, bytes, sizeof(bytes)) < 0)
+				sched_yield();
 	}
 	if (IS("hang_up")) {
 		/* Hang up on the host and keep running ("reached" is already
@@ -361,6 +459,7 @@ static int attack(struct ph_call *call, const struct ph_input *in, size_t n)
 		return ph_error(call, 9999, "attack: want one input naming the attack");
 	memcpy(name, in[0].data, in[0].len);
 	name[in[0].len] = '\0';
+	cur_call = (struct runner_call *)call;
 	if (n > 1 && in[1].len < sizeof(argtext)) {
 		memcpy(argtext, in[1].data, in[1].len);
 		argtext[in[1].len] = '\0';

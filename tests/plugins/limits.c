@@ -177,6 +177,22 @@ static int do_stream_crash(struct ph_call *call, UNUSED const struct ph_input *i
 	return ph_error(call, 1, "stream_crash: still alive after a store to 0x40");
 }
 
+/* Keep one more MiB at each call (written, so resident), and say how
+ * many it holds: memory that grows across many short calls. */
+static int do_grow(struct ph_call *call, UNUSED const struct ph_input *inputs,
+		   UNUSED size_t n_inputs)
+{
+	static unsigned long held;
+	void **p = malloc(1u << 20);
+
+	if (!p)
+		return ph_error(call, ENOMEM, "malloc failed");
+	memset(p, 0x5a, 1u << 20);
+	p[0] = malloc_head;
+	malloc_head = p;
+	return ph_printf(call, "%lu", ++held);
+}
+
 static int do_ok(struct ph_call *call, UNUSED const struct ph_input *inputs, UNUSED size_t n_inputs)
 {
 	return ph_write(call, "ok\n", 3);
@@ -191,6 +207,7 @@ static const struct ph_method methods[] = {
     {"fds", do_fds},
     {"stream_crash", do_stream_crash},
     {"ok", do_ok},
+    {"grow", do_grow},
 };
 
 PH_PLUGIN("limits", "1.0", methods);

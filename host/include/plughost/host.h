@@ -194,6 +194,14 @@ PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg);
  */
 PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret_host);
 
+/*
+ * Stop the host's zygotes (ph_plugin_config.zygote), to give back their
+ * memory and fds; the next such spawn starts a new one. Instances forked
+ * from them die with them, so call it when none is in use. NULL is a
+ * no-op.
+ */
+PH_EXPORT void ph_host_drop_zygotes(struct ph_host *host);
+
 /* Free a host. Every plugin spawned from it must be freed first. */
 PH_EXPORT void ph_host_free(struct ph_host *host);
 
@@ -397,13 +405,25 @@ PH_EXPORT uint32_t ph_plugin_layers(const struct ph_plugin *plugin);
 /* Name of one PH_LAYER_* bit, e.g. "userns", or NULL. */
 PH_EXPORT const char *ph_layer_name(uint32_t bit);
 /* The instance's process as the host sees it: the plugin itself, or with a
- * pid namespace its init (pid 1 inside), whose death ends everything. */
+ * pid namespace its init (pid 1 inside), whose death ends everything. For
+ * an instance forked from a zygote that is the zygote, which its siblings
+ * share. */
 PH_EXPORT int ph_plugin_pid(const struct ph_plugin *plugin);
 /* The plugin process's own pid as the host sees it (the same as
  * ph_plugin_pid() without a pid namespace), or -1 once it is dead. */
 PH_EXPORT int ph_plugin_process_pid(const struct ph_plugin *plugin);
 /* Nonzero while the instance can take calls. */
 PH_EXPORT int ph_plugin_alive(const struct ph_plugin *plugin);
+
+/*
+ * Inputs of 64 KiB and more stay mapped in the instance after a call (at
+ * most 16 of them, and half its memory limit, or 1 GiB without one), so
+ * that a blob passed to many calls is mapped and faulted in once; the
+ * mapping keeps the blob's memory alive even after ph_blob_free(), and
+ * counts toward the instance's memory. This drops them all before the
+ * next call. Returns 0, -EINVAL for NULL, -EBUSY during a call.
+ */
+PH_EXPORT int ph_plugin_drop_inputs(struct ph_plugin *plugin);
 
 /* Steps of starting an instance, timed by ph_plugin_spawn_times(). */
 enum ph_spawn_step {
@@ -515,9 +535,17 @@ struct ph_pool;
 /*
  * A warm pool: n instances of one plugin spawned ahead of need, so that
  * taking one costs no spawn. The config is copied, its policy included
- * (path and policy may be freed after the call). Returns 0, or as
- * ph_plugin_spawn(), always with the reason in *ret_failure when it is
- * not NULL; -EINVAL also for n outside 1..4096.
+ * (path and policy may be freed after the call). Its instances are forked
+ * from a zygote (cfg->zygote is implied), so refilling is cheap too.
+ *
+ * Trust domain: the instances of a pool are siblings of one zygote, and
+ * share what docs/security.md lists (its address-space layout above all).
+ * By default an instance taken from a pool has never run another caller's
+ * calls: ph_pool_put() frees it. ph_pool_set_reuse() makes put keep it for
+ * the next taker, which then shares whatever the plugin kept in memory
+ * from the calls before. Returns 0, or as ph_plugin_spawn(), always with
+ * the reason in *ret_failure when it is not NULL; -EINVAL also for n
+ * outside 1..4096.
  */
 PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 			  const struct ph_plugin_config *cfg, size_t n, struct ph_pool **ret_pool,
@@ -529,9 +557,14 @@ PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
 			   struct ph_result *ret_failure);
 
-/* Give an instance back: kept if alive, idle and the pool has room,
- * freed otherwise. */
+/* Give an instance back: freed, unless the pool reuses instances
+ * (ph_pool_set_reuse()) and it is alive, idle and the pool has room. */
 PH_EXPORT void ph_pool_put(struct ph_pool *pool, struct ph_plugin *plugin);
+
+/* Nonzero: ph_pool_put() keeps instances for later takers, who then share
+ * the state earlier callers' calls left in them. 0 (the default): every
+ * taker gets an instance no one has called. Returns 0, or -EINVAL. */
+PH_EXPORT int ph_pool_set_reuse(struct ph_pool *pool, int reuse);
 
 /* Spawn instances until n are ready. Returns how many are ready, or the
  * spawn error (ready ones are kept). */
