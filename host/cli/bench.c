@@ -431,6 +431,15 @@ static void layer_names(uint32_t layers, char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
+/* The PH_LAYER bit ph_layer_name() names name, or 0. */
+static uint32_t layer_bit(const char *name)
+{
+	for (uint32_t bit = 1; bit; bit <<= 1)
+		if (ph_layer_name(bit) && !strcmp(ph_layer_name(bit), name))
+			return bit;
+	return 0;
+}
+
 /*
  * The layers `plughost info` reports as available: its "layers:" line of
  * names, turned back into bits through ph_layer_name().
@@ -454,9 +463,7 @@ static int probe_layers(uint32_t *ret)
 			continue;
 		found = 1;
 		for (tok = strtok_r(line + 7, " ", &save2); tok; tok = strtok_r(NULL, " ", &save2))
-			for (uint32_t bit = 1; bit; bit <<= 1)
-				if (ph_layer_name(bit) && !strcmp(ph_layer_name(bit), tok))
-					layers |= bit;
+			layers |= layer_bit(tok);
 	}
 	free(buf);
 	if (!found)
@@ -738,6 +745,17 @@ static void first_err_line(char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* The contents of a small file (a digest, a report), NUL-terminated. */
+static void read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
 /* A fresh, empty error file for the next command's stderr. */
 static int open_err(void)
 {
@@ -778,6 +796,33 @@ static int run_cmd(const char *path, char *const argv[], int in_fd, int out_fd, 
 	describe_status(status, how, sizeof(how));
 	snprintf(why, why_len, "%s", line[0] ? line : how);
 	return -1;
+}
+
+/*
+ * After a `plughost run -v` whose stderr is in the error file: record the
+ * layers its instance had (the list after "sandbox:" in its report line),
+ * as check_layers() does for the bench's own instances, so that a command
+ * line counts only with every available layer too.
+ */
+static void cli_layers(struct bench *b, struct line *l)
+{
+	static const char mark[] = ", sandbox:";
+	char buf[4096], *p, *tok, *save = NULL;
+	uint32_t have = 0;
+
+	read_small(tmp_path[TMP_ERR], buf, sizeof(buf));
+	p = strstr(buf, mark);
+	if (!p) {
+		line_note(l, "plughost run -v did not name its sandbox layers");
+		return;
+	}
+	p += sizeof(mark) - 1;
+	p[strcspn(p, ";\n")] = '\0';
+	for (tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		have |= layer_bit(tok);
+	l->layers = have;
+	l->has_layers = 1;
+	l->missing_layers |= b->avail & ~have;
 }
 
 /* Whether prog is an executable in PATH (its path in buf). */
@@ -1398,7 +1443,8 @@ static void run_spawn_cold(struct bench *b, struct line *l)
 
 static int oneshot_side(struct bench *b, struct line *l, void *ctx, struct samples *out)
 {
-	char *argv[] = {"plughost", "run", b->plugin, "-m", "nop", NULL};
+	/* The warm-up runs with -v, which names the instance's layers. */
+	char *argv[] = {"plughost", "run", b->plugin, "-m", "nop", out ? NULL : "-v", NULL};
 	char why[512];
 
 	(void)ctx;
@@ -1412,6 +1458,8 @@ static int oneshot_side(struct bench *b, struct line *l, void *ctx, struct sampl
 		}
 		if (out)
 			samples_add(out, (double)ns);
+		else
+			cli_layers(b, l);
 	}
 	return 0;
 }
@@ -2012,7 +2060,8 @@ static int ensure_file(struct bench *b, struct line *l)
 static int upper_side(struct bench *b, struct line *l, void *ctx, struct samples *out)
 {
 	char *argv[] = {"plughost", "run",     b->plugin,	   "-m",
-			"upper",    "--input", tmp_path[TMP_DATA], NULL};
+			"upper",    "--input", tmp_path[TMP_DATA], out ? NULL : "-v",
+			NULL};
 	char why[512];
 	uint64_t ns;
 
@@ -2023,6 +2072,8 @@ static int upper_side(struct bench *b, struct line *l, void *ctx, struct samples
 	}
 	if (out)
 		samples_add(out, (double)ns);
+	else
+		cli_layers(b, l);
 	return 0;
 }
 
@@ -2173,21 +2224,11 @@ static void run_e2e_cpu(struct bench *b, struct line *l)
 
 /* ------------------------------------------------------------ input.stream */
 
-/* The contents of a small output file, for comparing two digests. */
-static void read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
-
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-}
-
 static int stream_side(struct bench *b, struct line *l, void *ctx, struct samples *out)
 {
 	char *cat_argv[] = {"cat", tmp_path[TMP_DATA], NULL};
-	char *run_argv[] = {"plughost", "run", b->plugin, "-m", "sha256", "--input", "-", NULL};
+	char *run_argv[] = {"plughost", "run", b->plugin,	  "-m", "sha256",
+			    "--input",	"-",   out ? NULL : "-v", NULL};
 	char line[400], how[128];
 	int fds[2], err, dst, st_run, st_cat, r;
 	pid_t cat, run;
@@ -2233,6 +2274,8 @@ static int stream_side(struct bench *b, struct line *l, void *ctx, struct sample
 		line_fail(l, "cat: %s", how);
 		return -1;
 	}
+	if (!out)
+		cli_layers(b, l);
 	return 0;
 }
 
