@@ -4,9 +4,10 @@
 set -eu
 # gcc brings its own sanitizer runtimes (ASan, UBSan); g++ builds the C++
 # sample plugin; setpriv is in
-# util-linux; tr, sha256sum and wc in coreutils, cmp in diffutils.
+# util-linux; tr, sha256sum and wc in coreutils, cmp in diffutils;
+# bwrap, the baseline of plughost bench's run.oneshot, in bubblewrap.
 pkgs="gcc g++ libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
-      scdoc util-linux coreutils diffutils"
+      scdoc util-linux coreutils diffutils bubblewrap"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
