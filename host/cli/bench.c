@@ -1024,13 +1024,47 @@ static int pipe1_side(struct bench *b, struct line *l, void *ctx, struct samples
 struct spin_line {
 	_Alignas(64) uint32_t ping;
 	uint32_t pong;
+	int child_cpu; /* -1: not pinned */
 };
 #define SPIN_STOP UINT32_MAX
+
+/* Pin the calling process to cpu. */
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) < 0 ? -errno : 0;
+}
+
+/*
+ * Two CPUs we may run on, for the two sides of a spinning baseline: two
+ * processes that spin on one CPU take turns by time slice, and measure
+ * the scheduler. Returns 0, or -1 with only one CPU to use.
+ */
+static int two_cpus(const cpu_set_t *allowed, int *ret_a, int *ret_b)
+{
+	int found = 0;
+
+	for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++) {
+		if (!CPU_ISSET(cpu, allowed))
+			continue;
+		if (found++ == 0)
+			*ret_a = cpu;
+		else
+			*ret_b = cpu;
+	}
+	return found == 2 ? 0 : -1;
+}
 
 static int spin_child(void *arg)
 {
 	struct spin_line *s = arg;
 	uint32_t seen = 0;
+
+	if (s->child_cpu >= 0)
+		pin_to(s->child_cpu);
 
 	for (;;) {
 		uint32_t v;
@@ -1054,6 +1088,8 @@ static int spin_side(struct bench *b, struct line *l, void *ctx, struct samples 
 {
 	struct spin_line *s =
 	    mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cpu_set_t allowed;
+	int cpu_a, cpu_b, pinned = 0;
 	pid_t pid;
 
 	(void)ctx;
@@ -1061,8 +1097,24 @@ static int spin_side(struct bench *b, struct line *l, void *ctx, struct samples 
 		line_fail(l, "baseline: mmap: %s", strerror(errno));
 		return -1;
 	}
+	s->child_cpu = -1;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 &&
+	    two_cpus(&allowed, &cpu_a, &cpu_b) == 0 && pin_to(cpu_b) == 0) {
+		s->child_cpu = cpu_a;
+		pinned = 1;
+		msg(l->baseline, sizeof(l->baseline),
+		    "spin round trip on a shared cache line between two processes pinned to CPUs "
+		    "%d and %d (MAP_SHARED, atomics)",
+		    cpu_a, cpu_b);
+	} else {
+		msg(l->baseline, sizeof(l->baseline),
+		    "spin round trip on a shared cache line between two processes on one CPU "
+		    "(MAP_SHARED, atomics; they take turns)");
+	}
 	pid = fork_child(spin_child, s);
 	if (pid < 0) {
+		if (pinned)
+			sched_setaffinity(0, sizeof(allowed), &allowed);
 		munmap(s, sizeof(*s));
 		line_fail(l, "baseline: fork: %s", strerror((int)-pid));
 		return -1;
@@ -1084,6 +1136,8 @@ static int spin_side(struct bench *b, struct line *l, void *ctx, struct samples 
 	}
 	__atomic_store_n(&s->ping, SPIN_STOP, __ATOMIC_RELEASE);
 	reap(pid);
+	if (pinned)
+		sched_setaffinity(0, sizeof(allowed), &allowed);
 	munmap(s, sizeof(*s));
 	return 0;
 }
@@ -2339,7 +2393,7 @@ static const struct line_def line_defs[] = {
      "empty call through ph_plugin_submit + poll(ph_plugin_fd) + ph_plugin_process",
      "pipe round trip between two processes, 1 byte each way", run_call_eventloop},
     {"call.spin", KIND_LATENCY, "ns", "empty call with PH_WAIT_SPIN",
-     "spin round trip on a shared cache line between two processes (MAP_SHARED, atomics)",
+     "spin round trip on a shared cache line between two processes, each on a CPU of its own",
      run_call_spin},
     {"call.small", KIND_THROUGHPUT, "calls/s",
      "calls per second, 64 bytes in (a fresh ph_blob_new_from_bytes) and 64 bytes out "
