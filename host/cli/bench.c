@@ -1938,8 +1938,14 @@ static int pipe_sum_side(struct bench *b, struct line *l, void *vctx, struct sam
 	int r = 0;
 	pid_t pid;
 
-	if (pipe_high(s.data) < 0 || pipe_high(s.reply) < 0) {
-		line_fail(l, "baseline: pipe: %s", strerror(errno));
+	if ((r = pipe_high(s.data)) < 0) {
+		line_fail(l, "baseline: pipe: %s", strerror(-r));
+		return -1;
+	}
+	if ((r = pipe_high(s.reply)) < 0) {
+		close(s.data[0]);
+		close(s.data[1]);
+		line_fail(l, "baseline: pipe: %s", strerror(-r));
 		return -1;
 	}
 	pid = fork_child(sum_child, &s);
@@ -2314,7 +2320,10 @@ static int stream_side(struct bench *b, struct line *l, void *ctx, struct sample
 	}
 	if (st_run != 0) {
 		first_err_line(line, sizeof(line));
-		describe_status(st_run, how, sizeof(how));
+		if (run < 0)
+			msg(how, sizeof(how), "cannot start plughost: %s", strerror((int)-run));
+		else
+			describe_status(st_run, how, sizeof(how));
 		/* Not there yet (an older plughost, or no stdin input) is
 		 * not a failure of this build: say so and go on. */
 		if (!out)
