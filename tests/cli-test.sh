@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..39" # one per ok/bad below
+echo "1..40" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -105,6 +105,11 @@ expect "bad size" 2 "invalid --memory '64MB'" -- "$PLUGHOST" run "$tdir/limits.s
 rc=0
 "$PLUGHOST" run "$tdir/limits.so" -m spin --timeout 200ms --json="$work/result.json" >/dev/null 2>&1 || rc=$?
 if [ "$rc" -eq 8 ] && grep -q '^{"kind":"timeout",' "$work/result.json"; then ok "json result"; else bad "json result" "rc $rc, $(cat "$work/result.json" 2>&1)"; fi
+
+# The bench, quick: it must run to its end and print one JSON document.
+rc=0
+"$PLUGHOST" bench --quick --json >"$work/bench.json" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && python3 -m json.tool "$work/bench.json" >/dev/null 2>&1; then ok "bench --quick --json"; else bad "bench --quick --json" "exit $rc; stdout: $(head -c 300 "$work/bench.json"); stderr: $(tail -n 5 "$work/err")"; fi
 
 expect "no command" 2 "missing command" -- "$PLUGHOST"
 expect "unknown command" 2 "unknown command 'frob'" -- "$PLUGHOST" frob

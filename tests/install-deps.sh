@@ -6,9 +6,10 @@ set -eu
 # sample plugin; clang and libclang-rt-14-dev (libFuzzer and clang's
 # sanitizer runtimes) build the fuzz targets (tests/run-all.sh, pass 5);
 # setpriv is in util-linux; tr, sha256sum and wc in coreutils, cmp in
-# diffutils.
+# diffutils; bwrap, the baseline of plughost bench's run.oneshot, in
+# bubblewrap.
 pkgs="gcc g++ libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
-      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev"
+      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev bubblewrap"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -15,6 +15,7 @@
 
 #include <plughost/host.h>
 
+#include "bench.h"
 #include "ph-config.h"
 
 /* Exit codes, one per result kind (documented in --help and plughost(1)). */
@@ -69,6 +70,7 @@ static const char usage_text[] =
     "Usage: plughost run PLUGIN.so [--method NAME] [--input FILE|-]... [LIMITS]\n"
     "                    [--threads] [--json[=FILE]] [-v]\n"
     "       plughost info\n"
+    "       plughost bench [--quick] [--json] [--only NAME[,NAME]...] [--reps N]\n"
     "       plughost --help | --version\n"
     "\n"
     "Run an untrusted plugin in a sandboxed child process.\n"
@@ -663,5 +665,7 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "bench"))
+		return ph_cli_bench(argc - 1, argv + 1);
 	return usage_error("unknown command '%s' (expected run or info)", argv[1]);
 }

@@ -169,6 +169,23 @@ PH_EXPORT int ph_blob_new_from_bytes(const void *data, size_t len, struct ph_blo
 
 	if (!ret_blob || (!data && len))
 		return -EINVAL;
+	/* Small: it travels inline in the call slot, so it needs no memfd
+	 * at all, only its bytes (a call that has no inline room left for it
+	 * makes a memfd for itself, ph__blob_memfd()). */
+	if (len <= PH_BLOB_INLINE_MAX) {
+		b = calloc(1, sizeof(*b));
+		if (!b || (len && !(b->bytes = malloc(len)))) {
+			free(b);
+			return -ENOMEM;
+		}
+		if (len)
+			memcpy(b->bytes, data, len);
+		b->fd = -1;
+		b->size = len;
+		b->sealed = 1;
+		*ret_blob = b;
+		return 0;
+	}
 	r = blob_alloc(len, &b);
 	if (r < 0)
 		return r;
@@ -328,6 +345,21 @@ PH_EXPORT size_t ph_blob_size(const struct ph_blob *blob)
 PH_EXPORT int ph_blob_sealed(const struct ph_blob *blob)
 {
 	return blob ? blob->sealed : 0;
+}
+
+int ph__blob_memfd(const struct ph_blob *b)
+{
+	_cleanup_close_ int fd = ph__memfd_create("plughost-input");
+
+	if (fd < 0)
+		return fd;
+	/* Written through the fd: no writable mapping exists, so F_SEAL_WRITE
+	 * cannot fail with EBUSY. */
+	if (b->size && write(fd, b->bytes, b->size) != (ssize_t)b->size)
+		return -EIO;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	return TAKE_FD(fd);
 }
 
 PH_EXPORT void ph_blob_free(struct ph_blob *blob)

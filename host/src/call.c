@@ -67,6 +67,12 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 	if (p->limits.cpu_ms && p->plugin_pid > 0)
 		p->call.cpu0_usec = ph__proc_cpu_clock_usec(p->plugin_pid);
 
+	/* Back to its event loop, the caller sleeps until the fd is readable:
+	 * ask the runner for a wake at the completion (or the first output)
+	 * before it can happen. */
+	if (for_loop)
+		__atomic_store_n(&((struct ph_ring_shared *)p->ring_map)->consumer_sleeping, 1,
+				 __ATOMIC_SEQ_CST);
 	/* A hung-up socket (sock < 0) or EPIPE: the child is dying or about to
 	 * be killed for it, and the pump learns which. */
 	r = p->sock < 0 ? -EPIPE : ph__slot_post(p, method, mlen, inputs, n);

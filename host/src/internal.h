@@ -68,9 +68,15 @@ struct ph_blob {
 	size_t size;
 	void *map; /* writable mapping until sealed */
 	int sealed;
-	uint8_t *bytes;	   /* sealed and at most PH_BLOB_INLINE_MAX: a copy */
+	uint8_t *bytes; /* sealed and at most PH_BLOB_INLINE_MAX: a copy */
+	/* fd is -1 for a small blob made from bytes: it has no memfd. */
 	uint64_t dev, ino; /* sealed: the memfd's identity */
 };
+
+/* blob.c: a sealed memfd holding b's bytes, for a blob made without one
+ * (fd -1: small, from bytes) that must travel as an fd. Returns the fd
+ * (the caller's) or a negative errno. */
+int ph__blob_memfd(const struct ph_blob *b);
 
 /* A sealed memfd the runner keeps mapped (ph_slot_input.cache). */
 struct ph_cached_input {

@@ -250,7 +250,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 				news = spin_for_news(p, spin_ns);
 				if (!spin_mode)
 					spin_ns = 0;
-				if (news && !spin_mode)
+				if (news)
 					continue;
 			}
 		}

@@ -106,7 +106,8 @@ int ph__slot_post(struct ph_plugin *p, const char *method, size_t mlen,
 	struct ph_ring_shared *s = p->ring_map;
 	struct ph_slot_req *q = ph_slot_req_of(p->ring_map);
 	struct ph_msg_call call = {0};
-	int fds[PH_INPUTS_MAX];
+	int fds[PH_INPUTS_MAX], own[PH_INPUTS_MAX];
+	unsigned int n_own = 0;
 	uint64_t inline_used = 0;
 	uint32_t seq;
 	int r;
@@ -129,6 +130,20 @@ int ph__slot_post(struct ph_plugin *p, const char *method, size_t mlen,
 			if (b->size)
 				memcpy(q->inline_data + inline_used, b->bytes, b->size);
 			inline_used += b->size;
+			continue;
+		}
+		if (b->fd < 0) {
+			/* No inline room left for a blob that has no memfd:
+			 * one for this call alone. */
+			int fd = ph__blob_memfd(b);
+
+			if (fd < 0) {
+				r = fd;
+				goto out;
+			}
+			own[n_own++] = fd;
+			in->how = PH_IN_FD;
+			fds[call.n_fds++] = fd;
 			continue;
 		}
 		in->dev = b->dev;
@@ -156,7 +171,7 @@ int ph__slot_post(struct ph_plugin *p, const char *method, size_t mlen,
 		r = ph__msg_send(p->sock, PH_MSG_CALL, p->call.id, &call, sizeof(call), fds,
 				 call.n_fds);
 		if (r < 0)
-			return r;
+			goto out;
 	}
 	seq = __atomic_load_n(&s->req_seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->req_seq, seq + 1, __ATOMIC_RELEASE);
@@ -166,7 +181,11 @@ int ph__slot_post(struct ph_plugin *p, const char *method, size_t mlen,
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&s->runner_sleeping, __ATOMIC_RELAXED))
 		syscall(SYS_futex, &s->req_seq, FUTEX_WAKE, 1, NULL, NULL, 0);
-	return 0;
+	r = 0;
+out:
+	while (n_own)
+		close(own[--n_own]);
+	return r;
 }
 
 int ph__slot_news(const struct ph_plugin *p)
