@@ -30,6 +30,9 @@
 #define PH_FD_RUNNER_EXE	5
 #define PH_RUNNER_ARG_USERNS	"--userns"
 #define PH_RUNNER_ARG_IN_USERNS "--in-userns"
+/* A root host: make the user namespace, and go on without the re-exec
+ * (which only an unprivileged host needs, to read the plugin's /proc). */
+#define PH_RUNNER_ARG_USERNS_STAY "--userns-stay"
 
 #define PH_WIRE_MAGIC  0x31474850u /* "PHG1" in little-endian byte order */
 #define PH_WIRE_ABI    2u

@@ -137,10 +137,11 @@ static void expect_from_host(uint16_t type, const char *what)
  *     exec inside the namespace makes it our memory's owner. Without that
  *     the kernel would keep owning our (non-dumpable) process by the
  *     initial namespace's root, and an unprivileged host could not read
- *     the /proc files its watchdog needs.
- * Never returns.
+ *     the /proc files its watchdog needs. A root host can anyway, and
+ *     asks for no re-exec (stay, PH_RUNNER_ARG_USERNS_STAY).
+ * Returns only with stay; the re-exec'd runner starts afresh.
  */
-static _Noreturn void enter_user_namespace(void)
+static void enter_user_namespace(int stay)
 {
 	static char *const argv[] = {(char *)"plughost-runner", (char *)PH_RUNNER_ARG_IN_USERNS,
 				     NULL};
@@ -156,6 +157,13 @@ static _Noreturn void enter_user_namespace(void)
 	(void)setgroups(0, NULL);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		ph__runner_fail(PH_STEP_USERNS, errno, "cannot become root in the user namespace");
+	/* A root host reads our /proc files with its own CAP_SYS_PTRACE, so
+	 * the re-exec below only an unprivileged host needs: go on. The id
+	 * change cleared the parent-death signal: set it again. */
+	if (stay) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		return;
+	}
 	syscall(SYS_execveat, PH_FD_RUNNER_EXE, "", argv, envp, AT_EMPTY_PATH);
 	ph__runner_fail(PH_STEP_USERNS, errno, "cannot exec the runner in its user namespace");
 }
@@ -488,8 +496,12 @@ int main(int argc, char **argv)
 	 * after the re-exec: a change of ids clears it.) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (argc == 2 && strcmp(argv[1], PH_RUNNER_ARG_USERNS) == 0)
-		enter_user_namespace();
+		enter_user_namespace(0);
 	in_userns = argc == 2 && strcmp(argv[1], PH_RUNNER_ARG_IN_USERNS) == 0;
+	if (argc == 2 && strcmp(argv[1], PH_RUNNER_ARG_USERNS_STAY) == 0) {
+		enter_user_namespace(1);
+		in_userns = 1;
+	}
 	ph__runner_mark(PH_MARK_MAIN);
 	close_other_fds();
 

@@ -221,13 +221,19 @@ int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t ns_flags, struct 
 {
 	static char *const envp[] = {NULL};
 	const int supervise = !!(ns_flags & CLONE_NEWPID), userns = !!(ns_flags & CLONE_NEWUSER);
+	/* A root host can read the plugin's /proc files whoever owns its
+	 * memory: its runner needs no re-exec inside the user namespace. */
+	const int stay = userns && geteuid() == 0;
 	/* The runner's first job, before it reads SETUP (runner.c). */
-	char *argv[] = {(char *)"plughost-runner", userns ? (char *)PH_RUNNER_ARG_USERNS : NULL,
+	char *argv[] = {(char *)"plughost-runner",
+			!userns ? NULL
+			: stay	? (char *)PH_RUNNER_ARG_USERNS_STAY
+				: (char *)PH_RUNNER_ARG_USERNS,
 			NULL};
 	int sv[2] = {-1, -1}, sup[2] = {-1, -1}, pidfd = -1, r;
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	struct child_args args = {
-	    .runner = runner, .keep_exe = userns, .argv = argv, .envp = envp, .sup = -1};
+	    .runner = runner, .keep_exe = userns && !stay, .argv = argv, .envp = envp, .sup = -1};
 	sigset_t all, old;
 	void *stack;
 	pid_t pid;
