@@ -127,6 +127,13 @@ int ph__policy_never_allowed(int nr);
  */
 int ph__policy_compile(const struct ph__sb_policy *policy, int notify);
 
+/* The strict preset's program in kill or notify mode as compiled at build
+ * time (strict-prog.c, made by gen-strict-prog.c): its length in bytes and
+ * its instructions in *ret_insns, or 0 when the build could not compile
+ * that mode (compile it at run time then). Same bytes as
+ * ph__policy_compile(NULL, notify). */
+size_t ph__policy_strict_prog(int notify, const void **ret_insns);
+
 /* Stands for the loading process's own pid in a compiled program: no pid
  * is ever this big (PID_MAX_LIMIT is 2^22), and user rules may not use
  * it. ph__sb_seccomp_load() writes getpid() over it. */

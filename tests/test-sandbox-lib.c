@@ -905,6 +905,35 @@ static uint32_t prog_eval(const struct prog *p, uint32_t arch, int nr, uint64_t 
 	return bpf_run(p->insns, p->n, &d);
 }
 
+/* The strict preset compiled at build time is the very program a compile
+ * here gives, in each mode this machine can compile. */
+static void test_embedded_strict_program(void **state)
+{
+	(void)state;
+	for (int notify = 0; notify <= 1; notify++) {
+		const void *insns;
+		const size_t len = ph__policy_strict_prog(notify, &insns);
+		int fd = ph__policy_compile(NULL, notify);
+		struct stat st;
+		void *now;
+
+		if (fd < 0) {
+			/* Not compilable here (no notify on this kernel): the
+			 * build machine may have had it; nothing to compare. */
+			print_message("  mode %d: no program at run time here\n", notify);
+			continue;
+		}
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_int_equal((size_t)st.st_size, len);
+		now = malloc(len);
+		assert_non_null(now);
+		assert_int_equal(pread(fd, now, len, 0), (ssize_t)len);
+		assert_memory_equal(now, insns, len);
+		free(now);
+		close(fd);
+	}
+}
+
 static void test_program_semantics(void **state)
 {
 	struct prog kill, notify, stage2;
@@ -1641,6 +1670,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_ns_write_maps, teardown_child),
 	    cmocka_unit_test_teardown(test_policy_api, teardown_child),
 	    cmocka_unit_test(test_policy_compile_memfd),
+	    cmocka_unit_test(test_embedded_strict_program),
 	    cmocka_unit_test(test_program_semantics),
 	    cmocka_unit_test_teardown(test_strict_kill_mode, teardown_child),
 	    cmocka_unit_test_teardown(test_threads_preset, teardown_child),

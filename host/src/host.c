@@ -132,8 +132,9 @@ PH_EXPORT void ph_host_free(struct ph_host *host)
 	ph__zygotes_free(host);
 	free(host->runner_path);
 	safe_close(host->runner_fd);
-	free(host->strict_prog[0].insns);
-	free(host->strict_prog[1].insns);
+	for (int i = 0; i < 2; i++)
+		if (!host->strict_prog[i].embedded)
+			free(host->strict_prog[i].insns);
 	pthread_mutex_destroy(&host->lock);
 	pthread_mutex_destroy(&host->zygote_lock);
 	free(host);
@@ -190,6 +191,17 @@ int ph__host_prog(struct ph_host *h, const struct ph_policy *policy, int notify,
 	 * instance or pool, which keep their own copy of it. */
 	if (!policy)
 		pthread_mutex_lock(&h->lock);
+	/* The strict preset was compiled when libplughost was built. */
+	if (!policy && !slot->insns) {
+		const void *insns;
+		const size_t len = ph__policy_strict_prog(notify, &insns);
+
+		if (len) {
+			slot->insns = (void *)insns;
+			slot->len = len;
+			slot->embedded = 1;
+		}
+	}
 	fd = slot->insns ? prog_memfd(slot) : prog_compile(policy, notify, slot);
 	if (!policy)
 		pthread_mutex_unlock(&h->lock);

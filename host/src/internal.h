@@ -35,6 +35,7 @@ struct ph_host {
 	struct ph__prog {
 		void *insns; /* a compiled seccomp program, or NULL */
 		size_t len;
+		int embedded;	     /* insns are libplughost's own (not to free) */
 	} strict_prog[2];	     /* the strict preset, kill and notify mode */
 	pthread_mutex_t zygote_lock; /* for zygotes (held while one starts) */
 	struct ph_zygote *zygotes;   /* zygote.c */
