@@ -39,8 +39,9 @@
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
-static struct ph__features features;
-static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static struct ph__features features, optimistic;
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT, cheap_once = PTHREAD_ONCE_INIT;
+static int probed;
 
 static int probe_seccomp(void)
 {
@@ -337,8 +338,48 @@ const struct ph__features *ph__probe(void)
 	int saved = errno;
 
 	pthread_once(&probe_once, probe_all);
+	__atomic_store_n(&probed, 1, __ATOMIC_RELEASE);
 	errno = saved;
 	return &features;
+}
+
+/*
+ * What a spawn may try before anything was probed: the cheap facts
+ * probed (Landlock, speculation control, memfd flags), and every namespace
+ * and seccomp feature assumed. Creating a network namespace alone costs
+ * about a millisecond, and the full probe makes one: a process that spawns
+ * once ('plughost run') would pay it twice. The runner reports every
+ * layer it really brought up, and a spawn that fails on an assumption is
+ * made again after the full probe (host/src/plugin.c), so nothing is ever
+ * claimed that is not there.
+ */
+static void probe_cheap(void)
+{
+	struct ph__features *f = &optimistic;
+
+	f->seccomp = f->seccomp_notify = f->seccomp_continue = 1;
+	f->landlock_abi = probe_landlock();
+	f->spec_ctrl = ph__sb_spec_ctrl_possible();
+	f->core_sched = ph__sb_core_sched_possible();
+	f->userns = 1;
+	f->ns_flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS |
+		      CLONE_NEWUTS | CLONE_NEWCGROUP;
+	f->memfd_noexec = ph__memfd_noexec_supported();
+	f->pidfd = f->close_range = 1;
+}
+
+const struct ph__features *ph__probe_assumed(int *ret_assumed)
+{
+	int saved = errno;
+
+	if (__atomic_load_n(&probed, __ATOMIC_ACQUIRE)) {
+		*ret_assumed = 0;
+		return &features;
+	}
+	pthread_once(&cheap_once, probe_cheap);
+	errno = saved;
+	*ret_assumed = 1;
+	return &optimistic;
 }
 
 /* ------------------------------------------------------------- report */

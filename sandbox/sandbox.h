@@ -57,6 +57,10 @@ struct ph__features {
 
 /* Probe once per process (thread-safe); returns a pointer to the cache. */
 const struct ph__features *ph__probe(void);
+/* The full probe's result if it ran, else the cheap facts with every
+ * namespace and seccomp feature assumed (*ret_assumed set): for a first
+ * spawn, which is made again after ph__probe() if an assumption fails. */
+const struct ph__features *ph__probe_assumed(int *ret_assumed);
 
 /*
  * CLONE_NEW* flags for a new instance: every namespace the kernel lets

@@ -52,8 +52,10 @@ pass() { # NAME COMMAND...
 	name=$1
 	shift
 	rc=0
+	t0=$(date +%s)
 	"$@" >"$logs/$name.log" 2>&1 || rc=$?
 	cat "$logs/$name.log"
+	echo "-- $name: $(($(date +%s) - t0)) s"
 	counts=$(awk '
 		/^Summary of Failures:/ { summary = 1 }
 		/^Ok:/ { ok += $2 }

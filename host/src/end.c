@@ -50,6 +50,15 @@ static void sample_usage(struct ph_plugin *p, struct ph_result *r)
 		return;
 	if (ph__proc_status(p->plugin_pid, &p->status_fd, &st) == 0)
 		r->usage.max_rss_kib = st.hwm_kib;
+	/* /proc counts clock ticks; the CPU-time clock is exact (and is what
+	 * the CPU limit is measured by). Time /proc has not counted yet goes
+	 * to user time, which is where a plugin spends it. */
+	{
+		const uint64_t exact = ph__proc_cpu_clock_usec(p->plugin_pid);
+
+		if (exact > r->usage.user_usec + r->usage.sys_usec)
+			r->usage.user_usec = exact - r->usage.sys_usec;
+	}
 	p->usage = r->usage;
 	p->watch_last_ms = ph__now_ms();
 }

@@ -142,9 +142,9 @@ PH_EXPORT const char *ph_layer_name(uint32_t bit)
 
 /* Decide the sandbox for this instance, or say why it cannot have it. */
 static int plan_sandbox(const struct ph_plugin_config *cfg, uint64_t *ret_clone_flags,
-			int *ret_seccomp, int *ret_notify, struct ph_result *fail)
+			int *ret_seccomp, int *ret_notify, int *ret_assumed, struct ph_result *fail)
 {
-	const struct ph__features *f = ph__probe();
+	const struct ph__features *f = ph__probe_assumed(ret_assumed);
 	const char *missing = NULL;
 	int r;
 
@@ -342,7 +342,31 @@ static int make_epoll(struct ph_plugin *p)
  * through the handshake. Returns 0 with p idle, or a negative errno with
  * the reason in *fail and p stopped.
  */
+static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_result *fail);
+
+/*
+ * Start p. Before this process probed the kernel, the sandbox is planned
+ * on assumptions (every namespace, seccomp notification); if the runner
+ * then fails to bring one up, the kernel is probed in full and p started
+ * once more, planned on what is really there.
+ */
 int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
+{
+	int assumed = 0;
+	int r = plugin_start_once(p, &assumed, fail);
+
+	/* Only a failure of the runner's own steps, before it announced
+	 * plugin code: what an assumption can break. */
+	if (r < 0 && assumed && fail->kind == PH_RESULT_SETUP_FAILED && !p->sandboxed_ns &&
+	    (fail->setup_step == PH_STEP_USERNS || fail->setup_step == PH_STEP_MOUNTS ||
+	     fail->setup_step == PH_STEP_SECCOMP || fail->setup_step == PH_STEP_SPAWN)) {
+		ph__probe();
+		r = plugin_start_once(p, &assumed, fail);
+	}
+	return r;
+}
+
+static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_result *fail)
 {
 	const struct ph_plugin_config *cfg = &p->cfg;
 	const uint64_t capacity = cfg->ring_size ? cfg->ring_size : PH_RING_DEFAULT_CAPACITY;
@@ -397,7 +421,7 @@ int ph__plugin_start(struct ph_plugin *p, struct ph_result *fail)
 		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot create the limit timer");
 		goto out;
 	}
-	r = plan_sandbox(cfg, &clone_flags, &seccomp, &notify, fail);
+	r = plan_sandbox(cfg, &clone_flags, &seccomp, &notify, ret_assumed, fail);
 	if (r < 0)
 		goto out;
 	if (notify && (r = ph__notif_setup(p)) < 0) {
