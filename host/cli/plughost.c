@@ -534,6 +534,9 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	ph_plugin_config_init(&pcfg);
+	/* A one-shot run often streams a whole file through: a ring of 4 MiB
+	 * lets the plugin run ahead of the host's writes without sleeping. */
+	pcfg.ring_size = 4u << 20;
 	pcfg.unsandboxed = unsandboxed;
 	pcfg.limits = limits;
 	if (threads) {

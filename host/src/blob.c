@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -240,6 +241,67 @@ PH_EXPORT uint64_t ph_blob_default_max(void)
 	return avail ? avail / 2 : PH_BLOB_MAX_BYTES;
 }
 
+/*
+ * A regular file of known size: copied into the memfd by the kernel
+ * (sendfile: page cache to tmpfs), with no mapping of ours to fault in
+ * page by page, and so none to take down before sealing. A file that grows
+ * meanwhile is read to EOF all the same, up to max. -ENOSYS when the kernel
+ * cannot sendfile from fd (the caller reads it instead), before anything
+ * was consumed.
+ */
+static int blob_from_regular(int fd, uint64_t size, uint64_t max, struct ph_blob **ret_blob)
+{
+	struct ph_blob *b = calloc(1, sizeof(*b));
+	uint64_t used = 0;
+	off_t off;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	b->fd = ph__memfd_create("plughost-input");
+	if (b->fd < 0) {
+		r = b->fd;
+		free(b);
+		return r;
+	}
+	/* sendfile() reads from the file position like read() would. */
+	off = lseek(fd, 0, SEEK_CUR);
+	for (;;) {
+		const uint64_t want = used < size ? size - used : 1u << 20;
+		ssize_t n = sendfile(b->fd, fd, NULL, want > (1u << 30) ? (1u << 30) : want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && used == 0 && (errno == EINVAL || errno == ENOSYS)) {
+			/* Not for this file: leave it where it was. */
+			if (off >= 0)
+				lseek(fd, off, SEEK_SET);
+			r = -ENOSYS;
+			goto fail;
+		}
+		if (n < 0) {
+			r = -errno;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		used += (uint64_t)n;
+		if (used > max) {
+			r = -EFBIG;
+			goto fail;
+		}
+	}
+	b->size = used;
+	r = ph_blob_seal(b);
+	if (r < 0)
+		goto fail;
+	*ret_blob = b;
+	return 0;
+fail:
+	ph_blob_free(b);
+	return r;
+}
+
 /* Read fd to EOF straight into the memfd, growing it as needed: one copy,
  * and it works for pipes whose size is unknown. An endless input
  * (/dev/zero, a pipe that never closes) stops at max with -EFBIG instead
@@ -263,6 +325,11 @@ PH_EXPORT int ph_blob_new_from_fd_max(int fd, uint64_t max, struct ph_blob **ret
 		return -EISDIR;
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
 		return -EFBIG;
+	if (S_ISREG(st.st_mode) && st.st_size > (off_t)PH_BLOB_INLINE_MAX) {
+		r = blob_from_regular(fd, (uint64_t)st.st_size, max, ret_blob);
+		if (r != -ENOSYS)
+			return r;
+	}
 	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 64 * 1024;
 	if ((uint64_t)cap > max)
 		cap = (size_t)max;

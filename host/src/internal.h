@@ -105,6 +105,7 @@ struct ph_plugin {
 	struct ph_cached_input cache[PH_SLOT_CACHE_MAX];
 	uint32_t evict_pending;				  /* entries to drop at the next request */
 	int64_t watch_last_ms;				  /* the watchdog's last look */
+	int64_t fds_last_ms;				  /* and its last count of fds */
 	__typeof__(((struct ph_result *)0)->usage) usage; /* what it saw then */
 	void *ring_map;
 	size_t ring_map_len;

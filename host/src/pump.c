@@ -240,9 +240,16 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		int nfds = 0, wait_ms, r, more = 0, news = 0;
 
 		if (p->state == PH_STATE_IN_CALL) {
+			const uint64_t tail0 = p->ring.tail;
+
 			more = drain_round(p);
 			if (more < 0)
 				break;
+			/* Output is streaming: the producer is at work, and a
+			 * short spin usually finds its next batch without
+			 * either side sleeping. */
+			if (p->ring.tail != tail0 && timeout_ms != 0 && spin_ns == 0)
+				spin_ns = PH_WAIT_SPIN_NS;
 			r = ph__slot_take_done(p);
 			if (r != 0 || p->state != PH_STATE_IN_CALL)
 				break;

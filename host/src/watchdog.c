@@ -25,6 +25,7 @@
  * call, yet an instance over a limit is still caught within a few ms. */
 #define WATCH_INTERVAL_MS 10
 #define WATCH_AT_END_MS	  1
+#define FD_WATCH_MS	  100
 
 /* ------------------------------------------------------------- limits */
 
@@ -101,8 +102,14 @@ int ph__check_limits(struct ph_plugin *p, int at_end)
 			}
 		}
 	}
-	if (l->max_fds) {
+	/* Counting fds walks /proc/PID/fd, the dearest look: the kernel holds
+	 * the plugin at RLIMIT_NOFILE anyway (a syscall fails with EMFILE),
+	 * so a long call is looked at every FD_WATCH_MS, and every call at
+	 * its end. */
+	if (l->max_fds && (at_end || now - p->fds_last_ms >= FD_WATCH_MS)) {
 		int n = ph__proc_count_fds(pid);
+
+		p->fds_last_ms = now;
 
 		/* At the limit means a syscall already failed with EMFILE. */
 		if (n >= 0 && (unsigned)n >= l->max_fds) {
