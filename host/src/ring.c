@@ -132,8 +132,10 @@ int64_t ph__ring_consume(struct ph_ring_consumer *c, uint64_t call_id, ph_ring_s
 		if (r < 0)
 			break;
 	}
-	/* One publication per batch, not per record. */
-	publish_tail(c);
+	/* One publication per batch, not per record; none for an empty one
+	 * (a spinning host looks here between every two calls). */
+	if (advanced)
+		publish_tail(c);
 	return r < 0 ? r : (int64_t)consumed;
 }
 
