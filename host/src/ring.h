@@ -42,7 +42,7 @@ void ph__ring_consumer_fini(struct ph_ring_consumer *c);
 /*
  * Consume every record published so far that belongs to call_id, passing
  * payloads to sink (which may be NULL), then publish the new tail and wake
- * a sleeping producer. Stops early once the records taken (headers and pad
+ * a sleeping producer (when the tail moved). Stops early once the records taken (headers and pad
  * records included) cover limit bytes of ring (UINT64_MAX for no limit),
  * leaving the rest in the ring.
  *
