@@ -428,7 +428,11 @@ static int take_request(struct ph_ring_shared *s, char *text, size_t text_len)
 	const char *why;
 	uint64_t inline_len = 0;
 
-	memcpy(&req, shared, offsetof(struct ph_slot_req, inline_data));
+	/* The fixed part, then as many inputs as its copy says. */
+	memcpy(&req, shared, offsetof(struct ph_slot_req, in));
+	memcpy(req.in, shared->in,
+	       (req.n_inputs < PH_SLOT_INPUTS_MAX ? req.n_inputs : PH_SLOT_INPUTS_MAX) *
+		   sizeof(req.in[0]));
 	if (ph__slot_req_check(&req, &why) < 0) {
 		snprintf(text, text_len, "bad request in the call slot: %s", why);
 		return -EBADMSG;

@@ -229,12 +229,16 @@ int ph__slot_take_done(struct ph_plugin *p)
 	if (seq == p->done_seen)
 		return 0;
 	p->done_seen = seq;
-	/* Copy it out once; only the copy is ever looked at. */
-	memcpy(&d, ph_slot_done_of(p->ring_map), sizeof(d));
+	/* Copy it out once; only the copy is ever looked at. The text comes
+	 * after the checks, as many bytes as the copy's own (checked) length
+	 * says: it is never read twice, nor is its length. */
+	memcpy(&d, ph_slot_done_of(p->ring_map), offsetof(struct ph_slot_done, msg));
 	if (ph__slot_done_check(&d, p->call.id, &why) < 0) {
 		ph__plugin_kill_protocol(p, why);
 		return -EPROTO;
 	}
+	if (d.msg_len)
+		memcpy(d.msg, ph_slot_done_of(p->ring_map)->msg, d.msg_len);
 	/* The plugin published everything before it completed: take it all. */
 	r = ph__drain_ring(p);
 	if (r < 0)
