@@ -12,7 +12,6 @@
  * memory that can change or shrink under it.
  */
 #include <errno.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +28,7 @@
 #include "ring_producer.h"
 #include "runner.h"
 #include "seal.h"
+#include "wakeup.h"
 
 /* The runner's side of a call; the plugin holds a pointer to pub. */
 struct call {
@@ -186,12 +185,16 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Has the host hung up the control socket? */
-static int host_gone(int ctl_fd)
-{
-	struct pollfd pfd = {.fd = ctl_fd, .events = 0};
+struct request_wait {
+	struct ph_ring_shared *s;
+	uint32_t seen;
+};
 
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+static int has_request(void *ud)
+{
+	const struct request_wait *w = ud;
+
+	return __atomic_load_n(&w->s->req_seq, __ATOMIC_ACQUIRE) != w->seen;
 }
 
 /*
@@ -202,40 +205,22 @@ static int host_gone(int ctl_fd)
  */
 static int wait_request(struct ph_ring_shared *s, uint32_t seen, uint32_t spin_ns, int ctl_fd)
 {
-	if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
+	struct request_wait w = {s, seen};
+
+	if (has_request(&w))
 		return 0;
 	if (spin_ns) {
 		const int64_t until = now_ns() + (spin_ns > 1000000 ? 1000000 : spin_ns);
 
 		do {
 			for (int i = 0; i < 64; i++) {
-				if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
+				if (has_request(&w))
 					return 0;
 				__builtin_ia32_pause();
 			}
 		} while (now_ns() < until);
 	}
-	for (;;) {
-		/* The timeout makes a missed wake cost 100 ms, not a hang, and
-		 * lets us see a host that hung up without telling us. */
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
-
-		__atomic_store_n(&s->runner_sleeping, 1, __ATOMIC_RELAXED);
-		/* Pairs with the host's fence between bumping req_seq and
-		 * reading runner_sleeping: one of us sees the other. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
-			break;
-		if (syscall(SYS_futex, &s->req_seq, FUTEX_WAIT, seen, &ts, NULL, 0) < 0 &&
-		    errno == ETIMEDOUT && host_gone(ctl_fd)) {
-			__atomic_store_n(&s->runner_sleeping, 0, __ATOMIC_RELAXED);
-			return -EPIPE;
-		}
-		if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
-			break;
-	}
-	__atomic_store_n(&s->runner_sleeping, 0, __ATOMIC_RELAXED);
-	return 0;
+	return ph__wait_host(&s->req_seq, &s->runner_sleeping, has_request, &w, 0, ctl_fd);
 }
 
 /* Write the completion, make the ring's head visible first, bump
