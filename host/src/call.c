@@ -89,6 +89,11 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 	p->state = PH_STATE_IN_CALL;
 	if (for_loop)
 		ph__plugin_arm_timer(p);
+	/* A stream is fed from ph_plugin_process(): the first one must come
+	 * now, not at the first output (a plugin waiting for its input has
+	 * none to give). */
+	if (for_loop && p->feed.s)
+		ph__plugin_wake(p);
 	return 0;
 }
 
