@@ -24,7 +24,8 @@
  * instance is freed. A ph_plugin is used by one thread at a time;
  * different instances may be used from different threads at once. A
  * sealed ph_blob may be passed to calls on many threads at once; an
- * unsealed one belongs to the thread filling it. A ph_pool is used by one
+ * unsealed one belongs to the thread filling it; a stream blob is taken
+ * by one call, from whichever thread. A ph_pool is used by one
  * thread at a time (or under the caller's own lock); a ph_policy is
  * read-only once built, and spawning copies it. No call fails because of
  * another thread: under load the only errors beyond a call's own are
