@@ -300,6 +300,76 @@ static void test_stream_256mib(void **state)
 	tu_assert_unchanged(&before);
 }
 
+/* What upper.so must write for the writer's bytes, checked as it comes. */
+struct upper_check {
+	uint64_t state, pos;
+	uint8_t want[64 * 1024];
+	size_t have, used;
+	int bad;
+};
+
+static int check_upper(void *userdata, const void *buf, size_t len)
+{
+	struct upper_check *c = userdata;
+	const uint8_t *b = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t w;
+
+		if (c->used == c->have) {
+			c->have = sizeof(c->want);
+			fill(c->want, c->have, &c->state);
+			c->used = 0;
+		}
+		w = c->want[c->used++];
+		if (w >= 'a' && w <= 'z')
+			w = (uint8_t)(w - 'a' + 'A');
+		if (b[i] != w) {
+			c->bad = 1;
+			return -EIO;
+		}
+	}
+	c->pos += len;
+	return 0;
+}
+
+/* Input and output at once: 32 MiB streamed through upper.so with a small
+ * output ring, so that both rings fill and wait on each other's side,
+ * and every byte comes back turned, in order. */
+static void test_stream_through_upper(void **state)
+{
+	const uint64_t size = 32ull * MIB;
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin_config cfg;
+	struct ph_plugin *p;
+	struct upper_check *chk = calloc(1, sizeof(*chk));
+	struct ph_result res;
+	struct ph_blob *in;
+	struct writer w;
+	int fd;
+	(void)state;
+
+	assert_non_null(chk);
+	chk->state = 0x5EED5EED5EEDull; /* writer_main's */
+	ph_plugin_config_init(&cfg);
+	cfg.ring_size = 64 * 1024;
+	p = spawn_cfg("upper.so", &cfg);
+	fd = writer_start(&w, size, -1, 0);
+	in = stream_of(fd);
+	close(fd);
+	assert_int_equal(ph_plugin_call(p, "upper", &in, 1, check_upper, chk, &res), 0);
+	if (res.kind != PH_RESULT_OK)
+		describe_fail(&res, "upper");
+	writer_join(&w);
+	assert_int_equal(chk->bad, 0);
+	assert_int_equal(chk->pos, size);
+	assert_int_equal(res.output_bytes, size);
+	free(chk);
+	ph_blob_free(in);
+	ph_plugin_free(p);
+	tu_assert_unchanged(&before);
+}
+
 /* An empty stream is an empty input; an end stays an end. */
 static void test_stream_empty(void **state)
 {
@@ -920,11 +990,17 @@ static void test_stream_api(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_stream_api),		 cmocka_unit_test(test_stream_256mib),
-	    cmocka_unit_test(test_stream_empty),	 cmocka_unit_test(test_stream_writer_dies),
-	    cmocka_unit_test(test_stream_read_error),	 cmocka_unit_test(test_stream_not_read),
-	    cmocka_unit_test(test_stream_back_pressure), cmocka_unit_test(test_stream_timeout),
-	    cmocka_unit_test(test_stream_free_mid_call), cmocka_unit_test(test_stream_hostile_tail),
+	    cmocka_unit_test(test_stream_api),
+	    cmocka_unit_test(test_stream_256mib),
+	    cmocka_unit_test(test_stream_through_upper),
+	    cmocka_unit_test(test_stream_empty),
+	    cmocka_unit_test(test_stream_writer_dies),
+	    cmocka_unit_test(test_stream_read_error),
+	    cmocka_unit_test(test_stream_not_read),
+	    cmocka_unit_test(test_stream_back_pressure),
+	    cmocka_unit_test(test_stream_timeout),
+	    cmocka_unit_test(test_stream_free_mid_call),
+	    cmocka_unit_test(test_stream_hostile_tail),
 	    cmocka_unit_test(test_stream_sources),
 	};
 
