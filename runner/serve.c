@@ -174,6 +174,9 @@ static ssize_t op_read(struct ph_call *pub, size_t input, void *buf, size_t len)
 	in = &call->in[input];
 	if (!in->stream) {
 		n = in->len - in->pos < len ? (ssize_t)(in->len - in->pos) : (ssize_t)len;
+		/* An empty input has no data pointer at all. */
+		if (n == 0)
+			return 0;
 		memcpy(buf, in->data + in->pos, (size_t)n);
 		in->pos += (uint64_t)n;
 		return n;

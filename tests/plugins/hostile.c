@@ -528,7 +528,8 @@ static int attack(struct ph_call *call, const struct ph_input *in, size_t n)
 	memcpy(name, in[0].data, in[0].len);
 	name[in[0].len] = '\0';
 	cur_call = (struct runner_call *)call;
-	if (n > 1 && in[1].len < sizeof(argtext)) {
+	/* A stream (inring_tail_*) is no argument: its data is NULL. */
+	if (n > 1 && in[1].len < sizeof(argtext) && !(in[1].flags & PH_INPUT_STREAM)) {
 		memcpy(argtext, in[1].data, in[1].len);
 		argtext[in[1].len] = '\0';
 		arg = strtol(argtext, NULL, 10);
