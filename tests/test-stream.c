@@ -958,9 +958,14 @@ static void test_stream_api(void **state)
 	assert_true(status_of(in).used);
 	assert_int_equal(ph_plugin_call(p, "flags", mixed, 2, NULL, NULL, &res), -EALREADY);
 
-	/* ph_read() of whole inputs, inline and as a memfd. */
+	/* ph_read() of whole inputs: inline, empty, and as a memfd. */
 	out = call_ok(p, "count", &whole, 1);
 	assert_string_equal(out, "3 294\n");
+	free(out);
+	ph_blob_free(whole);
+	assert_int_equal(ph_blob_new_from_bytes(NULL, 0, &whole), 0);
+	out = call_ok(p, "count", &whole, 1);
+	assert_string_equal(out, "0 0\n");
 	free(out);
 	ph_blob_free(whole);
 	{
