@@ -1113,6 +1113,20 @@ static char thread_state(pid_t tid)
 	return p && p[1] == ' ' ? p[2] : '?';
 }
 
+/* Start a sleeper thread and wait until the kernel has it asleep. */
+static void sleeper_start(struct sleeper *sl, pthread_t *t)
+{
+	const double t0 = now_s();
+
+	assert_int_equal(pthread_create(t, NULL, sleeper_main, sl), 0);
+	while (!__atomic_load_n(&sl->tid, __ATOMIC_ACQUIRE) || thread_state(sl->tid) != 'S') {
+		if (now_s() - t0 > 1.5)
+			fail_msg("the sleeper never went to sleep");
+		sched_yield();
+	}
+	usleep(20 * 1000);
+}
+
 /*
  * A producer asleep on tail_seq (it said so in producer_sleeping) is woken
  * by the consumer's tail publication, not left to its timeout.
@@ -1123,20 +1137,12 @@ static void test_consumer_wakes_sleeping_producer(void **state)
 	struct sleeper sl = {.word = &r->shared->tail_seq};
 	struct sink s = {0};
 	pthread_t t;
-	double t0;
 
 	put_data(r, 0, 100, CALL_ID, 0);
 	r->shared->head = 128;
 	sl.seq = r->shared->tail_seq;
 	r->shared->producer_sleeping = 1;
-	assert_int_equal(pthread_create(&t, NULL, sleeper_main, &sl), 0);
-	t0 = now_s();
-	while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE) || thread_state(sl.tid) != 'S') {
-		if (now_s() - t0 > 1.5)
-			fail_msg("the sleeper never went to sleep");
-		sched_yield();
-	}
-	usleep(20 * 1000);
+	sleeper_start(&sl, &t);
 	assert_int_equal(consume_all(r, &s), 100);
 	assert_int_equal(r->shared->tail_seq, sl.seq + 1);
 	assert_int_equal(pthread_join(t, NULL), 0);
@@ -1462,7 +1468,6 @@ static void test_inring_wakeups(void **state)
 	size_t len;
 	char b[8];
 	pthread_t t;
-	double t0;
 
 	assert_int_equal(pipe2(wake, O_CLOEXEC | O_NONBLOCK), 0);
 	ph__inring_consumer_init(&c, r->base, CAP, -1, wake[1]);
@@ -1496,14 +1501,7 @@ static void test_inring_wakeups(void **state)
 	ph__inring_reset(&r->in);
 	sl.seq = r->shared->in_head_seq;
 	r->shared->in_consumer_sleeping = 1;
-	assert_int_equal(pthread_create(&t, NULL, sleeper_main, &sl), 0);
-	t0 = now_s();
-	while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE) || thread_state(sl.tid) != 'S') {
-		if (now_s() - t0 > 1.5)
-			fail_msg("the sleeper never went to sleep");
-		sched_yield();
-	}
-	usleep(20 * 1000);
+	sleeper_start(&sl, &t);
 	ph__inring_window(&r->in, IN_CAP, &len);
 	ph__inring_commit(&r->in, 1);
 	assert_int_equal(r->shared->in_head_seq, sl.seq + 1);

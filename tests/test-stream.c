@@ -42,25 +42,12 @@ static int64_t now_ms(void)
 
 static struct ph_plugin *spawn_cfg(const char *name, const struct ph_plugin_config *cfg)
 {
-	struct ph_plugin *p = NULL;
-	struct ph_result res;
-	char *path = tu_plugin_path(name);
-	int r = ph_plugin_spawn(host, path, cfg, &p, &res);
-
-	if (r < 0) {
-		char line[512];
-
-		ph_result_describe(&res, line, sizeof(line));
-		print_error("spawn %s: %s (%s)\n", path, strerror(-r), line);
-	}
-	free(path);
-	assert_int_equal(r, 0);
-	return p;
+	return tu_spawn_ok(name, cfg);
 }
 
 static struct ph_plugin *spawn(const char *name)
 {
-	return spawn_cfg(name, NULL);
+	return tu_spawn_ok(name, NULL);
 }
 
 static struct ph_blob *stream_of(int fd)
@@ -141,11 +128,16 @@ static void write_all(int fd, const uint8_t *p, size_t len, int *err)
 	}
 }
 
+/* How the writer makes its bytes: fill() from this seed, in chunks of
+ * this size (the last one shorter). */
+#define WRITER_SEED  0x5EED5EED5EEDull
+#define WRITER_CHUNK (64u * 1024u)
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	static __thread uint8_t buf[64 * 1024];
-	uint64_t state = 0x5EED5EED5EEDull;
+	static __thread uint8_t buf[WRITER_CHUNK];
+	uint64_t state = WRITER_SEED;
 
 	while (w->written < w->total && !w->err) {
 		size_t n = w->total - w->written < sizeof(buf) ? (size_t)(w->total - w->written)
@@ -300,39 +292,6 @@ static void test_stream_256mib(void **state)
 	tu_assert_unchanged(&before);
 }
 
-/* What upper.so must write for the writer's bytes, checked as it comes. */
-struct upper_check {
-	uint64_t state, pos;
-	uint8_t want[64 * 1024];
-	size_t have, used;
-	int bad;
-};
-
-static int check_upper(void *userdata, const void *buf, size_t len)
-{
-	struct upper_check *c = userdata;
-	const uint8_t *b = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		uint8_t w;
-
-		if (c->used == c->have) {
-			c->have = sizeof(c->want);
-			fill(c->want, c->have, &c->state);
-			c->used = 0;
-		}
-		w = c->want[c->used++];
-		if (w >= 'a' && w <= 'z')
-			w = (uint8_t)(w - 'a' + 'A');
-		if (b[i] != w) {
-			c->bad = 1;
-			return -EIO;
-		}
-	}
-	c->pos += len;
-	return 0;
-}
-
 /* Input and output at once: 32 MiB streamed through upper.so with a small
  * output ring, so that both rings fill and wait on each other's side,
  * and every byte comes back turned, in order. */
@@ -342,29 +301,34 @@ static void test_stream_through_upper(void **state)
 	struct tu_snapshot before = tu_snapshot();
 	struct ph_plugin_config cfg;
 	struct ph_plugin *p;
-	struct upper_check *chk = calloc(1, sizeof(*chk));
+	struct tu_upper_check chk = {0};
+	uint8_t *bytes = malloc(size);
+	uint64_t seed = WRITER_SEED;
 	struct ph_result res;
 	struct ph_blob *in;
 	struct writer w;
 	int fd;
 	(void)state;
 
-	assert_non_null(chk);
-	chk->state = 0x5EED5EED5EEDull; /* writer_main's */
+	/* The writer's bytes, made the way it makes them: 64 KiB at a time. */
+	assert_non_null(bytes);
+	for (uint64_t off = 0; off < size; off += WRITER_CHUNK)
+		fill(bytes + off, WRITER_CHUNK, &seed);
+	chk.in = bytes;
 	ph_plugin_config_init(&cfg);
 	cfg.ring_size = 64 * 1024;
 	p = spawn_cfg("upper.so", &cfg);
 	fd = writer_start(&w, size, -1, 0);
 	in = stream_of(fd);
 	close(fd);
-	assert_int_equal(ph_plugin_call(p, "upper", &in, 1, check_upper, chk, &res), 0);
+	assert_int_equal(ph_plugin_call(p, "upper", &in, 1, tu_check_upper, &chk, &res), 0);
 	if (res.kind != PH_RESULT_OK)
 		describe_fail(&res, "upper");
 	writer_join(&w);
-	assert_int_equal(chk->bad, 0);
-	assert_int_equal(chk->pos, size);
+	assert_int_equal(chk.bad, 0);
+	assert_int_equal(chk.pos, size);
 	assert_int_equal(res.output_bytes, size);
-	free(chk);
+	free(bytes);
 	ph_blob_free(in);
 	ph_plugin_free(p);
 	tu_assert_unchanged(&before);
