@@ -956,10 +956,53 @@ static void test_stream_api(void **state)
 	tu_assert_unchanged(&before);
 }
 
+/*
+ * A plugin built before struct ph_input had flags (its stride is 16
+ * bytes): every input reaches it where it looks, whole ones inline and as
+ * memfds alike, and a stream never does.
+ */
+static void test_stream_old_stride(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_plugin *p = spawn("stride16.so");
+	static uint8_t big[100000];
+	struct ph_blob *in[4], *s;
+	struct ph_result res;
+	char *out;
+	int fds[2];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = 1;
+	assert_int_equal(ph_blob_new_from_bytes("ab", 2, &in[0]), 0);
+	assert_int_equal(ph_blob_new_from_bytes(NULL, 0, &in[1]), 0);
+	assert_int_equal(ph_blob_new_from_bytes(big, sizeof(big), &in[2]), 0);
+	assert_int_equal(ph_blob_new_from_bytes("\x03", 1, &in[3]), 0);
+	out = call_ok(p, "lens", in, 4);
+	assert_string_equal(out, "n=4 2:195 0:0 100000:100000 1:3\n");
+	free(out);
+	assert_int_equal(ph_plugin_reads_streams(p), 0);
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	s = stream_of(fds[0]);
+	ph_blob_free(in[1]);
+	in[1] = s;
+	assert_int_equal(ph_plugin_call(p, "lens", in, 2, NULL, NULL, &res), -EOPNOTSUPP);
+	assert_false(status_of(s).used);
+	ph_blob_free(s);
+	close(fds[0]);
+	close(fds[1]);
+	ph_blob_free(in[0]);
+	ph_blob_free(in[2]);
+	ph_blob_free(in[3]);
+	ph_plugin_free(p);
+	tu_assert_unchanged(&before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stream_api),
+	    cmocka_unit_test(test_stream_old_stride),
 	    cmocka_unit_test(test_stream_256mib),
 	    cmocka_unit_test(test_stream_through_upper),
 	    cmocka_unit_test(test_stream_empty),
