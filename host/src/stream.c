@@ -187,7 +187,9 @@ static ssize_t stream_read(struct ph_stream *s, void *buf, size_t len)
 		switch (s->how) {
 		case STREAM_NOWAIT:
 			n = preadv2(s->fd, &iov, 1, -1, RWF_NOWAIT);
-			if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
+			/* Not for this file, or not on this kernel (RWF_NOWAIT
+			 * is 4.14's), or refused by a container's filter. */
+			if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
 				s->how = STREAM_POLL;
 				continue;
 			}
