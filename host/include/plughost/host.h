@@ -157,7 +157,7 @@ PH_EXPORT const char *ph_setup_step_name(int step);
 PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t len);
 
 /*
- * The version of libplughost in use, e.g. "0.2.0" (the library's, which
+ * The version of libplughost in use, e.g. "0.3.0" (the library's, which
  * may differ from the header the application was built with).
  */
 PH_EXPORT const char *ph_version(void);
