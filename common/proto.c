@@ -236,8 +236,7 @@ static int check_kind(int fd, enum ph_fd_kind kind, const char **ret_why)
 		break;
 	case PH_FD_RING:
 		if (ph__seal_check(fd, PH_SEAL_KIND_RING, UINT64_MAX,
-				   PH_RING_HDR_SIZE + (uint64_t)PH_RING_MAX_CAPACITY, NULL,
-				   NULL) < 0)
+				   ph_ring_memfd_size(PH_RING_MAX_CAPACITY), NULL, NULL) < 0)
 			return bad(ret_why, "fd is not a ring memfd sealed against resizing");
 		return 0;
 	case PH_FD_INPUT:
@@ -509,6 +508,10 @@ int ph__parse_loaded(const struct ph_msg *msg, struct ph_loaded_view *out, const
 
 	if (msg->hdr.type != PH_MSG_LOADED || take(&c, &fixed, sizeof(fixed)) < 0)
 		return bad(ret_why, "LOADED message too short");
+	if (!RESERVED_ZERO(fixed.reserved))
+		return bad(ret_why, "LOADED reserved field is not zero");
+	if (fixed.flags & ~PH_LOADED_FLAGS)
+		return bad(ret_why, "LOADED has unknown flags");
 	if (fixed.n_methods > PH_METHODS_MAX)
 		return bad(ret_why, "LOADED lists too many methods");
 	if (fixed.name_len == 0 || fixed.name_len > PH_NAME_MAX || fixed.version_len > PH_NAME_MAX)
@@ -517,6 +520,7 @@ int ph__parse_loaded(const struct ph_msg *msg, struct ph_loaded_view *out, const
 	    take_str(&c, fixed.version_len, &out->version) < 0)
 		return bad(ret_why, "LOADED message shorter than its fields say");
 	out->n_methods = fixed.n_methods;
+	out->flags = fixed.flags;
 	for (uint32_t i = 0; i < fixed.n_methods; i++) {
 		uint16_t l;
 
@@ -548,7 +552,7 @@ int ph__slot_done_check(const struct ph_slot_done *d, uint64_t call_id, const ch
 int ph__slot_req_check(const struct ph_slot_req *q, const char **ret_why)
 {
 	uint64_t inline_end = 0;
-	uint32_t fds = 0;
+	uint32_t fds = 0, streams = 0;
 
 	if (q->reserved)
 		return bad(ret_why, "request reserved field is not zero");
@@ -575,6 +579,16 @@ int ph__slot_req_check(const struct ph_slot_req *q, const char **ret_why)
 		case PH_IN_CACHED:
 			if (in->cache == PH_SLOT_NO_CACHE)
 				return bad(ret_why, "request cached input names no cache entry");
+			break;
+		case PH_IN_STREAM:
+			/* Its bytes come through the one input ring: no size,
+			 * no cache entry, no fd. */
+			if (++streams > PH_SLOT_STREAMS_MAX)
+				return bad(ret_why,
+					   "request has more stream inputs than input rings");
+			if (in->cache != PH_SLOT_NO_CACHE || in->size)
+				return bad(ret_why,
+					   "request stream input has a size or a cache entry");
 			break;
 		default:
 			return bad(ret_why, "request input of unknown kind");

@@ -128,6 +128,7 @@ struct ph_str {
 
 struct ph_loaded_view {
 	struct ph_str name, version;
+	uint32_t flags; /* PH_LOADED_* */
 	uint32_t n_methods;
 	struct ph_str methods[PH_METHODS_MAX];
 };

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The output ring shared by the host (consumer) and the runner (producer),
- * the other half of their private contract (wire.h is the first).
+ * The ring memfd shared by the host and the runner, the other half of their
+ * private contract (wire.h is the first): the output ring (the runner
+ * produces, the host consumes), the call slot, and the input ring (the host
+ * produces a stream input, the runner consumes it).
  * docs/protocol.md describes it for people; keep the two in step. The host
  * treats every byte of it as hostile.
  */
@@ -16,13 +18,15 @@
 #define PH_SLOT_INPUTS_MAX 16u
 #define PH_SLOT_TEXT_MAX   1024u
 
-/* ---- output ring and call slot (a memfd sealed SHRINK|GROW|SEAL, mapped by both) ---- */
+/* ---- output ring, call slot, input ring (a memfd sealed SHRINK|GROW|SEAL, mapped by both) ---- */
 
 /*
- * Layout: PH_RING_HDR_SIZE bytes of header, then `capacity` data bytes (a
- * power of two). The header holds the ring's indices and wakeup words (page
- * 0), the call slot's request, written by the host (PH_SLOT_REQ_OFF), and
- * its completion, written by the runner (PH_SLOT_DONE_OFF).
+ * Layout: PH_RING_HDR_SIZE bytes of header, then `capacity` data bytes of
+ * the output ring (a power of two), then PH_INRING_CAPACITY bytes of the
+ * input ring (ph_ring_memfd_size()). The header holds both rings' indices
+ * and wakeup words (page 0), the call slot's request, written by the host
+ * (PH_SLOT_REQ_OFF), and its completion, written by the runner
+ * (PH_SLOT_DONE_OFF).
  *
  * head and tail are free-running byte counters; the data offset of an index
  * is index & (capacity - 1), with the capacity the host keeps privately.
@@ -40,6 +44,28 @@
 #define PH_RING_MAX_CAPACITY	 (1u << 30)
 #define PH_RING_DEFAULT_CAPACITY (1u << 20)
 #define PH_CACHELINE		 64u
+/* The input ring's data bytes, the same for every instance: it costs no
+ * memory until a stream fills it (tmpfs pages come on first write). */
+#define PH_INRING_CAPACITY (1u << 20)
+
+/* The ring memfd's size, and the offset of the input ring's data, for an
+ * output ring of capacity bytes. */
+static inline uint64_t ph_ring_memfd_size(uint64_t capacity)
+{
+	return PH_RING_HDR_SIZE + capacity + PH_INRING_CAPACITY;
+}
+
+static inline uint64_t ph_inring_off(uint64_t capacity)
+{
+	return PH_RING_HDR_SIZE + capacity;
+}
+
+/* How the host ended a stream (ph_ring_shared.in_end). */
+enum ph_inring_end {
+	PH_INRING_OPEN = 0,  /* more may come */
+	PH_INRING_EOF = 1,   /* the source ended: in_head is final */
+	PH_INRING_ERROR = 2, /* reading the source failed with in_err: in_head is final */
+};
 
 struct ph_ring_shared {
 	/* Written by the producer (the plugin). The host only reads head,
@@ -64,6 +90,22 @@ struct ph_ring_shared {
 	/* Written by the runner: bumped after each completion is written.
 	 * The host keeps its own count and reads this as a hint. */
 	uint32_t done_seq;
+
+	/* The input ring, for the call's stream input (if any); the host
+	 * zeroes all of it before it posts such a request. Written by the
+	 * host (the producer): */
+	_Alignas(PH_CACHELINE) uint64_t in_head; /* bytes written */
+	uint32_t in_head_seq;			 /* futex word, bumped at every in_head or in_end */
+	uint32_t in_end; /* enum ph_inring_end, stored after the last in_head */
+	int32_t in_err;	 /* PH_INRING_ERROR: the host's read errno (positive) */
+	/* The host waits for space and wants one byte on the wake pipe at the
+	 * next in_tail publish. Set by the host, cleared by the runner when
+	 * it acts on it; a hint both ways. */
+	uint32_t in_producer_waiting;
+	/* Written by the runner (the consumer). The host reads in_tail as a
+	 * hint, checked to lie in [the tail it last accepted, its own head]. */
+	_Alignas(PH_CACHELINE) uint64_t in_tail; /* bytes consumed */
+	uint32_t in_consumer_sleeping;		 /* sleeps on in_head_seq: wants a FUTEX_WAKE */
 };
 _Static_assert(sizeof(struct ph_ring_shared) <= PH_SLOT_REQ_OFF, "ring words fit page 0");
 
@@ -72,7 +114,11 @@ enum ph_slot_input_how {
 	PH_IN_INLINE = 1, /* its bytes are in the request's inline area */
 	PH_IN_FD = 2,	  /* a sealed memfd in the call's CALL message */
 	PH_IN_CACHED = 3, /* a memfd the runner kept mapped from an earlier call */
+	PH_IN_STREAM = 4, /* its bytes come through the input ring while the call runs (size 0) */
 };
+
+/* Stream inputs one request may have: the one input ring. */
+#define PH_SLOT_STREAMS_MAX 1u
 
 #define PH_SLOT_NO_CACHE   0xffffffffu
 #define PH_SLOT_CACHE_MAX  16u	 /* mapped inputs a runner keeps */

@@ -35,7 +35,7 @@
 #define PH_RUNNER_ARG_USERNS_STAY "--userns-stay"
 
 #define PH_WIRE_MAGIC  0x31474850u /* "PHG1" in little-endian byte order */
-#define PH_WIRE_ABI    2u
+#define PH_WIRE_ABI    3u
 #define PH_MSG_MAX     65536u /* largest message, header included */
 #define PH_MSG_MAX_FDS 16u    /* most fds one message may carry */
 #define PH_NAME_MAX    128u   /* method, plugin name and version strings */
@@ -43,6 +43,8 @@
 #define PH_METHODS_MAX 64u    /* methods one plugin may export */
 /* A CALL carries one fd per input; PH_INPUTS_MAX is host.h's. */
 _Static_assert(PH_INPUTS_MAX <= PH_MSG_MAX_FDS, "a CALL cannot carry PH_INPUTS_MAX fds");
+_Static_assert(PH_STREAM_RING_BYTES == PH_INRING_CAPACITY,
+	       "host.h names the input ring's size the ring layout gives it");
 _Static_assert(PH_NAME_MAX == PH_SLOT_METHOD_MAX && PH_INPUTS_MAX == PH_SLOT_INPUTS_MAX &&
 		   PH_TEXT_MAX == PH_SLOT_TEXT_MAX,
 	       "the call slot and the wire agree on their limits");
@@ -175,7 +177,14 @@ struct ph_msg_loaded {
 	uint32_t n_methods;
 	uint16_t name_len;
 	uint16_t version_len;
+	uint32_t flags; /* PH_LOADED_*: what the plugin's descriptor declares */
+	uint32_t reserved;
 };
+
+/* LOADED flags. The plugin's word, like all of LOADED: it only decides
+ * what the host offers the plugin, never what the host trusts. */
+#define PH_LOADED_READS_STREAMS 0x1u /* PH_PLUGIN_READS_STREAMS: takes stream inputs */
+#define PH_LOADED_FLAGS		(PH_LOADED_READS_STREAMS)
 
 /*
  * PH_MSG_CALL payload. The message carries n_fds fds, the inputs of the
@@ -222,7 +231,7 @@ struct ph_msg_log {
 
 /* The layouts are the wire format between host and runner: pinned. */
 _Static_assert(sizeof(struct ph_msg_setup) == 80 && sizeof(struct ph_msg_sandboxed) == 88 &&
-		   sizeof(struct ph_msg_setup_failed) == 16 && sizeof(struct ph_msg_loaded) == 8 &&
+		   sizeof(struct ph_msg_setup_failed) == 16 && sizeof(struct ph_msg_loaded) == 16 &&
 		   sizeof(struct ph_msg_call) == 8 && sizeof(struct ph_msg_exit) == 56 &&
 		   sizeof(struct ph_msg_log) == 8 && sizeof(struct ph_msg_fork) == 32,
 	       "wire message layouts are fixed");

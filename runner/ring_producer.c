@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <linux/futex.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "proto.h"
 #include "ring_producer.h"
+#include "wakeup.h"
 
 /* Publish once this many unpublished bytes pile up (batching keeps the
  * shared cache line quiet), or sooner when the host waits. */
 #define PUBLISH_BATCH(cap) ((cap) / 8)
-#define SPIN_ROUNDS	   2000
 
 void ph__ring_producer_init(struct ph_ring_producer *p, void *base, uint64_t capacity, int ctl_fd)
 {
@@ -28,21 +23,9 @@ void ph__ring_producer_init(struct ph_ring_producer *p, void *base, uint64_t cap
 
 void ph__ring_wake_host(struct ph_ring_producer *p)
 {
-	struct ph_ring_shared *s = p->shared;
-
-	/* Pairs with the host's fence between setting consumer_sleeping and
-	 * looking at the ring and the slot once more: either it sees what we
-	 * published, or we see its flag. One byte per sleep; a full pipe
-	 * (EAGAIN) means a byte is already waiting for it. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&s->consumer_sleeping, __ATOMIC_RELAXED) &&
-	    __atomic_exchange_n(&s->consumer_sleeping, 0, __ATOMIC_ACQ_REL) && p->wake_fd >= 0) {
-		ssize_t n;
-
-		do
-			n = write(p->wake_fd, "w", 1);
-		while (n < 0 && errno == EINTR);
-	}
+	/* The host sets consumer_sleeping, fences and looks at the ring and
+	 * the slot once more before it sleeps. */
+	ph__wake_host_if(&p->shared->consumer_sleeping, p->wake_fd);
 }
 
 int ph__ring_publish(struct ph_ring_producer *p)
@@ -64,47 +47,29 @@ static uint64_t free_space(struct ph_ring_producer *p)
 	return p->capacity - (p->head - tail);
 }
 
-/* After a quiet timeout: has the host hung up the control socket? */
-static int host_gone(struct ph_ring_producer *p)
-{
-	struct pollfd pfd = {.fd = p->ctl_fd, .events = 0};
+struct space_wait {
+	struct ph_ring_producer *p;
+	uint64_t need;
+};
 
-	return p->ctl_fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+static int has_space(void *ud)
+{
+	const struct space_wait *w = ud;
+
+	return free_space(w->p) >= w->need;
 }
 
 /* Wait until at least need bytes are free: spin a little, then sleep on
  * the futex the host bumps at every tail publish. */
 static int wait_space(struct ph_ring_producer *p, uint64_t need)
 {
-	struct ph_ring_shared *s = p->shared;
+	struct space_wait w = {p, need};
 	int r = ph__ring_publish(p);
 
 	if (r < 0)
 		return r;
-	for (int i = 0; i < SPIN_ROUNDS; i++) {
-		if (free_space(p) >= need)
-			return 0;
-		__builtin_ia32_pause();
-	}
-	for (;;) {
-		uint32_t seq = __atomic_load_n(&s->tail_seq, __ATOMIC_ACQUIRE);
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
-
-		__atomic_store_n(&s->producer_sleeping, 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (free_space(p) >= need)
-			break;
-		/* The timeout makes a missed wake cost 100 ms, not a hang. */
-		if (syscall(SYS_futex, &s->tail_seq, FUTEX_WAIT, seq, &ts, NULL, 0) < 0 &&
-		    errno == ETIMEDOUT && host_gone(p)) {
-			__atomic_store_n(&s->producer_sleeping, 0, __ATOMIC_RELAXED);
-			return -EPIPE;
-		}
-		if (free_space(p) >= need)
-			break;
-	}
-	__atomic_store_n(&s->producer_sleeping, 0, __ATOMIC_RELAXED);
-	return 0;
+	return ph__wait_host(&p->shared->tail_seq, &p->shared->producer_sleeping, has_space, &w,
+			     PH_WAIT_SPIN_ROUNDS, p->ctl_fd);
 }
 
 /* Reserve total contiguous bytes, padding to the wrap if needed. */

@@ -327,14 +327,15 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	return layers;
 }
 
-/* Check and map the ring (PH_RING_HDR_SIZE + capacity bytes), then
- * close its fd: the mapping is all we need. */
+/* Check and map the ring memfd (ph_ring_memfd_size(capacity) bytes: the
+ * output ring, the call slot and the input ring), then close its fd: the
+ * mapping is all we need. */
 static void *map_ring(int fd, uint64_t capacity)
 {
 	const char *why;
 	uint64_t size;
 	void *ring;
-	int r = ph__seal_check(fd, PH_SEAL_KIND_RING, PH_RING_HDR_SIZE + capacity, UINT64_MAX,
+	int r = ph__seal_check(fd, PH_SEAL_KIND_RING, ph_ring_memfd_size(capacity), UINT64_MAX,
 			       &size, &why);
 
 	if (r < 0)
@@ -420,14 +421,23 @@ static const struct ph_plugin_descriptor *load_plugin(const char *path)
 		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
 				"plugin descriptor is %u bytes, but plugin ABI %u defines %u",
 				d->struct_size, d->abi_version, descriptor_size(d->abi_version));
-	if (d->reserved0 || d->reserved[0] || d->reserved[1] || d->reserved[2] || d->reserved[3])
+	if (d->reserved[0] || d->reserved[1] || d->reserved[2] || d->reserved[3])
 		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
 				"plugin descriptor has nonzero reserved fields");
+	if (d->flags & ~PH_RUNNER_PLUGIN_FLAGS)
+		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
+				"plugin descriptor has flags this runner does not know (0x%x): "
+				"install a newer plughost",
+				d->flags & ~PH_RUNNER_PLUGIN_FLAGS);
 	/* The strides must hold at least what this runner reads, stay
-	 * aligned for the pointers in them, and stay sane. */
+	 * aligned for the pointers in them, and stay sane. A plugin built
+	 * before struct ph_input had flags has the stride of its first two
+	 * fields, and is still run: it is never given a stream, whose mark
+	 * it could not see. */
 	if (d->method_size < sizeof(struct ph_method) || d->method_size > 1024 ||
-	    d->method_size % sizeof(void *) || d->input_size < sizeof(struct ph_input) ||
-	    d->input_size > 1024 || d->input_size % sizeof(void *))
+	    d->method_size % sizeof(void *) || d->input_size < PH_RUNNER_INPUT_MIN ||
+	    d->input_size > 1024 || d->input_size % sizeof(void *) ||
+	    ((d->flags & PH_PLUGIN_READS_STREAMS) && d->input_size < sizeof(struct ph_input)))
 		ph__runner_fail(PH_STEP_DESCRIPTOR, 0,
 				"plugin descriptor has bad method or input sizes (%u, %u)",
 				d->method_size, d->input_size);
@@ -442,7 +452,9 @@ static const struct ph_plugin_descriptor *load_plugin(const char *path)
 static void send_loaded(const struct ph_plugin_descriptor *d)
 {
 	uint8_t buf[PH_MSG_MAX - sizeof(struct ph_msg_hdr)];
-	struct ph_msg_loaded fixed = {.n_methods = (uint32_t)d->n_methods};
+	struct ph_msg_loaded fixed = {
+	    .n_methods = (uint32_t)d->n_methods,
+	    .flags = (d->flags & PH_PLUGIN_READS_STREAMS) ? PH_LOADED_READS_STREAMS : 0};
 	const char *version = d->version ? d->version : "";
 	size_t off = sizeof(fixed), nl = strnlen(d->name, PH_NAME_MAX + 1),
 	       vl = strnlen(version, PH_NAME_MAX + 1);
@@ -568,7 +580,7 @@ int main(int argc, char **argv)
 		if (!(setup.fixed.flags & PH_SETUP_SANDBOX) ||
 		    !(setup.fixed.ns_flags & CLONE_NEWPID))
 			ph__runner_fail(PH_STEP_PROTOCOL, 0, "a zygote needs a pid namespace");
-		munmap(ring, PH_RING_HDR_SIZE + setup.fixed.ring_capacity);
+		munmap(ring, ph_ring_memfd_size(setup.fixed.ring_capacity));
 		close(wake_fd);
 		memcpy(sb.mark_ns, ph__runner_marks, sizeof(sb.mark_ns));
 		ph__runner_zygote(&sb, &ring_fd, &wake_fd, &capacity, keep, ELEMENTSOF(keep),

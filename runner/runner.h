@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <plughost/plugin.h>
@@ -54,6 +55,11 @@ void ph__runner_zygote(const struct ph_msg_sandboxed *ready, int *ret_ring_fd, i
 /* The zygote's own RLIMIT_NOFILE: room for its instances' sockets. */
 #define PH_ZYGOTE_NOFILE 1024u
 
+/* The descriptor flags this runner knows, and the smallest input stride
+ * it runs (struct ph_input before its flags: data and len). */
+#define PH_RUNNER_PLUGIN_FLAGS PH_PLUGIN_READS_STREAMS
+#define PH_RUNNER_INPUT_MIN    offsetof(struct ph_input, flags)
+
 /* The i-th method, with the stride the plugin was compiled with. */
 static inline const struct ph_method *ph__runner_method(const struct ph_plugin_descriptor *d,
 							uint32_t i)
@@ -63,8 +69,9 @@ static inline const struct ph_method *ph__runner_method(const struct ph_plugin_d
 
 /*
  * Serve calls for a loaded, checked descriptor until the host hangs up.
- * ring_base maps PH_RING_HDR_SIZE + ring_capacity bytes read-write (the
- * ring and the call slot); wake_fd is the wake pipe's write end.
+ * ring_base maps ph_ring_memfd_size(ring_capacity) bytes read-write (the
+ * output ring, the call slot and the input ring); wake_fd is the wake
+ * pipe's write end.
  * Returns the process's exit status.
  */
 int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, int wake_fd,

@@ -6,13 +6,13 @@
  * its inputs (inline bytes, sealed memfds from the control socket, or
  * mappings kept from earlier calls), run the handler, publish its output,
  * post the completion, and wake the host only if it said it sleeps. Plugin
- * code reaches the ring and the control socket only through the ops below
+ * code reaches the rings and the control socket only through the ops below
  * (see <plughost/plugin.h>), so it holds no protocol of its own. The host
  * is trusted here, but inputs are still checked: a handler must never see
  * memory that can change or shrink under it.
  */
 #include <errno.h>
-#include <linux/futex.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,18 +20,28 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <plughost/plugin.h>
 
+#include "inring_consumer.h"
 #include "proto.h"
 #include "ring_producer.h"
 #include "runner.h"
 #include "seal.h"
+#include "wakeup.h"
 
-/* The runner's side of a call; the plugin holds a pointer to pub. */
+/* One input as ph_read() sees it: a whole one read from its memory with
+ * a cursor, or the stream in the input ring. */
+struct call_input {
+	const uint8_t *data;
+	uint64_t len, pos;
+	int stream;
+};
+
+/* The runner's side of a call; the plugin holds a pointer to pub.
+ * (tests/plugins/hostile.c mirrors its head, up to written.) */
 struct call {
 	struct ph_call pub; /* first: the plugin's view */
 	uint64_t id;
@@ -40,9 +50,12 @@ struct call {
 	char method[PH_NAME_MAX + 1];
 	uint64_t written;
 	uint32_t log_msgs; /* LOG messages sent for this call */
-	int broken;	   /* the host went away: further writes fail fast */
+	int broken;	   /* the host went away: further writes and reads fail fast */
 	int err_set;
 	char err[PH_TEXT_MAX];
+	struct ph_inring_consumer *in_ring;
+	uint32_t n_inputs;
+	struct call_input in[PH_INPUTS_MAX];
 };
 
 static struct call *call_of(struct ph_call *pub)
@@ -146,6 +159,36 @@ static const char *op_method(const struct ph_call *pub)
 	return ((const struct call *)pub)->method;
 }
 
+static ssize_t op_read(struct ph_call *pub, size_t input, void *buf, size_t len)
+{
+	struct call *call = call_of(pub);
+	struct call_input *in;
+	ssize_t n;
+
+	if (input >= call->n_inputs || (!buf && len))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	in = &call->in[input];
+	if (!in->stream) {
+		n = in->len - in->pos < len ? (ssize_t)(in->len - in->pos) : (ssize_t)len;
+		/* An empty input has no data pointer at all. */
+		if (n == 0)
+			return 0;
+		memcpy(buf, in->data + in->pos, (size_t)n);
+		in->pos += (uint64_t)n;
+		return n;
+	}
+	if (call->broken)
+		return -EPIPE;
+	n = ph__inring_read(call->in_ring, buf, len);
+	if (n == -EPIPE)
+		call->broken = 1;
+	return n;
+}
+
 static const struct ph_call_ops call_ops = {
     .version = PH_CALL_OPS_VERSION,
     .size = sizeof(struct ph_call_ops),
@@ -155,6 +198,7 @@ static const struct ph_call_ops call_ops = {
     .vlog = op_vlog,
     .verror = op_verror,
     .method = op_method,
+    .read = op_read,
 };
 
 /* Mapped inputs kept across calls, at the entries the host names. Each
@@ -186,12 +230,16 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Has the host hung up the control socket? */
-static int host_gone(int ctl_fd)
-{
-	struct pollfd pfd = {.fd = ctl_fd, .events = 0};
+struct request_wait {
+	struct ph_ring_shared *s;
+	uint32_t seen;
+};
 
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+static int has_request(void *ud)
+{
+	const struct request_wait *w = ud;
+
+	return __atomic_load_n(&w->s->req_seq, __ATOMIC_ACQUIRE) != w->seen;
 }
 
 /*
@@ -202,40 +250,22 @@ static int host_gone(int ctl_fd)
  */
 static int wait_request(struct ph_ring_shared *s, uint32_t seen, uint32_t spin_ns, int ctl_fd)
 {
-	if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
+	struct request_wait w = {s, seen};
+
+	if (has_request(&w))
 		return 0;
 	if (spin_ns) {
 		const int64_t until = now_ns() + (spin_ns > 1000000 ? 1000000 : spin_ns);
 
 		do {
 			for (int i = 0; i < 64; i++) {
-				if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
+				if (has_request(&w))
 					return 0;
 				__builtin_ia32_pause();
 			}
 		} while (now_ns() < until);
 	}
-	for (;;) {
-		/* The timeout makes a missed wake cost 100 ms, not a hang, and
-		 * lets us see a host that hung up without telling us. */
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
-
-		__atomic_store_n(&s->runner_sleeping, 1, __ATOMIC_RELAXED);
-		/* Pairs with the host's fence between bumping req_seq and
-		 * reading runner_sleeping: one of us sees the other. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
-			break;
-		if (syscall(SYS_futex, &s->req_seq, FUTEX_WAIT, seen, &ts, NULL, 0) < 0 &&
-		    errno == ETIMEDOUT && host_gone(ctl_fd)) {
-			__atomic_store_n(&s->runner_sleeping, 0, __ATOMIC_RELAXED);
-			return -EPIPE;
-		}
-		if (__atomic_load_n(&s->req_seq, __ATOMIC_ACQUIRE) != seen)
-			break;
-	}
-	__atomic_store_n(&s->runner_sleeping, 0, __ATOMIC_RELAXED);
-	return 0;
+	return ph__wait_host(&s->req_seq, &s->runner_sleeping, has_request, &w, 0, ctl_fd);
 }
 
 /* Write the completion, make the ring's head visible first, bump
@@ -331,7 +361,7 @@ static void *map_input(int fd, uint32_t i, uint64_t size, char *text, size_t tex
  * on, negative when the host is gone.
  */
 static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_producer *ring,
-		       int ctl_fd, struct ph_msg *msg)
+		       struct ph_inring_consumer *in_ring, int ctl_fd, struct ph_msg *msg)
 {
 	void *maps[PH_INPUTS_MAX] = {0}; /* mappings to drop after the call */
 	struct call call = {
@@ -339,7 +369,14 @@ static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_p
 	    .id = req.call_id,
 	    .ctl_fd = ctl_fd,
 	    .ring = ring,
+	    .in_ring = in_ring,
+	    .n_inputs = req.n_inputs,
 	};
+	/* What this runner writes of each struct ph_input: no more than the
+	 * stride the plugin indexes with, which is shorter in a plugin built
+	 * before the flags field. */
+	const size_t pin_size =
+	    desc->input_size < sizeof(struct ph_input) ? desc->input_size : sizeof(struct ph_input);
 	const struct ph_method *m;
 	char text[PH_TEXT_MAX];
 	unsigned int next_fd = 0;
@@ -363,6 +400,20 @@ static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_p
 		if (in->how == PH_IN_INLINE) {
 			pin =
 			    (struct ph_input){in->size ? inline_copy + in->offset : NULL, in->size};
+		} else if (in->how == PH_IN_STREAM) {
+			/* Only a plugin that says it reads streams gets one: any
+			 * other would see an empty input, and answer for it. */
+			if (!(desc->flags & PH_PLUGIN_READS_STREAMS)) {
+				snprintf(text, sizeof(text),
+					 "input %u is a stream, and plugin '%s' does not declare "
+					 "that it reads streams (PH_PLUGIN_READS_STREAMS)",
+					 i, desc->name);
+				r = post_done(&call, PH_DONE_BAD_INPUT, 0, text);
+				goto out;
+			}
+			ph__inring_consumer_reset(in_ring);
+			call.in[i].stream = 1;
+			pin = (struct ph_input){.data = NULL, .len = 0, .flags = PH_INPUT_STREAM};
 		} else if (in->how == PH_IN_CACHED) {
 			const struct cache_entry *e = &cache[in->cache];
 
@@ -392,7 +443,9 @@ static int handle_call(const struct ph_plugin_descriptor *desc, struct ph_ring_p
 				maps[i] = a;
 			pin = (struct ph_input){a, in->size};
 		}
-		memcpy(input_area + (size_t)i * desc->input_size, &pin, sizeof(pin));
+		if (!call.in[i].stream)
+			call.in[i] = (struct call_input){pin.data, pin.len, 0, 0};
+		memcpy(input_area + (size_t)i * desc->input_size, &pin, pin_size);
 	}
 	ph__msg_close_fds(msg); /* the mappings keep the memory alive */
 
@@ -450,11 +503,13 @@ int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, int wa
 	/* One message at a time, and big: keep it off the stack. */
 	static struct ph_msg msg;
 	struct ph_ring_producer ring;
+	struct ph_inring_consumer in_ring;
 	struct ph_ring_shared *s = ring_base;
 	uint32_t seen = 0;
 
 	ph__ring_producer_init(&ring, ring_base, ring_capacity, ctl_fd);
 	ring.wake_fd = wake_fd;
+	ph__inring_consumer_init(&in_ring, ring_base, ring_capacity, ctl_fd, wake_fd);
 	for (;;) {
 		char text[PH_TEXT_MAX];
 		int r = wait_request(s, seen, req.spin_ns, ctl_fd);
@@ -467,7 +522,7 @@ int ph__runner_serve(const struct ph_plugin_descriptor *desc, int ctl_fd, int wa
 			for (uint32_t i = 0; i < PH_SLOT_CACHE_MAX; i++)
 				if (req.evict & (1u << i))
 					cache_drop(i);
-			r = handle_call(desc, &ring, ctl_fd, &msg);
+			r = handle_call(desc, &ring, &in_ring, ctl_fd, &msg);
 		} else {
 			struct call bad = {
 			    .id = ((const struct ph_slot_req *)ph_slot_req_of(s))->call_id,

@@ -2,12 +2,24 @@
 /*
  * Sample plugin "sha256": method "sha256" hashes its inputs, concatenated,
  * and prints the digest the way `sha256sum < file` does: 64 lowercase hex
- * digits, two spaces, "-" and a newline. The inputs are hashed in place,
- * straight from the read-only mappings the SDK hands the handler.
+ * digits, two spaces, "-" and a newline. Whole inputs are hashed in place,
+ * straight from the read-only mappings the SDK hands the handler; a stream
+ * input (`cat big.iso | plughost run sha256.so --input -`) is read with
+ * ph_read() a chunk at a time, so memory stays constant however long it is.
+ *
+ * Error code 1: an input could not be read (the message names the input
+ * and why, e.g. the host's read of a pipe failed).
  */
+#include <string.h>
+
 #include <plughost/plugin.h>
 
 #include "sha256-impl.h"
+
+#define CHUNK_SIZE (64u * 1024u)
+
+/* One call at a time: a static buffer keeps 64 KiB off the stack. */
+static unsigned char chunk[CHUNK_SIZE];
 
 static int sha256(struct ph_call *call, const struct ph_input *inputs, size_t n_inputs)
 {
@@ -17,8 +29,18 @@ static int sha256(struct ph_call *call, const struct ph_input *inputs, size_t n_
 	char text[2 * SHA256_DIGEST_SIZE + 1];
 
 	sha256_init(&ctx);
-	for (size_t i = 0; i < n_inputs; i++)
-		sha256_update(&ctx, inputs[i].data, inputs[i].len);
+	for (size_t i = 0; i < n_inputs; i++) {
+		ssize_t n;
+
+		if (!(inputs[i].flags & PH_INPUT_STREAM)) {
+			sha256_update(&ctx, inputs[i].data, inputs[i].len);
+			continue;
+		}
+		while ((n = ph_read(call, i, chunk, sizeof(chunk))) > 0)
+			sha256_update(&ctx, chunk, (size_t)n);
+		if (n < 0)
+			return ph_error(call, 1, "input %zu: %s", i, strerror((int)-n));
+	}
 	sha256_final(&ctx, digest);
 
 	for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++) {
@@ -34,4 +56,4 @@ static const struct ph_method methods[] = {
     {"sha256", sha256},
 };
 
-PH_PLUGIN("sha256", "1.0", methods);
+PH_PLUGIN_FLAGS("sha256", "1.1", methods, PH_PLUGIN_READS_STREAMS);

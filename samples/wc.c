@@ -18,8 +18,12 @@
  * In a UTF-8 locale wc decodes multibyte characters instead, so for text
  * that is not plain ASCII its word count can differ from this plugin's.
  * Lines count '\n' bytes; bytes are the total length.
+ *
+ * Stream inputs (`cat file | plughost run wc.so --input -`) are read with
+ * ph_read() a chunk at a time. Error code 1: an input could not be read.
  */
 #include <inttypes.h>
+#include <string.h>
 
 #include <plughost/plugin.h>
 
@@ -67,12 +71,26 @@ static void count(struct counts *cnt, const unsigned char *p, size_t len)
 	}
 }
 
+/* One call at a time: a static buffer for stream inputs. */
+static unsigned char chunk[64 * 1024];
+
 static int wc(struct ph_call *call, const struct ph_input *inputs, size_t n_inputs)
 {
 	struct counts cnt = {0};
 
-	for (size_t i = 0; i < n_inputs; i++)
-		count(&cnt, inputs[i].data, inputs[i].len);
+	for (size_t i = 0; i < n_inputs; i++) {
+		ssize_t n;
+
+		if (!(inputs[i].flags & PH_INPUT_STREAM)) {
+			count(&cnt, inputs[i].data, inputs[i].len);
+			continue;
+		}
+		/* A stream, a chunk at a time: in_word carries across. */
+		while ((n = ph_read(call, i, chunk, sizeof(chunk))) > 0)
+			count(&cnt, chunk, (size_t)n);
+		if (n < 0)
+			return ph_error(call, 1, "input %zu: %s", i, strerror((int)-n));
+	}
 
 	return ph_printf(call, "%7" PRIu64 " %7" PRIu64 " %7" PRIu64 "\n", cnt.lines, cnt.words,
 			 cnt.bytes);
@@ -82,4 +100,4 @@ static const struct ph_method methods[] = {
     {"wc", wc},
 };
 
-PH_PLUGIN("wc", "1.0", methods);
+PH_PLUGIN_FLAGS("wc", "1.1", methods, PH_PLUGIN_READS_STREAMS);

@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..40" # one per ok/bad below
+echo "1..45" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -68,6 +68,25 @@ if [ "$got" = "$want" ]; then ok "wc equals wc"; else bad "wc equals wc" "'$got'
 
 got=$(printf 'from stdin' | "$PLUGHOST" run "$dir/upper.so" -i - 2>&1) || true
 if [ "$got" = "FROM STDIN" ]; then ok "input from stdin"; else bad "input from stdin" "got '$got'"; fi
+
+# A piped standard input streams to a plugin that reads streams: the
+# digest is sha256sum's, and -v says it streamed it all.
+want=$(sha256sum <"$work/big")
+got=$(cat "$work/big" | "$PLUGHOST" run "$dir/sha256.so" --input - 2>&1) || true
+if [ "$got" = "$want" ]; then ok "cat F | sha256 --input - equals sha256sum"; else bad "cat F | sha256 --input - equals sha256sum" "'$got' != '$want'"; fi
+rc=0
+cat "$work/big" | "$PLUGHOST" run "$dir/sha256.so" --input - -v >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && grep -qF "streamed 104857600 bytes of standard input, to its end" "$work/err"; then ok "-v says stdin was streamed"; else bad "-v says stdin was streamed" "exit $rc; stderr: $(cat "$work/err")"; fi
+# A regular file on standard input is read whole, as a sealed memfd.
+rc=0
+"$PLUGHOST" run "$dir/sha256.so" --input - -v <"$work/big" >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && [ "$(cat "$work/out")" = "$want" ] && ! grep -q "streamed" "$work/err"; then ok "a file on stdin is read whole"; else bad "a file on stdin is read whole" "exit $rc; stdout: $(cat "$work/out"); stderr: $(cat "$work/err")"; fi
+# A plugin that does not read streams gets a piped standard input whole.
+got=$(printf 'b a b' | "$PLUGHOST" run "$dir/wordfreq.so" -m top --input - 2>&1) || true
+if [ "$got" = "$(printf '2 b\n1 a')" ]; then ok "a pipe to a plugin without streams is read whole"; else bad "a pipe to a plugin without streams is read whole" "got '$got'"; fi
+rc=0
+printf 'x' | "$PLUGHOST" run "$dir/sha256.so" --input - --input - >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 2 ] && grep -qF "'--input -' can be given only once" "$work/err"; then ok "a streamed stdin is given once"; else bad "a streamed stdin is given once" "exit $rc; stderr: $(cat "$work/err")"; fi
 
 expect "missing descriptor" 3 "cannot load '$tdir/nodesc.so': the plugin failed to load (reported by the sandboxed process): not a plughost plugin (missing descriptor" -- "$PLUGHOST" run "$tdir/nodesc.so"
 expect "no such plugin" 3 "cannot load '$work/none.so': No such file or directory" -- "$PLUGHOST" run "$work/none.so"

@@ -93,7 +93,8 @@ static void parse_as(uint16_t type, const char *prefix)
 			break;
 		if (loaded.name.len < 1 || loaded.name.len > PH_NAME_MAX ||
 		    !in_payload(loaded.name) || loaded.version.len > PH_NAME_MAX ||
-		    !in_payload(loaded.version) || loaded.n_methods > PH_METHODS_MAX)
+		    !in_payload(loaded.version) || loaded.n_methods > PH_METHODS_MAX ||
+		    (loaded.flags & ~PH_LOADED_FLAGS))
 			abort();
 		sum += loaded.name.len + loaded.version.len;
 		for (uint32_t i = 0; i < loaded.n_methods; i++) {

@@ -18,6 +18,14 @@
  * killed once naming a rule, or idle with a result that follows from a
  * completion that obeys every rule.
  *
+ * With F_INRING the input also gives the input ring's consumer index, the
+ * one word of it a plugin writes, and the host's own view of that ring
+ * (the tail it last accepted, what it fed since): the host's producer
+ * (host/src/inring.c) must take the index exactly when it lies in
+ * [acked, head], refuse it naming the rule otherwise, and then write only
+ * inside its data area (ASan guards the allocation's end) and never more
+ * than a ring past what the consumer freed.
+ *
  * Build: meson setup -Dfuzz=true with CC=clang (tests/meson.build).
  */
 #include <errno.h>
@@ -57,6 +65,15 @@ struct fuzz_head {
 #define F_RECORDS   0x2u
 #define F_OUTPUT    0x4u
 #define F_HEAD	    0x8u
+#define F_INRING    0x10u
+
+/* The input ring (F_INRING), right after the head. */
+struct fuzz_inring {
+	uint64_t acked;	  /* the host's last accepted tail */
+	uint32_t fed;	  /* its head is acked + fed % (capacity + 1): never more */
+	uint32_t waiting; /* bit 0: it waits for room already; bit 1: look as before sleeping */
+	uint64_t tail;	  /* the plugin's in_tail */
+};
 
 /* One record to write (F_RECORDS). */
 struct op {
@@ -145,12 +162,75 @@ int ph__check_limits(struct ph_plugin *p, int at_end)
 	return 0;
 }
 
-/* Posting requests is not what this target drives (slot.c's ph__slot_post
- * needs it to make a memfd for a small blob with no inline room left). */
+/* blob.c's, for ph__slot_post(), which the target never runs (slot.c
+ * brings it along; without this the target did not link). */
 int ph__blob_memfd(const struct ph_blob *b)
 {
-	(void)b;
 	abort();
+}
+
+/* The host's producer over a consumer index the input gives. */
+static void fuzz_inring(const struct fuzz_inring *f)
+{
+	struct ph_ring_shared *s = (struct ph_ring_shared *)ring_base;
+	const uint64_t cap = PH_INRING_CAPACITY, fed = f->fed % (cap + 1);
+	const char *why = NULL;
+	struct ph_inring r;
+	int64_t space;
+
+	ph__inring_init(&r, ring_base, CAPACITY);
+	r.acked = f->acked;
+	r.head = f->acked + fed;
+	r.waiting = (int)(f->waiting & 1);
+	s->in_producer_waiting = f->waiting & 1;
+	s->in_tail = f->tail;
+	if (f->waiting & 2) {
+		int w = ph__inring_want_space(&r, &why);
+
+		space = w < 0 ? w : (int64_t)(cap - (r.head - r.acked));
+		/* Room means no sleep, and no request for a wake left up. */
+		if (w >= 0 && (w == 1) != (space > 0))
+			abort();
+		if (w >= 0 && (w == 1 ? r.waiting || s->in_producer_waiting
+				      : !r.waiting || !s->in_producer_waiting))
+			abort();
+	} else {
+		space = ph__inring_space(&r, &why);
+	}
+	if ((int64_t)(f->tail - f->acked) < 0 || f->tail - f->acked > fed) {
+		/* Refused, naming the rule, with the host's view unchanged. */
+		if (space != -EPROTO || !why || strncmp(why, "input ring tail ", 16) != 0 ||
+		    r.acked != f->acked || r.head != f->acked + fed)
+			abort();
+		return;
+	}
+	if (space != (int64_t)(cap - (fed - (f->tail - f->acked))) || r.acked != f->tail)
+		abort();
+	/* Fill all the room there is, the way the pump does, each window
+	 * only inside the data area (its two ends written: ASan sees a window
+	 * that runs past the allocation). */
+	for (int committed = 0; space > 0 || committed; committed = 1) {
+		size_t len;
+		uint8_t *at;
+
+		if (space == 0) {
+			/* Full, and the head published as it was written. */
+			if (s->in_head != r.head)
+				abort();
+			break;
+		}
+		at = ph__inring_window(&r, (uint64_t)space, &len);
+
+		if (at < ring_base + ph_inring_off(CAPACITY) || len == 0 || len > (uint64_t)space)
+			abort();
+		at[0] = at[len - 1] = 0x5a;
+		ph__inring_commit(&r, len);
+		space = ph__inring_space(&r, &why);
+		if (space < 0)
+			abort(); /* the tail it accepted still holds */
+	}
+	if (r.head - r.acked != cap)
+		abort();
 }
 
 /* ---- the target ---- */
@@ -256,7 +336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ring_base) {
 		/* Heap memory, so that ASan's redzones sit right past the
 		 * mapping's end: a read beyond it is caught. */
-		ring_base = aligned_alloc(PH_CACHELINE, PH_RING_HDR_SIZE + CAPACITY);
+		ring_base = aligned_alloc(PH_CACHELINE, ph_ring_memfd_size(CAPACITY));
 		if (!ring_base || ph__ring_consumer_init(&consumer, ring_base, CAPACITY) < 0)
 			abort();
 	}
@@ -265,6 +345,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shared_done = ph_slot_done_of(ring_base);
 
 	take(&data, &size, &h, sizeof(h));
+	if (h.flags & F_INRING) {
+		struct fuzz_inring f;
+
+		take(&data, &size, &f, sizeof(f));
+		fuzz_inring(&f);
+	}
 	/* The host's own tail starts at 0 and only ever moves by whole
 	 * aligned records and pads (ring.c): it is aligned, whatever the
 	 * plugin does. */

@@ -31,22 +31,10 @@
 static struct ph_plugin *spawn_ring(const char *name, size_t ring)
 {
 	struct ph_plugin_config cfg;
-	struct ph_plugin *p = NULL;
-	struct ph_result res;
-	char *path = tu_plugin_path(name);
-	int r;
 
 	ph_plugin_config_init(&cfg);
 	cfg.ring_size = ring;
-	r = ph_plugin_spawn(host, path, &cfg, &p, &res);
-	if (r < 0) {
-		char line[512];
-		ph_result_describe(&res, line, sizeof(line));
-		print_error("spawn %s: %s (%s)\n", path, strerror(-r), line);
-	}
-	free(path);
-	assert_int_equal(r, 0);
-	return p;
+	return tu_spawn_ok(name, &cfg);
 }
 
 static struct ph_plugin *spawn(const char *name)
@@ -155,37 +143,13 @@ static void test_cxx_plugin(void **state)
 
 /* 100 MiB through upper, filled in place (no extra copy), checked
  * byte-for-byte as it streams back. */
-struct upper_check {
-	const uint8_t *in;
-	size_t pos;
-	int bad;
-};
-
-static int check_upper(void *userdata, const void *buf, size_t len)
-{
-	struct upper_check *c = userdata;
-	const uint8_t *b = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		uint8_t want = c->in[c->pos + i];
-		if (want >= 'a' && want <= 'z')
-			want = (uint8_t)(want - 'a' + 'A');
-		if (b[i] != want) {
-			c->bad = 1;
-			return -EIO;
-		}
-	}
-	c->pos += len;
-	return 0;
-}
-
 static void test_upper_100mib(void **state)
 {
 	const size_t size = 100u << 20;
 	struct ph_plugin *p = spawn("upper.so");
 	struct ph_blob *blob;
 	struct ph_result res;
-	struct upper_check chk = {0};
+	struct tu_upper_check chk = {0};
 	uint8_t *data, *copy;
 	uint32_t x = 12345;
 	(void)state;
@@ -204,7 +168,7 @@ static void test_upper_100mib(void **state)
 	assert_null(ph_blob_data(blob));
 	chk.in = copy;
 
-	assert_int_equal(ph_plugin_call(p, "upper", &blob, 1, check_upper, &chk, &res), 0);
+	assert_int_equal(ph_plugin_call(p, "upper", &blob, 1, tu_check_upper, &chk, &res), 0);
 	assert_int_equal(res.kind, PH_RESULT_OK);
 	assert_int_equal(chk.bad, 0);
 	assert_int_equal(chk.pos, size);

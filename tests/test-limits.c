@@ -138,7 +138,10 @@ static void test_cpu_limit(void **state)
 	cfg.limits.timeout_ms = 20000; /* a backstop that must not be what fires */
 	res = run_limited("spin", &cfg, NULL);
 	assert_int_equal(res.kind, PH_RESULT_CPU_LIMIT);
-	assert_true(res.usage.user_usec + res.usage.sys_usec >= 200 * 1000);
+	/* The limit is judged by the exact CPU clock; usage comes from
+	 * /proc/PID/stat in clock ticks (10 ms), which can read a tick
+	 * under it: 203 ms of clock showed as 190 ms about one run in five. */
+	assert_true(res.usage.user_usec + res.usage.sys_usec >= 190 * 1000);
 }
 
 static void test_memory_limit(void **state)

@@ -899,12 +899,21 @@ static void test_parse_call(void **state)
 }
 
 /* LOADED: fixed part, name, version, then (u16 len, bytes) per method. */
-static void loaded_head(struct bb *b, uint32_t n, uint16_t nl, uint16_t vl)
+/* LOADED's fixed part: flags and reserved zero (loaded_head_flags()). */
+static void loaded_head_flags(struct bb *b, uint32_t n, uint16_t nl, uint16_t vl, uint32_t flags,
+			      uint32_t reserved)
 {
 	b->n = 0;
 	put32(b, n);
 	put16(b, nl);
 	put16(b, vl);
+	put32(b, flags);
+	put32(b, reserved);
+}
+
+static void loaded_head(struct bb *b, uint32_t n, uint16_t nl, uint16_t vl)
+{
+	loaded_head_flags(b, n, nl, vl, 0, 0);
 }
 
 static void method(struct bb *b, uint16_t len, const char *s, size_t bytes)
@@ -930,12 +939,32 @@ static void test_parse_loaded(void **state)
 	assert_int_equal(ph__parse_loaded(&msg, v, &why), 0);
 	assert_int_equal(v->version.len, 0); /* a version may be empty */
 	assert_int_equal(v->n_methods, 2);
-	assert_ptr_equal(v->methods[1].p, (const char *)msg.payload + 8 + 4 + 6 + 2);
+	assert_int_equal(v->flags, 0);
+	assert_ptr_equal(v->methods[1].p, (const char *)msg.payload + 16 + 4 + 6 + 2);
 
 	load(PH_MSG_CALL, pl.b, pl.n, 0);
 	expect_bad(p_loaded, "LOADED message too short");
-	load(PH_MSG_LOADED, pl.b, 7, 0);
+	load(PH_MSG_LOADED, pl.b, 15, 0);
 	expect_bad(p_loaded, "LOADED message too short");
+
+	/* The one flag there is, then every other bit and reserved. */
+	loaded_head_flags(&pl, 0, 4, 0, PH_LOADED_READS_STREAMS, 0);
+	puts_(&pl, "echo");
+	load(PH_MSG_LOADED, pl.b, pl.n, 0);
+	assert_int_equal(ph__parse_loaded(&msg, v, &why), 0);
+	assert_int_equal(v->flags, PH_LOADED_READS_STREAMS);
+	for (uint32_t bit = 1; bit; bit <<= 1) {
+		if (bit & PH_LOADED_FLAGS)
+			continue;
+		loaded_head_flags(&pl, 0, 4, 0, bit | PH_LOADED_READS_STREAMS, 0);
+		puts_(&pl, "echo");
+		load(PH_MSG_LOADED, pl.b, pl.n, 0);
+		expect_bad(p_loaded, "LOADED has unknown flags");
+		loaded_head_flags(&pl, 0, 4, 0, 0, bit);
+		puts_(&pl, "echo");
+		load(PH_MSG_LOADED, pl.b, pl.n, 0);
+		expect_bad(p_loaded, "LOADED reserved field is not zero");
+	}
 
 	loaded_head(&pl, PH_METHODS_MAX + 1, 4, 0);
 	puts_(&pl, "echo");
@@ -1362,6 +1391,8 @@ static void test_parse_reserved_nonzero(void **state)
 #define WHY_Q_KIND     "request input of unknown kind"
 #define WHY_Q_SIZE     "request input larger than any blob"
 #define WHY_Q_FDS      "request fd count differs from its fd inputs"
+#define WHY_Q_STREAMS  "request has more stream inputs than input rings"
+#define WHY_Q_STREAM   "request stream input has a size or a cache entry"
 
 /* Whether a check answered as expected: why_expected (NULL: accepted,
  * with *why left alone), the same answer with a NULL why. */
@@ -1501,6 +1532,10 @@ struct in_spec {
 	{                                                                                          \
 		PH_IN_CACHED, (entry), (sz), 0                                                     \
 	}
+#define STREAM                                                                                     \
+	{                                                                                          \
+		PH_IN_STREAM, NC, 0, 0                                                             \
+	}
 #define HOW(how, entry, sz)                                                                        \
 	{                                                                                          \
 		(how), (entry), (sz), 0                                                            \
@@ -1593,8 +1628,9 @@ static const struct req_case req_cases[] = {
 	FDIN(1 << 20, PH_SLOT_CACHE_MAX - 1)),
     REQ("cached inputs at the first and last entries", 2, 0, NULL, CACHED(0, 1 << 20),
 	CACHED(PH_SLOT_CACHE_MAX - 1, BLOB_MAX)),
-    REQ("every kind, interleaved", 6, 2, NULL, INL(0, 10), FDIN(1 << 20, 3), CACHED(4, 1 << 16),
-	INL(10, 20), FDIN(5000, NC), INL(30, 0)),
+    REQ("every kind, interleaved", 7, 2, NULL, INL(0, 10), FDIN(1 << 20, 3), CACHED(4, 1 << 16),
+	INL(10, 20), STREAM, FDIN(5000, NC), INL(30, 0)),
+    REQ("one stream input", 1, 0, NULL, STREAM),
     REQ_M("a one-byte method", 0, "x", 1, 0, NULL),
     REQ_M("a method of PH_NAME_MAX bytes", 0, NULL, PH_NAME_MAX, 0, NULL),
     /* reserved */
@@ -1641,10 +1677,17 @@ static const struct req_case req_cases[] = {
     REQ("a cached input naming no entry", 1, 0, WHY_Q_CACHED, CACHED(NC, 10)),
     /* unknown kinds */
     REQ("kind 0", 1, 0, WHY_Q_KIND, HOW(0, NC, 1)),
-    REQ("kind 4", 1, 0, WHY_Q_KIND, HOW(PH_IN_CACHED + 1, NC, 1)),
+    REQ("kind 5", 1, 0, WHY_Q_KIND, HOW(PH_IN_STREAM + 1, NC, 1)),
     REQ("kind UINT32_MAX", 1, 0, WHY_Q_KIND, HOW(UINT32_MAX, 0, 1)),
     REQ("an unknown kind after sound inputs", 3, 1, WHY_Q_KIND, INL(0, 1), FDIN(1, NC),
 	HOW(0x100 | PH_IN_FD, NC, 1)),
+    /* streams: one ring, and nothing but the kind */
+    REQ("two stream inputs", 2, 0, WHY_Q_STREAMS, STREAM, STREAM),
+    REQ("two streams apart", 3, 1, WHY_Q_STREAMS, STREAM, FDIN(1, NC), STREAM),
+    REQ("a stream input with a size", 1, 0, WHY_Q_STREAM, HOW(PH_IN_STREAM, NC, 1)),
+    REQ("a stream input naming a cache entry", 1, 0, WHY_Q_STREAM, HOW(PH_IN_STREAM, 0, 0)),
+    REQ("a stream input of UINT64_MAX bytes", 1, 0, WHY_Q_STREAM,
+	HOW(PH_IN_STREAM, NC, UINT64_MAX)),
     /* sizes */
     REQ("an fd input one byte over the largest blob", 1, 1, WHY_Q_SIZE, FDIN(BLOB_MAX + 1, NC)),
     REQ("an fd input of UINT64_MAX bytes", 1, 1, WHY_Q_SIZE, FDIN(UINT64_MAX, 0)),
@@ -1668,9 +1711,9 @@ static const struct req_case req_cases[] = {
  */
 static void test_slot_req_check(void **state)
 {
-	static const char *const rules[] = {WHY_Q_RESERVED, WHY_Q_METHOD, WHY_Q_INPUTS,
-					    WHY_Q_CACHE,    WHY_Q_INLINE, WHY_Q_CACHED,
-					    WHY_Q_KIND,	    WHY_Q_SIZE,	  WHY_Q_FDS};
+	static const char *const rules[] = {
+	    WHY_Q_RESERVED, WHY_Q_METHOD,  WHY_Q_INPUTS, WHY_Q_CACHE, WHY_Q_INLINE, WHY_Q_CACHED,
+	    WHY_Q_KIND,	    WHY_Q_STREAMS, WHY_Q_STREAM, WHY_Q_SIZE,  WHY_Q_FDS};
 	static struct req_case c;
 	static struct ph_slot_req q;
 	(void)state;
@@ -1730,7 +1773,7 @@ static void test_slot_req_check(void **state)
  */
 static int req_sound(const struct ph_slot_req *q)
 {
-	uint64_t end = 0, fds = 0;
+	uint64_t end = 0, fds = 0, streams = 0;
 
 	if (q->reserved || q->method_len < 1 || q->method_len > PH_SLOT_METHOD_MAX ||
 	    memchr(q->method, 0, q->method_len) || q->n_inputs > PH_SLOT_INPUTS_MAX)
@@ -1757,6 +1800,11 @@ static int req_sound(const struct ph_slot_req *q)
 			break;
 		case PH_IN_CACHED:
 			if (in->cache >= PH_SLOT_CACHE_MAX)
+				return 0;
+			break;
+		case PH_IN_STREAM:
+			/* The one input ring, and no bytes of its own. */
+			if (in->cache != NC || in->size || ++streams > PH_SLOT_STREAMS_MAX)
 				return 0;
 			break;
 		default:
@@ -1810,7 +1858,7 @@ static void test_fuzz_slot_checks(void **state)
 				q.method[tu_rng_next(&seed) % sizeof(q.method)] = 0;
 				break;
 			case 4:
-				in->how = (uint32_t)(v % 5);
+				in->how = (uint32_t)(v % (PH_IN_STREAM + 2));
 				break;
 			case 5:
 				in->cache = (uint32_t)v;
@@ -2008,12 +2056,13 @@ static void check_accepted(int k)
 		break;
 	}
 	case F_LOADED: {
-		size_t sum = 8;
+		size_t sum = sizeof(struct ph_msg_loaded);
 
 		assert_int_equal(ph__parse_loaded(&msg, &lv, &why), 0);
 		assert_true(lv.name.len >= 1 && lv.name.len <= PH_NAME_MAX && in_payload(lv.name));
 		assert_true(lv.version.len <= PH_NAME_MAX && in_payload(lv.version));
 		assert_true(lv.n_methods <= PH_METHODS_MAX);
+		assert_int_equal(lv.flags & ~PH_LOADED_FLAGS, 0);
 		sum += lv.name.len + lv.version.len;
 		for (uint32_t i = 0; i < lv.n_methods; i++) {
 			assert_true(lv.methods[i].len >= 1 && lv.methods[i].len <= PH_NAME_MAX);

@@ -5,9 +5,16 @@
  * (runner/ring_producer.c). The ring is a real memfd sealed the way the host seals
  * it and mapped shared; hostile cases write raw bytes into its data area
  * and its shared head, the way a malicious plugin would.
+ *
+ * The input ring, in the same memfd: the host's producer
+ * (host/src/inring.c) against consumer indices that lie, chosen at random,
+ * and against the runner's honest consumer (runner/inring_consumer.c),
+ * threaded, with its ends and its wakeups.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -26,6 +33,8 @@
 
 #include "testutil.h"
 
+#include "inring.h"
+#include "inring_consumer.h"
 #include "ring.h"
 #include "ring_producer.h"
 #include "seal.h"
@@ -71,6 +80,7 @@ struct ring {
 	struct ph_ring_shared *shared;
 	uint8_t *data;
 	struct ph_ring_consumer c;
+	struct ph_inring in; /* the input ring, after the output ring */
 };
 
 /* A ring exactly as the host makes one: a memfd sealed SHRINK|GROW|SEAL,
@@ -83,7 +93,7 @@ static struct ring *ring_new(uint64_t cap)
 
 	assert_non_null(r);
 	r->cap = cap;
-	r->size = PH_RING_HDR_SIZE + cap;
+	r->size = ph_ring_memfd_size(cap);
 	r->fd = ph__memfd_create("test-ring");
 	assert_true(r->fd >= 0);
 	assert_int_equal(ftruncate(r->fd, (off_t)r->size), 0);
@@ -104,6 +114,10 @@ static struct ring *ring_new(uint64_t cap)
 	assert_int_equal(r->shared->producer_sleeping, 0);
 	assert_int_equal(r->shared->consumer_sleeping, 0);
 	assert_int_equal(r->c.tail, 0);
+	ph__inring_init(&r->in, r->base, cap);
+	assert_int_equal(r->shared->in_head, 0);
+	assert_int_equal(r->shared->in_tail, 0);
+	assert_int_equal(r->shared->in_end, PH_INRING_OPEN);
 	return r;
 }
 
@@ -1100,6 +1114,20 @@ static char thread_state(pid_t tid)
 	return p && p[1] == ' ' ? p[2] : '?';
 }
 
+/* Start a sleeper thread and wait until the kernel has it asleep. */
+static void sleeper_start(struct sleeper *sl, pthread_t *t)
+{
+	const double t0 = now_s();
+
+	assert_int_equal(pthread_create(t, NULL, sleeper_main, sl), 0);
+	while (!__atomic_load_n(&sl->tid, __ATOMIC_ACQUIRE) || thread_state(sl->tid) != 'S') {
+		if (now_s() - t0 > 1.5)
+			fail_msg("the sleeper never went to sleep");
+		sched_yield();
+	}
+	usleep(20 * 1000);
+}
+
 /*
  * A producer asleep on tail_seq (it said so in producer_sleeping) is woken
  * by the consumer's tail publication, not left to its timeout.
@@ -1110,20 +1138,12 @@ static void test_consumer_wakes_sleeping_producer(void **state)
 	struct sleeper sl = {.word = &r->shared->tail_seq};
 	struct sink s = {0};
 	pthread_t t;
-	double t0;
 
 	put_data(r, 0, 100, CALL_ID, 0);
 	r->shared->head = 128;
 	sl.seq = r->shared->tail_seq;
 	r->shared->producer_sleeping = 1;
-	assert_int_equal(pthread_create(&t, NULL, sleeper_main, &sl), 0);
-	t0 = now_s();
-	while (!__atomic_load_n(&sl.tid, __ATOMIC_ACQUIRE) || thread_state(sl.tid) != 'S') {
-		if (now_s() - t0 > 1.5)
-			fail_msg("the sleeper never went to sleep");
-		sched_yield();
-	}
-	usleep(20 * 1000);
+	sleeper_start(&sl, &t);
 	assert_int_equal(consume_all(r, &s), 100);
 	assert_int_equal(r->shared->tail_seq, sl.seq + 1);
 	assert_int_equal(pthread_join(t, NULL), 0);
@@ -1164,6 +1184,336 @@ static void test_doorbell_handshake(void **state)
 	ring_free(r);
 }
 
+/* ------------------------------------------------------- the input ring */
+
+#define WHY_IN_BACKWARDS "input ring tail moved backwards"
+#define WHY_IN_AHEAD	 "input ring tail is ahead of the head"
+#define IN_CAP		 ((uint64_t)PH_INRING_CAPACITY)
+
+/*
+ * The consumer's tail, at random, against the host's own acked and head
+ * (anywhere in 64 bits, the wrap included, with head at most a ring past
+ * acked, as the host keeps it): accepted exactly when it lies in
+ * [acked, head], and then it is the new acked and the space is what is
+ * left of the ring; refused naming the rule otherwise, with nothing
+ * changed. Whatever was accepted, the window the host writes next stays
+ * in the data area and never reaches a byte the consumer has not freed.
+ */
+static void test_inring_random_tails(void **state)
+{
+	struct ring *r = ring_new(CAP);
+	uint64_t seed = 0x1A7A11EDull;
+	unsigned int seen[6] = {0};
+
+	for (int i = 0; i < 200000; i++) {
+		uint64_t x = tu_rng_next(&seed), acked, fed, tail, delta;
+		const char *why = "untouched", *want_why = NULL;
+		int64_t space;
+
+		switch (i % 3) {
+		case 0:
+			acked = tu_rng_next(&seed);
+			break;
+		case 1: /* at the 64-bit wrap */
+			acked = (uint64_t)0 - tu_rng_next(&seed) % (4 * IN_CAP);
+			break;
+		default:
+			acked = tu_rng_next(&seed) % (8 * IN_CAP);
+			break;
+		}
+		fed = (x >> 8) % 3 == 0 ? IN_CAP : (x >> 8) % (IN_CAP + 1);
+		switch ((x >> 59) % 6) {
+		case 0:
+			delta = tu_rng_next(&seed); /* anything at all */
+			break;
+		case 1:
+			delta = fed + 1 + tu_rng_next(&seed) % IN_CAP; /* just past the head */
+			break;
+		case 2:
+			delta = (uint64_t)0 - 1 - tu_rng_next(&seed) % IN_CAP; /* just behind */
+			break;
+		case 3:
+			delta = fed; /* all of it taken */
+			break;
+		case 4:
+			delta = 0; /* nothing taken */
+			break;
+		default:
+			delta = fed ? tu_rng_next(&seed) % (fed + 1) : 0; /* honest */
+			break;
+		}
+		tail = acked + delta;
+		if ((int64_t)delta < 0) {
+			want_why = WHY_IN_BACKWARDS;
+			seen[0]++;
+		} else if (delta > fed) {
+			want_why = WHY_IN_AHEAD;
+			seen[1]++;
+		} else {
+			seen[delta == fed ? 2 : delta == 0 ? 3 : 4]++;
+			seen[5] += fed == IN_CAP; /* a full ring */
+		}
+
+		r->in.acked = acked;
+		r->in.head = acked + fed;
+		r->shared->in_tail = tail;
+		space = ph__inring_space(&r->in, &why);
+		if (want_why) {
+			if (space != -EPROTO || strcmp(why, want_why) != 0)
+				fail_msg(
+				    "acked %#llx head %#llx tail %#llx: got %lld (%s), want %s",
+				    (unsigned long long)acked, (unsigned long long)(acked + fed),
+				    (unsigned long long)tail, (long long)space, why, want_why);
+			assert_int_equal(r->in.acked, acked);
+			assert_int_equal(r->in.head, acked + fed);
+			continue;
+		}
+		assert_int_equal(space, (int64_t)(IN_CAP - (fed - delta)));
+		assert_int_equal(r->in.acked, tail);
+		assert_string_equal(why, "untouched");
+		if (space > 0) {
+			size_t len;
+			uint8_t *at = ph__inring_window(&r->in, (uint64_t)space, &len);
+			const uint64_t off = (uint64_t)(at - (r->data + CAP));
+
+			/* In the input ring's data area, after the output ring's. */
+			assert_true(at >= r->data + CAP);
+			assert_true(len > 0 && off + len <= IN_CAP);
+			assert_true(len <= (uint64_t)space);
+			assert_int_equal(off, r->in.head & (IN_CAP - 1));
+		}
+	}
+	for (int k = 0; k < 6; k++)
+		if (seen[k] <= 100)
+			fail_msg("branch %d of the model seen %u times", k, seen[k]);
+	ring_free(r);
+}
+
+/* The runner's consumer in a thread, reading with sizes at random and
+ * checking every byte; what it read ends up in *got, the end in *ret. */
+struct in_reader {
+	struct ring *r;
+	int wake_fd;
+	uint64_t got;
+	int bad;
+	ssize_t ret;
+};
+
+static void *in_reader_main(void *arg)
+{
+	struct in_reader *rd = arg;
+	struct ph_inring_consumer c;
+	static uint8_t buf[100000];
+	uint64_t seed = 1234;
+
+	ph__inring_consumer_init(&c, rd->r->base, rd->r->cap, -1, rd->wake_fd);
+	for (;;) {
+		size_t want = 1 + tu_rng_next(&seed) % sizeof(buf);
+		ssize_t n = ph__inring_read(&c, buf, want);
+
+		if (n <= 0) {
+			rd->ret = n;
+			return NULL;
+		}
+		if ((size_t)n > want)
+			rd->bad = 1;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != pattern(rd->got + (uint64_t)i))
+				rd->bad = 1;
+		rd->got += (uint64_t)n;
+	}
+}
+
+/*
+ * 64 MiB from the host's producer to the runner's consumer, in writes of
+ * every size, through the wrap many times: every byte arrives once, in
+ * order. The host waits for room the way the pump does (ask, look again,
+ * sleep on the wake pipe); the consumer sleeps on its futex. A lost
+ * wakeup either way would stall a side for its 100 ms timeout, many
+ * times over.
+ */
+static void test_inring_honest_threaded(void **state)
+{
+	const uint64_t total = 64ull << 20;
+	struct ring *r = ring_new(CAP);
+	struct in_reader rd = {.r = r};
+	uint64_t seed = 4321, pos = 0;
+	unsigned long waits = 0;
+	int wake[2];
+	pthread_t t;
+	double t0 = now_s();
+
+	assert_int_equal(pipe2(wake, O_CLOEXEC | O_NONBLOCK), 0);
+	rd.wake_fd = wake[1];
+	assert_int_equal(pthread_create(&t, NULL, in_reader_main, &rd), 0);
+	while (pos < total) {
+		const char *why = NULL;
+		int64_t space = ph__inring_space(&r->in, &why);
+		size_t len, n;
+		uint8_t *at;
+
+		assert_true(space >= 0);
+		if (space == 0) {
+			struct pollfd pfd = {.fd = wake[0], .events = POLLIN};
+			char b[64];
+			int w = ph__inring_want_space(&r->in, &why);
+
+			assert_true(w >= 0);
+			if (w == 1)
+				continue;
+			waits++;
+			if (poll(&pfd, 1, 5000) != 1)
+				fail_msg("never woken for room (at %llu)", (unsigned long long)pos);
+			while (read(wake[0], b, sizeof(b)) > 0)
+				;
+			continue;
+		}
+		ph__inring_no_want_space(&r->in);
+		at = ph__inring_window(&r->in, (uint64_t)space, &len);
+		n = 1 + tu_rng_next(&seed) % 70000;
+		n = n < len ? n : len;
+		n = n < total - pos ? n : (size_t)(total - pos);
+		for (size_t i = 0; i < n; i++)
+			at[i] = pattern(pos + i);
+		ph__inring_commit(&r->in, n);
+		pos += n;
+	}
+	ph__inring_end(&r->in, 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(rd.ret, 0);
+	assert_int_equal(rd.bad, 0);
+	assert_int_equal(rd.got, total);
+	print_message("input ring: 64 MiB in %.3f s, %lu waits for room\n", now_s() - t0, waits);
+	assert_true(now_s() - t0 < 20);
+	close(wake[0]);
+	close(wake[1]);
+	ring_free(r);
+}
+
+/* The ends: EOF is 0 for ever, a read error its errno for ever, after
+ * every byte before it; words a plugin thread scribbled give -EIO and
+ * never a copy from outside the ring; a read across the wrap is whole. */
+static void test_inring_ends(void **state)
+{
+	struct ring *r = ring_new(CAP);
+	struct ph_inring_consumer c;
+	uint8_t buf[64];
+	size_t len;
+	uint8_t *at;
+
+	ph__inring_consumer_init(&c, r->base, CAP, -1, -1);
+	at = ph__inring_window(&r->in, IN_CAP, &len);
+	memcpy(at, "0123456789", 10);
+	ph__inring_commit(&r->in, 10);
+	ph__inring_end(&r->in, ECONNRESET);
+	assert_int_equal(ph__inring_read(&c, buf, 4), 4);
+	assert_memory_equal(buf, "0123", 4);
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "456789", 6);
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), -ECONNRESET);
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), -ECONNRESET);
+	/* An errno no read gives: -EIO. */
+	r->shared->in_err = 0;
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), -EIO);
+	r->shared->in_err = 100000;
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), -EIO);
+
+	/* A fresh stream, ending at its source's end, across the wrap. */
+	ph__inring_reset(&r->in);
+	ph__inring_consumer_reset(&c);
+	r->in.head = r->in.acked = IN_CAP - 3;
+	c.tail = c.published = IN_CAP - 3;
+	r->shared->in_tail = IN_CAP - 3;
+	assert_int_equal(ph__inring_space(&r->in, NULL), (int64_t)IN_CAP);
+	at = ph__inring_window(&r->in, IN_CAP, &len);
+	assert_int_equal(len, 3);
+	memcpy(at, "abc", 3);
+	ph__inring_commit(&r->in, 3);
+	at = ph__inring_window(&r->in, IN_CAP - 3, &len);
+	assert_ptr_equal(at, r->data + CAP);
+	memcpy(at, "defg", 4);
+	ph__inring_commit(&r->in, 4);
+	ph__inring_end(&r->in, 0);
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), 7);
+	assert_memory_equal(buf, "abcdefg", 7);
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), 0);
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), 0);
+
+	/* Scribbled: a head more than a ring ahead, or behind; an end that
+	 * is none of the three. */
+	r->shared->in_head = c.tail + IN_CAP + 1;
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), -EIO);
+	r->shared->in_head = c.tail - 1;
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), -EIO);
+	r->shared->in_head = c.tail;
+	r->shared->in_end = 7;
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), -EIO);
+	ring_free(r);
+}
+
+/*
+ * The wakeups both ways. A host that waits for room raises
+ * in_producer_waiting, and the consumer's next tail publish (once it took
+ * an eighth of the ring) takes it down and writes one byte on the wake
+ * pipe; room already there means no wait and no flag. A consumer asleep
+ * on in_head_seq is woken by the host's next commit, not left to its
+ * timeout.
+ */
+static void test_inring_wakeups(void **state)
+{
+	struct ring *r = ring_new(CAP);
+	struct ph_inring_consumer c;
+	struct sleeper sl = {.word = &r->shared->in_head_seq};
+	static uint8_t buf[PH_INRING_CAPACITY];
+	int wake[2];
+	size_t len;
+	char b[8];
+	pthread_t t;
+
+	assert_int_equal(pipe2(wake, O_CLOEXEC | O_NONBLOCK), 0);
+	ph__inring_consumer_init(&c, r->base, CAP, -1, wake[1]);
+	/* Full: the host waits, and says so. */
+	ph__inring_window(&r->in, IN_CAP, &len);
+	assert_int_equal(len, IN_CAP);
+	ph__inring_commit(&r->in, len);
+	assert_int_equal(ph__inring_space(&r->in, NULL), 0);
+	assert_int_equal(ph__inring_want_space(&r->in, NULL), 0);
+	assert_int_equal(r->shared->in_producer_waiting, 1);
+	/* Less than a batch taken: no publish, no byte. */
+	assert_int_equal(ph__inring_read(&c, buf, 1000), 1000);
+	assert_int_equal(r->shared->in_tail, 0);
+	assert_int_equal(read(wake[0], b, sizeof(b)), -1);
+	/* A batch: published, flag down, one byte. */
+	assert_int_equal(ph__inring_read(&c, buf, IN_CAP / 8), IN_CAP / 8);
+	assert_int_equal(r->shared->in_tail, 1000 + IN_CAP / 8);
+	assert_int_equal(r->shared->in_producer_waiting, 0);
+	assert_int_equal(read(wake[0], b, sizeof(b)), 1);
+	/* Room there already: no wait, no flag. */
+	assert_int_equal(ph__inring_want_space(&r->in, NULL), 1);
+	assert_int_equal(r->shared->in_producer_waiting, 0);
+	assert_false(r->in.waiting);
+	/* Drained to empty: the consumer publishes before it would sleep. */
+	ph__inring_end(&r->in, 0);
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), IN_CAP - 1000 - IN_CAP / 8);
+	assert_int_equal(ph__inring_read(&c, buf, sizeof(buf)), 0);
+	assert_int_equal(r->shared->in_tail, IN_CAP);
+
+	/* The consumer asleep: the next commit wakes it. */
+	ph__inring_reset(&r->in);
+	sl.seq = r->shared->in_head_seq;
+	r->shared->in_consumer_sleeping = 1;
+	sleeper_start(&sl, &t);
+	ph__inring_window(&r->in, IN_CAP, &len);
+	ph__inring_commit(&r->in, 1);
+	assert_int_equal(r->shared->in_head_seq, sl.seq + 1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	if (sl.ret != 0)
+		fail_msg("consumer not woken: futex returned %ld (%s)", sl.ret, strerror(sl.err));
+	close(wake[0]);
+	close(wake[1]);
+	ring_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1194,6 +1544,10 @@ int main(void)
 	    cmocka_unit_test(test_large_record_chunks),
 	    cmocka_unit_test(test_consumer_wakes_sleeping_producer),
 	    cmocka_unit_test(test_doorbell_handshake),
+	    cmocka_unit_test(test_inring_random_tails),
+	    cmocka_unit_test(test_inring_honest_threaded),
+	    cmocka_unit_test(test_inring_ends),
+	    cmocka_unit_test(test_inring_wakeups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

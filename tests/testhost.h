@@ -74,6 +74,28 @@ static inline char *tu_plugin_path(const char *name)
 	return path;
 }
 
+#ifdef cmocka_unit_test
+/* In a cmocka test: spawn the built plugin name with cfg (NULL: the
+ * defaults) on the shared host, or fail the test saying why. */
+static inline struct ph_plugin *tu_spawn_ok(const char *name, const struct ph_plugin_config *cfg)
+{
+	struct ph_plugin *p = NULL;
+	struct ph_result res;
+	char *path = tu_plugin_path(name);
+	int r = ph_plugin_spawn(host, path, cfg, &p, &res);
+
+	if (r < 0) {
+		char line[512];
+
+		ph_result_describe(&res, line, sizeof(line));
+		print_error("spawn %s: %s (%s)\n", path, strerror(-r), line);
+	}
+	free(path);
+	assert_int_equal(r, 0);
+	return p;
+}
+#endif
+
 /* Mappings of memfds ("/memfd:...") in our address space. */
 static inline int tu_count_memfd_maps(void)
 {
@@ -121,6 +143,33 @@ static inline int tu_check_pattern(void *userdata, const void *buf, size_t len)
 		if (b[i] != 'a' + (char)((*pos + i) % 26))
 			return -EIO;
 	*pos += len;
+	return 0;
+}
+
+/* Output sink for upper.so: each byte is in[] at the same offset with
+ * a-z made A-Z (tr a-z A-Z). Counts bytes in pos; bad once one differs. */
+struct tu_upper_check {
+	const uint8_t *in;
+	size_t pos;
+	int bad;
+};
+
+static inline int tu_check_upper(void *userdata, const void *buf, size_t len)
+{
+	struct tu_upper_check *c = userdata;
+	const uint8_t *b = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t want = c->in[c->pos + i];
+
+		if (want >= 'a' && want <= 'z')
+			want = (uint8_t)(want - 'a' + 'A');
+		if (b[i] != want) {
+			c->bad = 1;
+			return -EIO;
+		}
+	}
+	c->pos += len;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <plughost/host.h>
@@ -84,6 +85,9 @@ static const char usage_text[] =
     "  -m, --method NAME   Method to call (default: the plugin's only method).\n"
     "  -i, --input FILE    Pass FILE as an input blob; '-' reads standard input.\n"
     "                      Repeat for several inputs (at most 16), in order.\n"
+    "                      A pipe or socket on standard input is streamed to a\n"
+    "                      plugin that reads streams, as the call runs; files,\n"
+    "                      and any input to other plugins, are read whole first.\n"
     "  -v, --verbose       Report the plugin, its sandbox layers and resource use\n"
     "                      on standard error.\n"
     "      --threads       Let the plugin create threads (at most 16 in all).\n"
@@ -97,15 +101,16 @@ static const char usage_text[] =
     "      --memory SIZE        Resident memory of the plugin.\n"
     "      --output-limit SIZE  Output of the call.\n"
     "      --max-fds N          Open file descriptors in the plugin (default 64).\n"
-    "      --max-input SIZE     Size of each input (default: half the memory\n"
-    "                           available when it is read).\n"
+    "      --max-input SIZE     Size of each input read whole (default: half the\n"
+    "                           memory available when it is read); a streamed\n"
+    "                           standard input has no size limit.\n"
     "  DURATION is milliseconds, or a number with a unit: 500ms, 2s, 1.5s, 1m.\n"
     "  SIZE is bytes, or a number with K, M or G (powers of 1024): 64M, 1.5G.\n"
     "\n"
     "Exit status:\n"
     "   0  the call succeeded\n"
     "   1  the plugin returned an error\n"
-    "   2  usage error (bad arguments)\n"
+    "   2  usage error (bad arguments), or an input could not be read\n"
     "   3  the plugin could not be started (not found, not a plugin, sandbox setup)\n"
     "   4  the plugin crashed (killed by a signal)\n"
     "   5  the plugin exited on its own in the middle of the call\n"
@@ -366,6 +371,41 @@ static int bad_option(char **argv, const struct option *opts)
 	return usage_error("unknown option '-%c' for 'run'", optopt);
 }
 
+/* Is standard input a pipe or a socket: an input of unknown length that
+ * can only be read once, which a plugin that reads streams gets as the
+ * call runs? (A regular file is read whole: its size is known, and the
+ * plugin then maps it with no copy.) */
+static int stdin_is_stream(void)
+{
+	struct stat st;
+
+	return fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+/* Read the input at path ("-": standard input) whole into a sealed blob,
+ * or say why not in one line and return a negative errno. */
+static int read_input(const char *path, uint64_t max_input, struct ph_blob **ret)
+{
+	/* Read once and passed explicitly: the message then names exactly
+	 * the limit that was applied. */
+	const uint64_t limit = max_input ? max_input : ph_blob_default_max();
+	int r = ph_blob_new_from_file_max(path, limit, ret);
+
+	if (r == -EFBIG) {
+		char size[32];
+
+		format_size(limit, size, sizeof(size));
+		fprintf(stderr,
+			"plughost: input '%s' is larger than the input limit (%s, %s; see "
+			"--max-input)\n",
+			strcmp(path, "-") ? path : "standard input", size,
+			max_input ? "set by --max-input" : "half the available memory");
+	} else if (r < 0) {
+		fprintf(stderr, "plughost: cannot read input '%s': %s\n", path, strerror(-r));
+	}
+	return r;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	enum {
@@ -401,12 +441,14 @@ static int cmd_run(int argc, char **argv)
 	struct ph_host *host = NULL;
 	struct ph_plugin *plugin = NULL;
 	struct ph_policy *policy = NULL;
-	struct ph_blob *inputs[PH_INPUTS_MAX];
+	struct ph_blob *inputs[PH_INPUTS_MAX] = {NULL}, *stream = NULL;
+	struct ph_stream_status st;
 	struct ph_result res;
 	const char *method = NULL, *input_paths[PH_INPUTS_MAX], *path, *json_path = NULL;
 	FILE *json = NULL;
 	size_t n_inputs = 0;
 	int verbose = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
+	int stdin_streams;
 	int c, r, code = EXIT_INTERNAL;
 	uint64_t v, max_input = 0;
 	char line[512];
@@ -482,30 +524,17 @@ static int cmd_run(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind + 1]);
 	path = argv[optind];
 
+	/* Files first, before anything runs, so that a bad path costs no
+	 * plugin run. A piped standard input waits for the plugin: whether
+	 * it streams depends on whether the plugin reads streams. */
+	stdin_streams = stdin_is_stream();
 	for (size_t i = 0; i < n_inputs; i++) {
-		/* Read once and passed explicitly: the message then names
-		 * exactly the limit that was applied. */
-		const uint64_t limit = max_input ? max_input : ph_blob_default_max();
-
-		r = ph_blob_new_from_file_max(input_paths[i], limit, &inputs[i]);
-		if (r == -EFBIG) {
-			char size[32];
-
-			format_size(limit, size, sizeof(size));
-			fprintf(stderr,
-				"plughost: input '%s' is larger than the input limit (%s, %s; see "
-				"--max-input)\n",
-				strcmp(input_paths[i], "-") ? input_paths[i] : "standard input",
-				size,
-				max_input ? "set by --max-input" : "half the available memory");
-		} else if (r < 0) {
-			fprintf(stderr, "plughost: cannot read input '%s': %s\n", input_paths[i],
-				strerror(-r));
-		}
-		if (r < 0) {
-			for (size_t j = 0; j < i; j++)
-				ph_blob_free(inputs[j]);
-			return EXIT_USAGE;
+		inputs[i] = NULL;
+		if (stdin_streams && !strcmp(input_paths[i], "-"))
+			continue;
+		if (read_input(input_paths[i], max_input, &inputs[i]) < 0) {
+			code = EXIT_USAGE;
+			goto out;
 		}
 	}
 
@@ -565,6 +594,31 @@ static int cmd_run(int argc, char **argv)
 	if (verbose)
 		report_layers(plugin);
 
+	for (size_t i = 0; i < n_inputs; i++) {
+		if (inputs[i])
+			continue;
+		if (!ph_plugin_reads_streams(plugin)) {
+			r = read_input("-", max_input, &inputs[i]);
+		} else if (stream) {
+			/* The one stream a call takes: a second '-' would have
+			 * nothing left to read. */
+			code = usage_error(
+			    "%s", "'--input -' can be given only once when standard "
+				  "input is a pipe or socket and the plugin reads streams");
+			goto out;
+		} else {
+			r = ph_blob_new_stream(STDIN_FILENO, &inputs[i]);
+			if (r < 0)
+				fprintf(stderr, "plughost: cannot stream standard input: %s\n",
+					strerror(-r));
+			stream = inputs[i];
+		}
+		if (r < 0) {
+			code = EXIT_USAGE;
+			goto out;
+		}
+	}
+
 	if (!method) {
 		if (ph_plugin_method_count(plugin) != 1) {
 			fprintf(stderr,
@@ -599,6 +653,22 @@ static int cmd_run(int argc, char **argv)
 		ph_result_describe(&res, line, sizeof(line));
 		fprintf(stderr, "plughost: plugin '%s' %s\n", ph_plugin_name(plugin), line);
 	}
+	code = exit_code(res.kind);
+	if (stream && ph_blob_stream_status(stream, &st) == 0) {
+		if (st.error) {
+			fprintf(stderr, "plughost: cannot read input '-' (standard input): %s\n",
+				strerror(st.error));
+			/* The cause, unless the plugin's own end says more. */
+			if (res.kind == PH_RESULT_OK || res.kind == PH_RESULT_PLUGIN_ERROR)
+				code = EXIT_USAGE;
+		}
+		if (verbose)
+			fprintf(stderr, "plughost: streamed %llu bytes of standard input%s\n",
+				(unsigned long long)st.bytes,
+				st.eof	   ? ", to its end"
+				: st.error ? ""
+					   : "; the call ended before its end");
+	}
 	if (verbose)
 		fprintf(stderr,
 			"plughost: result %s, %llu output bytes, cpu %llu us user %llu us sys, max "
@@ -607,7 +677,6 @@ static int cmd_run(int argc, char **argv)
 			(unsigned long long)res.usage.user_usec,
 			(unsigned long long)res.usage.sys_usec,
 			(unsigned long long)res.usage.max_rss_kib);
-	code = exit_code(res.kind);
 out:
 	if (json && have_result) {
 		r = write_json(json, &res);

@@ -123,7 +123,7 @@ PH_EXPORT int ph_blob_seal(struct ph_blob *blob)
 	const char *why;
 	struct stat st;
 
-	if (!blob)
+	if (!blob || blob->stream)
 		return -EINVAL;
 	if (blob->sealed)
 		return -EALREADY;
@@ -433,6 +433,7 @@ PH_EXPORT void ph_blob_free(struct ph_blob *blob)
 {
 	if (!blob)
 		return;
+	ph__stream_blob_free(blob);
 	if (blob->map)
 		munmap(blob->map, blob->size);
 	safe_close(blob->fd);

@@ -30,7 +30,7 @@ static int has_method(const struct ph_plugin *p, const char *method)
 static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const *inputs, size_t n,
 		  ph_output_fn out_fn, void *userdata, int for_loop)
 {
-	size_t mlen;
+	size_t mlen, streams = 0;
 	int r;
 
 	if (!p || !method || (!inputs && n) || n > PH_INPUTS_MAX)
@@ -38,9 +38,12 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 	mlen = strlen(method);
 	if (mlen == 0 || mlen > PH_NAME_MAX)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (!inputs[i] || !inputs[i]->sealed)
+	for (size_t i = 0; i < n; i++) {
+		if (!inputs[i] || (!inputs[i]->sealed && !inputs[i]->stream))
 			return -EINVAL;
+		if (inputs[i]->stream && ++streams > PH_SLOT_STREAMS_MAX)
+			return -EINVAL;
+	}
 	if (p->call.finished || (p->state != PH_STATE_IDLE && p->state != PH_STATE_DEAD))
 		return -EBUSY;
 	if (p->state == PH_STATE_DEAD) {
@@ -54,6 +57,9 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 	}
 	if (!has_method(p, method))
 		return -ENOENT;
+	r = ph__stream_claim(p, inputs, n, for_loop);
+	if (r < 0)
+		return r;
 
 	memset(&p->call, 0, sizeof(p->call));
 	p->call.id = ++p->next_call_id;
@@ -76,11 +82,18 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 	/* A hung-up socket (sock < 0) or EPIPE: the child is dying or about to
 	 * be killed for it, and the pump learns which. */
 	r = p->sock < 0 ? -EPIPE : ph__slot_post(p, method, mlen, inputs, n);
-	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
+		ph__stream_unclaim(p);
 		return r;
+	}
 	p->state = PH_STATE_IN_CALL;
 	if (for_loop)
 		ph__plugin_arm_timer(p);
+	/* A stream is fed from ph_plugin_process(): the first one must come
+	 * now, not at the first output (a plugin waiting for its input has
+	 * none to give). */
+	if (for_loop && p->feed.s)
+		ph__plugin_wake(p);
 	return 0;
 }
 
@@ -101,6 +114,7 @@ static void finish(struct ph_plugin *p)
 		p->call.result = p->end;
 	p->call.result.output_bytes = p->call.received;
 	p->call.deadline_ms = 0;
+	ph__stream_stop(p);
 	ph__plugin_arm_timer(p);
 	ph__plugin_usage(p, &p->call.result);
 	p->call.finished = 1;

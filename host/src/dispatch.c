@@ -192,6 +192,7 @@ static int on_loaded(struct ph_plugin *p, struct ph_msg *m)
 		}
 		p->n_methods = i + 1;
 	}
+	p->reads_streams = !!(v->flags & PH_LOADED_READS_STREAMS);
 	free(v);
 	p->loaded_ns = ph__now_ns();
 	/* From now on the loader's syscalls are violations (stage 2). */

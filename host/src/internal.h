@@ -9,6 +9,7 @@
 
 #include <plughost/host.h>
 
+#include "inring.h"
 #include "proto.h"
 #include "ring.h"
 #include "util.h"
@@ -64,6 +65,10 @@ enum ph_plugin_state {
  * area holds a few of them). */
 #define PH_BLOB_INLINE_MAX 1024u
 
+/* stream.c: a stream blob's source, shared by the blob and the call
+ * feeding it. */
+struct ph_stream;
+
 struct ph_blob {
 	int fd;
 	size_t size;
@@ -72,6 +77,8 @@ struct ph_blob {
 	uint8_t *bytes; /* sealed and at most PH_BLOB_INLINE_MAX: a copy */
 	/* fd is -1 for a small blob made from bytes: it has no memfd. */
 	uint64_t dev, ino; /* sealed: the memfd's identity */
+	/* A stream blob (ph_blob_new_stream()): fd -1, size 0, never sealed. */
+	struct ph_stream *stream;
 };
 
 /* blob.c: a sealed memfd holding b's bytes, for a blob made without one
@@ -110,6 +117,16 @@ struct ph_plugin {
 	void *ring_map;
 	size_t ring_map_len;
 	struct ph_ring_consumer ring;
+	struct ph_inring in_ring; /* in the same memfd, after the output ring */
+	int reads_streams;	  /* LOADED said PH_LOADED_READS_STREAMS */
+	/* The current call's stream input, while the host feeds it. */
+	struct {
+		struct ph_stream *s; /* NULL: none */
+		int for_loop;	     /* submitted for an event loop: watch s in epfd */
+		int in_epoll;	     /* s's fd is in epfd now */
+		int state;	     /* PH_FEED_*: what the last round left it waiting for */
+		int ended;	     /* the source ended or failed: nothing more to feed */
+	} feed;
 
 	/* What it was spawned from, for ph_plugin_restart(). cfg.policy
 	 * points at policy, the instance's own copy. */
@@ -274,6 +291,31 @@ int ph__slot_news(const struct ph_plugin *p);
 int ph__slot_take_done(struct ph_plugin *p);
 /* A new runner keeps nothing mapped. */
 void ph__slot_forget_cache(struct ph_plugin *p);
+
+/* stream.c: stream inputs and feeding them. */
+/* What a round of feeding left behind. */
+enum {
+	PH_FEED_IDLE = 0,   /* nothing to do until the plugin frees room (or ever) */
+	PH_FEED_MORE = 1,   /* the round's time ran out with more to read: go on now */
+	PH_FEED_SOURCE = 2, /* the ring has room, the source nothing: poll it */
+};
+/* Take the stream input among inputs (argument checks done), if any, for
+ * the call about to be posted, and reset the input ring. Returns 0,
+ * -EOPNOTSUPP (the plugin does not read streams) or -EALREADY (used). */
+int ph__stream_claim(struct ph_plugin *p, struct ph_blob *const *inputs, size_t n, int for_loop);
+/* The call could not be posted: give the stream back unread. */
+void ph__stream_unclaim(struct ph_plugin *p);
+/* The call ended, however: stop feeding, the stream stays consumed. */
+void ph__stream_stop(struct ph_plugin *p);
+/* One round of feeding, at most budget_ns long. Returns a PH_FEED_*, or
+ * -EPROTO when the plugin broke the input ring's rules (killed). */
+int ph__stream_feed(struct ph_plugin *p, int64_t budget_ns);
+/* The source to poll for POLLIN (PH_FEED_SOURCE), or -1. */
+int ph__stream_source_fd(const struct ph_plugin *p);
+/* The plugin freed room we wait for (shared memory only: for spinning). */
+int ph__stream_news(const struct ph_plugin *p);
+/* ph_blob_free() of a stream blob. */
+void ph__stream_blob_free(struct ph_blob *b);
 
 /* plugin.c: start p (host, path, cfg set) and take it through the
  * handshake; free an instance whatever its state. */

@@ -37,6 +37,10 @@ static void plugin_stop(struct ph_plugin *p)
 {
 	if (p->pidfd >= 0)
 		ph__plugin_kill(p, NULL);
+	/* A call still feeding a stream (freed or restarted mid-call) lets
+	 * go of it, with the epoll fd and the ring still there. */
+	ph__stream_stop(p);
+	p->reads_streams = 0;
 	p->sock = safe_close(p->sock);
 	p->listener = safe_close(p->listener);
 	p->sup = safe_close(p->sup);
@@ -105,7 +109,8 @@ PH_EXPORT void ph_plugin_free(struct ph_plugin *plugin)
 	ph__plugin_free_internal(plugin);
 }
 
-/* Create, size, map and seal the output ring. Returns the fd or -errno. */
+/* Create, size, map and seal the ring memfd: the output ring, the call
+ * slot and the input ring. Returns the fd or -errno. */
 static int ring_create(struct ph_plugin *p, uint64_t capacity)
 {
 	_cleanup_close_ int fd = ph__memfd_create("plughost-ring");
@@ -114,7 +119,7 @@ static int ring_create(struct ph_plugin *p, uint64_t capacity)
 
 	if (fd < 0)
 		return fd;
-	p->ring_map_len = PH_RING_HDR_SIZE + capacity;
+	p->ring_map_len = ph_ring_memfd_size(capacity);
 	if (ftruncate(fd, (off_t)p->ring_map_len) < 0)
 		return -errno;
 	/* Memory the plugin writes stays out of the application's own
@@ -132,6 +137,7 @@ static int ring_create(struct ph_plugin *p, uint64_t capacity)
 	r = ph__ring_consumer_init(&p->ring, p->ring_map, capacity);
 	if (r < 0)
 		return r;
+	ph__inring_init(&p->in_ring, p->ring_map, capacity);
 	return TAKE_FD(fd);
 }
 
@@ -720,4 +726,9 @@ PH_EXPORT int ph_plugin_fd(const struct ph_plugin *p)
 PH_EXPORT int ph_plugin_alive(const struct ph_plugin *p)
 {
 	return p && p->state != PH_STATE_DEAD;
+}
+
+PH_EXPORT int ph_plugin_reads_streams(const struct ph_plugin *p)
+{
+	return p ? p->reads_streams : 0;
 }

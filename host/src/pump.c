@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The event pump: poll the control socket, the pidfd, the seccomp listener
- * and the timer, drain the ring into the call's output callback, and
- * handle the control socket's EOF without ever blocking the caller.
+ * and the timer, drain the ring into the call's output callback, feed a
+ * stream input from its source into the input ring (stream.c), and handle
+ * the control socket's EOF without ever blocking the caller.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,9 +20,10 @@
 
 #define EOF_GRACE_MS 1000
 /* One round of the pump drains at most this long, in passes of at most
- * this many ring bytes, before it looks at its other fds (and, in
- * ph_plugin_process(), returns): a plugin that keeps the ring busy must
- * not keep the host from its deadline, the socket or the caller. */
+ * this many ring bytes, and feeds a stream at most this long, before it
+ * looks at its other fds (and, in ph_plugin_process(), returns): a plugin
+ * that keeps the ring busy, or a source that always has more, must not
+ * keep the host from its deadline, the socket or the caller. */
 #define ROUND_NS	 200000
 #define ROUND_PASS_BYTES (64u << 10)
 
@@ -134,6 +136,13 @@ static int drain_round(struct ph_plugin *p)
 	}
 }
 
+/* Anything to act on in shared memory: a completion, ring data, or room
+ * in the input ring the host waits for. */
+static int any_news(const struct ph_plugin *p)
+{
+	return ph__slot_news(p) || ph__stream_news(p);
+}
+
 /*
  * Spin on the shared words for up to budget_ns: returns 1 as soon as the
  * runner posted a completion or ring data, 0 when the budget ran out. No
@@ -145,7 +154,7 @@ static int spin_for_news(const struct ph_plugin *p, int64_t budget_ns)
 
 	do {
 		for (int i = 0; i < 32; i++) {
-			if (ph__slot_news(p))
+			if (any_news(p))
 				return 1;
 			__builtin_ia32_pause();
 		}
@@ -166,7 +175,7 @@ static int want_wake(struct ph_plugin *p)
 	/* Pairs with the runner's fence between its stores and reading
 	 * consumer_sleeping: either it sees our flag or we see its news. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (ph__slot_news(p)) {
+	if (any_news(p)) {
 		__atomic_store_n(&s->consumer_sleeping, 0, __ATOMIC_RELAXED);
 		return 1;
 	}
@@ -241,8 +250,8 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 	int64_t spin_ns = timeout_ms != 0 ? PH_WAIT_SPIN_NS : 0;
 
 	while (p->state == while_state) {
-		struct pollfd pfd[5];
-		int nfds = 0, wait_ms, r, more = 0, news = 0;
+		struct pollfd pfd[6];
+		int wait_ms, r, more = 0, news = 0, feed = PH_FEED_IDLE;
 
 		if (p->state == PH_STATE_IN_CALL) {
 			const uint64_t tail0 = p->ring.tail;
@@ -258,6 +267,11 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 			r = ph__slot_take_done(p);
 			if (r != 0 || p->state != PH_STATE_IN_CALL)
 				break;
+			feed = ph__stream_feed(p, ROUND_NS);
+			if (feed < 0)
+				break;
+			/* Fed bytes still waiting count as output waiting. */
+			more |= feed == PH_FEED_MORE;
 			if (!more && spin_ns > 0) {
 				news = spin_for_news(p, spin_ns);
 				if (!spin_mode)
@@ -267,13 +281,17 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 			}
 		}
 
-		enum { SOCK, PIDFD, TIMER, WAKE, LISTENER };
+		/* poll() skips the negative fds: no listener, no source. */
+		enum { SOCK, PIDFD, TIMER, WAKE, LISTENER, SOURCE };
 		pfd[SOCK] = (struct pollfd){.fd = p->sock, .events = POLLIN};
 		pfd[PIDFD] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
 		pfd[TIMER] = (struct pollfd){.fd = p->timerfd, .events = POLLIN};
 		pfd[WAKE] = (struct pollfd){.fd = p->wake_rd, .events = POLLIN};
 		pfd[LISTENER] = (struct pollfd){.fd = p->listener, .events = POLLIN};
-		nfds = p->listener >= 0 ? 5 : 4;
+		/* Only while the input ring has room: a source we cannot take
+		 * from would read as ready for ever. */
+		pfd[SOURCE] = (struct pollfd){
+		    .fd = feed == PH_FEED_SOURCE ? ph__stream_source_fd(p) : -1, .events = POLLIN};
 
 		/* Output still waiting, or spinning: look at the other fds
 		 * without sleeping. */
@@ -285,9 +303,12 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 			int64_t left = deadline - ph__now_ms();
 			wait_ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 		}
-		/* Going to sleep (or back to the caller's event loop): the
-		 * timer must stand for the deadline and the watchdog, and the
-		 * runner must know to wake us. */
+		/* Going to sleep (or back to the caller's event loop), or
+		 * busy with a source that may never run dry: the timer must
+		 * stand for the deadline and the watchdog, and the runner must
+		 * know to wake us. */
+		if (feed == PH_FEED_MORE && !p->timer_armed)
+			ph__plugin_arm_timer(p);
 		if (wait_ms != 0 || timeout_ms == 0 || spin_mode) {
 			/* Once: re-arming each round would push a deadline
 			 * that has passed 1 ms further every time. */
@@ -299,7 +320,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 				wait_ms = 0;
 			}
 		}
-		r = poll(pfd, (nfds_t)nfds, wait_ms);
+		r = poll(pfd, ELEMENTSOF(pfd), wait_ms);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -320,9 +341,9 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 
 		/* Seccomp first: a refused syscall blocks the plugin, and the
 		 * kernel's word on it beats anything the plugin says. */
-		if (nfds == 5 && (pfd[LISTENER].revents & POLLIN))
+		if (pfd[LISTENER].revents & POLLIN)
 			ph__notif_handle(p);
-		else if (nfds == 5 && (pfd[LISTENER].revents & (POLLHUP | POLLERR)))
+		else if (pfd[LISTENER].revents & (POLLHUP | POLLERR))
 			/* Every task under the filter is gone: it can never
 			 * notify again, and a hung-up fd would keep the
 			 * instance's epoll fd readable for nothing. */

@@ -5,7 +5,8 @@
  * byte of it as hostile. A call that needs no fd (inline and cached inputs)
  * costs no syscall on either side when both are awake.
  *
- * Inputs: small ones are copied into the request; larger ones go as sealed
+ * Inputs: small ones are copied into the request; a stream is fed through
+ * the input ring (stream.c); larger ones go as sealed
  * memfds in a CALL message on the control socket, and those worth keeping
  * mapped are kept by the runner at an entry the host names, so that a blob
  * passed to many calls is mapped (and its pages faulted in) once. The host
@@ -124,6 +125,12 @@ int ph__slot_post(struct ph_plugin *p, const char *method, size_t mlen,
 		int hit;
 
 		*in = (struct ph_slot_input){.cache = PH_SLOT_NO_CACHE, .size = b->size};
+		if (b->stream) {
+			/* Its bytes follow through the input ring, which
+			 * ph__stream_claim() made ready. */
+			in->how = PH_IN_STREAM;
+			continue;
+		}
 		if (b->size <= PH_BLOB_INLINE_MAX && b->size <= PH_SLOT_INLINE_MAX - inline_used) {
 			in->how = PH_IN_INLINE;
 			in->offset = inline_used;

@@ -11,6 +11,9 @@
  *
  * Method "ctor_report" prints what the constructor's own attack got (see
  * ctor_attack.c for the constructor that gets killed outright).
+ *
+ * It declares PH_PLUGIN_READS_STREAMS, for the attacks on the input ring
+ * (inring_tail_*), whose stream is input 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +36,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <plughost/plugin.h>
@@ -271,6 +275,68 @@ static long done_torn(void)
 	return 0;
 }
 
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Lie about the input ring's consumer index (in_tail, which the runner
+ * alone writes for the plugin), the ways a buggy or hostile consumer
+ * could: past the host's head by less than a ring ("ahead"), far past it
+ * ("far"), to a huge value ("huge", which wrap-safe arithmetic reads as
+ * behind), or back below a tail the host already accepted ("backwards").
+ * Then a byte on the wake pipe, for a host that waits for room, and wait
+ * for the host to look: it must end the instance as a protocol violation
+ * naming the rule. The test writes a fixed amount into the stream's
+ * source and keeps it open: the host has fed it all, with room to spare,
+ * when the lie is told, so that "ahead" lies between the head and a ring
+ * past the last tail the host accepted.
+ */
+static long inring_tail(const char *how)
+{
+	struct ph_ring_shared *s = cur_call->ring->shared;
+	uint64_t head = 0;
+
+	/* Wait for the host to feed everything (its head still for 100 ms),
+	 * so that the lies are about a live ring and a head that stays. */
+	for (int i = 0, still = 0; i < 5000 && still < 100; i++) {
+		const uint64_t h = __atomic_load_n(&s->in_head, __ATOMIC_ACQUIRE);
+
+		still = h == head && h >= 64 * 1024 ? still + 1 : 0;
+		head = h;
+		sleep_ms(1);
+	}
+	if (head < 64 * 1024) {
+		errno = ENODATA;
+		return -1;
+	}
+	if (strcmp(how, "ahead") == 0) {
+		__atomic_store_n(&s->in_tail, head + 4096, __ATOMIC_RELEASE);
+	} else if (strcmp(how, "far") == 0) {
+		__atomic_store_n(&s->in_tail, head + (1ull << 40), __ATOMIC_RELEASE);
+	} else if (strcmp(how, "huge") == 0) {
+		__atomic_store_n(&s->in_tail, UINT64_MAX - 7, __ATOMIC_RELEASE);
+	} else if (strcmp(how, "backwards") == 0) {
+		/* Everything fed so far taken, honestly, and time for the host
+		 * to accept it (and refill); then a tail below it. */
+		__atomic_store_n(&s->in_tail, head, __ATOMIC_RELEASE);
+		if (write(cur_call->ring->wake_fd, "w", 1) < 0)
+			return -1;
+		sleep_ms(200);
+		__atomic_store_n(&s->in_tail, head - 16, __ATOMIC_RELEASE);
+	} else {
+		errno = EINVAL;
+		return -2;
+	}
+	if (write(cur_call->ring->wake_fd, "w", 1) < 0)
+		return -1;
+	hang_around();
+	return 0;
+}
+
 static long log_with_fd(void)
 {
 	struct {
@@ -408,6 +474,8 @@ static long run_attack(const char *name, long arg)
 		return done_lies_logs();
 	if (IS("done_torn"))
 		return done_torn();
+	if (strncmp(name, "inring_tail_", 12) == 0)
+		return inring_tail(name + 12);
 	if (IS("runt_message"))
 		return send_raw("PHG1", 4, -1);
 	if (IS("empty_message"))
@@ -460,7 +528,8 @@ static int attack(struct ph_call *call, const struct ph_input *in, size_t n)
 	memcpy(name, in[0].data, in[0].len);
 	name[in[0].len] = '\0';
 	cur_call = (struct runner_call *)call;
-	if (n > 1 && in[1].len < sizeof(argtext)) {
+	/* A stream (inring_tail_*) is no argument: its data is NULL. */
+	if (n > 1 && in[1].len < sizeof(argtext) && !(in[1].flags & PH_INPUT_STREAM)) {
 		memcpy(argtext, in[1].data, in[1].len);
 		argtext[in[1].len] = '\0';
 		arg = strtol(argtext, NULL, 10);
@@ -503,4 +572,4 @@ static const struct ph_method methods[] = {
     {"ctor_report", ctor_report},
 };
 
-PH_PLUGIN("hostile", "1.0", methods);
+PH_PLUGIN_FLAGS("hostile", "1.0", methods, PH_PLUGIN_READS_STREAMS);

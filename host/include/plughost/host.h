@@ -24,7 +24,8 @@
  * instance is freed. A ph_plugin is used by one thread at a time;
  * different instances may be used from different threads at once. A
  * sealed ph_blob may be passed to calls on many threads at once; an
- * unsealed one belongs to the thread filling it. A ph_pool is used by one
+ * unsealed one belongs to the thread filling it; a stream blob is taken
+ * by one call, from whichever thread. A ph_pool is used by one
  * thread at a time (or under the caller's own lock); a ph_policy is
  * read-only once built, and spawning copies it. No call fails because of
  * another thread: under load the only errors beyond a call's own are
@@ -156,7 +157,7 @@ PH_EXPORT const char *ph_setup_step_name(int step);
 PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t len);
 
 /*
- * The version of libplughost in use, e.g. "0.2.0" (the library's, which
+ * The version of libplughost in use, e.g. "0.3.0" (the library's, which
  * may differ from the header the application was built with).
  */
 PH_EXPORT const char *ph_version(void);
@@ -414,6 +415,11 @@ PH_EXPORT int ph_plugin_pid(const struct ph_plugin *plugin);
 PH_EXPORT int ph_plugin_process_pid(const struct ph_plugin *plugin);
 /* Nonzero while the instance can take calls. */
 PH_EXPORT int ph_plugin_alive(const struct ph_plugin *plugin);
+/* Nonzero when the plugin declares that it reads stream inputs (built
+ * with PH_PLUGIN_FLAGS(..., PH_PLUGIN_READS_STREAMS)): only such a plugin
+ * may be given a stream blob. The plugin's own word: it decides what the
+ * host offers, never what the host trusts. */
+PH_EXPORT int ph_plugin_reads_streams(const struct ph_plugin *plugin);
 
 /*
  * Inputs of 64 KiB and more stay mapped in the instance after a call (at
@@ -475,10 +481,19 @@ typedef int (*ph_output_fn)(void *userdata, const void *buf, size_t len);
  * Run method with n sealed input blobs and wait for it to end. Output is
  * passed to out_fn as it arrives (out_fn may be NULL to discard it).
  *
+ * At most one of the inputs may be a stream blob (ph_blob_new_stream()):
+ * the host reads its source while the call runs and feeds it to the
+ * plugin, which reads it with ph_read(). The call consumes the stream,
+ * whatever the plugin reads of it.
+ *
  * Returns 0 when *ret_result says how the call ended, whatever the kind; if
  * the plugin died, the instance is dead and later calls return its end
- * again. Errors: -EINVAL (bad arguments, unsealed blob), -EBUSY (another
- * call in progress), -ENOMEM.
+ * again. Errors: -EINVAL (bad arguments, unsealed blob, more than one
+ * stream blob), -EBUSY (another call in progress), -ENOENT (no such
+ * method), -EOPNOTSUPP (a stream blob, and the plugin does not declare
+ * that it reads streams: see ph_plugin_reads_streams()), -EALREADY (a
+ * stream blob an earlier call consumed), -ENOMEM. A stream blob that a
+ * call refused with an error is left unread.
  */
 PH_EXPORT int ph_plugin_call(struct ph_plugin *plugin, const char *method,
 			     struct ph_blob *const *inputs, size_t n, ph_output_fn out_fn,
@@ -513,9 +528,10 @@ PH_EXPORT int ph_plugin_fd(const struct ph_plugin *plugin);
 
 /*
  * Start a call without waiting for it. Inputs are passed at once and may be
- * freed as soon as this returns; out_fn is called from ph_plugin_process().
- * Errors as for ph_plugin_call(); on a dead instance the call completes at
- * the next ph_plugin_process() with the instance's end.
+ * freed as soon as this returns (a stream blob's source is then read until
+ * the call ends); out_fn is called from ph_plugin_process(). Errors as for
+ * ph_plugin_call(); on a dead instance the call completes at the next
+ * ph_plugin_process() with the instance's end (a stream blob stays unread).
  */
 PH_EXPORT int ph_plugin_submit(struct ph_plugin *plugin, const char *method,
 			       struct ph_blob *const *inputs, size_t n, ph_output_fn out_fn,
@@ -581,7 +597,8 @@ PH_EXPORT void ph_pool_free(struct ph_pool *pool);
  * Input blobs are memfds sealed against any change (WRITE, SHRINK, GROW,
  * SEAL) that the plugin maps read-only: zero copies on its side, and no way
  * for it to change what the host sent. A blob may be passed to many calls
- * and many plugins.
+ * and many plugins. A stream blob (below) is the other kind: a source fd
+ * read while one call runs.
  */
 
 /* The largest blob, in bytes (1 TiB), whatever input limit is asked for:
@@ -630,12 +647,69 @@ PH_EXPORT int ph_blob_new(size_t size, struct ph_blob **ret_blob);
 PH_EXPORT void *ph_blob_data(struct ph_blob *blob);
 
 /* Seal the blob: its writable mapping goes away and it can no longer
- * change. Errors: -EINVAL, -EALREADY (already sealed), fcntl errors. */
+ * change. Errors: -EINVAL (NULL, or a stream blob), -EALREADY (already sealed), fcntl errors. */
 PH_EXPORT int ph_blob_seal(struct ph_blob *blob);
 
+/* A blob's size (0 for a stream), and whether it is sealed (0 for a
+ * stream, which is never a memfd). */
 PH_EXPORT size_t ph_blob_size(const struct ph_blob *blob);
 PH_EXPORT int ph_blob_sealed(const struct ph_blob *blob);
+/* Free a blob. A stream blob still being fed by a call keeps its fd until
+ * that call ends. Accepts NULL. */
 PH_EXPORT void ph_blob_free(struct ph_blob *blob);
+
+/* ----------------------------------------------------------------- streams */
+
+/*
+ * A stream blob: an input whose bytes the host reads from fd while the
+ * call that takes it runs, and feeds to the plugin through a shared input
+ * ring of PH_STREAM_RING_BYTES (the plugin reads it with ph_read()). The
+ * host reads only when the ring has room, so a slow plugin slows the
+ * source down instead of growing the host's memory; it never blocks on
+ * the source (ph_plugin_process() stays bounded, and ph_plugin_fd() is
+ * readable when the source has bytes the ring can take). Use it for
+ * inputs of unknown or unbounded size (a pipe, a socket); a whole input
+ * that fits in memory is cheaper to the plugin as a sealed blob, mapped
+ * with no copy.
+ *
+ * The blob holds its own duplicate of fd (F_DUPFD_CLOEXEC): the caller
+ * keeps fd and may close it at once. Both share one open file (its offset
+ * and flags); nothing else should read it while a call runs. fd may be a
+ * pipe, a socket, a tty, a regular file or a device, open for reading; its
+ * O_NONBLOCK flag is never changed.
+ *
+ * One call consumes the stream (ph_plugin_call() and ph_plugin_submit()
+ * give -EALREADY for it afterwards), whatever it read of it: when the call
+ * ends before the source's end (the plugin returned, died or hit a limit)
+ * the host stops reading, and bytes it had read into the ring are lost.
+ * At most one input of a call may be a stream, and only for a plugin that
+ * declares it reads streams (ph_plugin_reads_streams()).
+ *
+ * A read error on fd ends the stream: the plugin's ph_read() returns that
+ * errno, after every byte read before it, the host logs a PH_WARN line,
+ * and ph_blob_stream_status() reports it.
+ *
+ * Errors: -EINVAL (fd < 0, NULL ret_blob), -EISDIR, -EBADF (fd not open
+ * for reading), -EMFILE (no fd for the duplicate), -ENOMEM, fstat errors.
+ */
+PH_EXPORT int ph_blob_new_stream(int fd, struct ph_blob **ret_blob);
+
+/* The input ring a stream travels through, in bytes. */
+#define PH_STREAM_RING_BYTES (1u << 20)
+
+/* What became of a stream blob, once the call that took it has ended. */
+struct ph_stream_status {
+	uint64_t bytes; /* read from the source and fed to the plugin */
+	int32_t error;	/* 0, or the positive errno of the read that failed */
+	uint32_t eof;	/* nonzero: the source ended and the plugin was told */
+	uint32_t used;	/* nonzero: a call took it (it cannot be used again) */
+	uint32_t reserved[3];
+};
+
+/* Fill *ret for a stream blob. Returns 0, or -EINVAL (NULL, or not a
+ * stream blob). Read it after the call has ended, on the thread that ran
+ * it or after synchronising with it. */
+PH_EXPORT int ph_blob_stream_status(const struct ph_blob *blob, struct ph_stream_status *ret);
 
 /* --------------------------------------------------------------------- info */
 
@@ -676,6 +750,12 @@ PH__HOST_ABI_ASSERT(sizeof(struct ph_host_config) == 88 &&
 			offsetof(struct ph_host_config, reserved) == 24,
 		    "struct ph_host_config is ABI");
 PH__HOST_ABI_ASSERT(sizeof(struct ph_arg_cond) == 24, "struct ph_arg_cond is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_stream_status) == 32 &&
+			offsetof(struct ph_stream_status, error) == 8 &&
+			offsetof(struct ph_stream_status, eof) == 12 &&
+			offsetof(struct ph_stream_status, used) == 16 &&
+			offsetof(struct ph_stream_status, reserved) == 20,
+		    "struct ph_stream_status is ABI");
 #endif
 
 #ifdef __cplusplus

@@ -18,8 +18,10 @@
  *	PH_PLUGIN("hello", "1.0", methods);
  *
  * Handlers see their inputs as read-only memory mapped straight from the
- * host's sealed memfds (no copy), write output that streams to the host,
- * and return 0 or an error code. See docs/sdk.md.
+ * host's sealed memfds (no copy), or, in a plugin that declares it with
+ * PH_PLUGIN_FLAGS(..., PH_PLUGIN_READS_STREAMS), read stream inputs with
+ * ph_read() as the host feeds them; they write output that streams to the
+ * host, and return 0 or an error code. See docs/sdk.md.
  *
  * How the calls reach the host: every struct ph_call carries a table of
  * operations that the runner hands in (the way PipeWire's SPA interfaces
@@ -38,6 +40,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <plughost/level.h>
 
@@ -51,11 +54,25 @@ extern "C" {
 /* The symbol the runner looks up; PH_PLUGIN() defines it. */
 #define PH_PLUGIN_SYMBOL "plughost_plugin_v2"
 
-/* One input blob: read-only, valid until the handler returns. */
+/*
+ * One input. A whole input is read-only memory, valid until the handler
+ * returns. A stream input (flags has PH_INPUT_STREAM; only plugins that
+ * declare PH_PLUGIN_READS_STREAMS get one) has data NULL and len 0: its
+ * bytes arrive while the handler runs, through ph_read().
+ *
+ * flags and reserved are new in plughost 0.3: the runner lays out the
+ * inputs with the stride the plugin was compiled with, so a plugin built
+ * before them sees the first two fields only.
+ */
 struct ph_input {
-	const void *data; /* NULL when len is 0 */
+	const void *data; /* NULL when len is 0, and for a stream */
 	size_t len;
+	uint32_t flags;	   /* PH_INPUT_* */
+	uint32_t reserved; /* 0 */
 };
+
+/* The input is a stream: read it with ph_read() (data is NULL, len 0). */
+#define PH_INPUT_STREAM 0x1u
 
 struct ph_call;
 
@@ -85,9 +102,11 @@ struct ph_call_ops {
 	void (*vlog)(struct ph_call *call, enum ph_level level, const char *fmt, va_list ap);
 	int (*verror)(struct ph_call *call, int code, const char *fmt, va_list ap);
 	const char *(*method)(const struct ph_call *call);
+	/* Version 2 (plughost 0.3) on: */
+	ssize_t (*read)(struct ph_call *call, size_t input, void *buf, size_t len);
 };
 
-#define PH_CALL_OPS_VERSION 1u
+#define PH_CALL_OPS_VERSION 2u
 
 /*
  * The context of one call, owned by the runner: pass it to ph_write(),
@@ -114,9 +133,22 @@ struct ph_plugin_descriptor {
 	uint32_t n_methods;
 	uint32_t method_size; /* sizeof(struct ph_method) */
 	uint32_t input_size;  /* sizeof(struct ph_input) */
-	uint32_t reserved0;   /* 0 */
+	uint32_t flags;	      /* PH_PLUGIN_* (0 before plughost 0.3) */
 	uint64_t reserved[4]; /* 0 */
 };
+
+/*
+ * Descriptor flags (PH_PLUGIN_FLAGS()).
+ *
+ * PH_PLUGIN_READS_STREAMS: every method of this plugin handles stream
+ * inputs (PH_INPUT_STREAM), reading them with ph_read() or refusing them
+ * with ph_error(). Without it the host never passes one (the call is
+ * refused with -EOPNOTSUPP, and `plughost run --input -` reads a piped
+ * standard input whole), so that a plugin that only reads in[i].data
+ * never sees a stream it would take for an empty input. A runner older
+ * than plughost 0.3 refuses a plugin that sets it.
+ */
+#define PH_PLUGIN_READS_STREAMS 0x1u
 
 /* The layout is the ABI: every plugin build checks it. */
 #ifdef __cplusplus
@@ -125,18 +157,21 @@ struct ph_plugin_descriptor {
 #define PH__ABI_ASSERT(c, m) _Static_assert(c, m)
 #endif
 #if defined(__x86_64__) || defined(__aarch64__)
-PH__ABI_ASSERT(sizeof(struct ph_input) == 16 && offsetof(struct ph_input, len) == 8,
+PH__ABI_ASSERT(sizeof(struct ph_input) == 24 && offsetof(struct ph_input, len) == 8 &&
+		   offsetof(struct ph_input, flags) == 16 &&
+		   offsetof(struct ph_input, reserved) == 20,
 	       "struct ph_input is ABI");
 PH__ABI_ASSERT(sizeof(struct ph_method) == 16 && offsetof(struct ph_method, fn) == 8,
 	       "struct ph_method is ABI");
 PH__ABI_ASSERT(sizeof(struct ph_call) == 16 && offsetof(struct ph_call, ops) == 8,
 	       "struct ph_call is ABI");
-PH__ABI_ASSERT(sizeof(struct ph_call_ops) == 56 && offsetof(struct ph_call_ops, write) == 8 &&
+PH__ABI_ASSERT(sizeof(struct ph_call_ops) == 64 && offsetof(struct ph_call_ops, write) == 8 &&
 		   offsetof(struct ph_call_ops, flush) == 16 &&
 		   offsetof(struct ph_call_ops, vprintf) == 24 &&
 		   offsetof(struct ph_call_ops, vlog) == 32 &&
 		   offsetof(struct ph_call_ops, verror) == 40 &&
-		   offsetof(struct ph_call_ops, method) == 48,
+		   offsetof(struct ph_call_ops, method) == 48 &&
+		   offsetof(struct ph_call_ops, read) == 56,
 	       "struct ph_call_ops is ABI");
 PH__ABI_ASSERT(sizeof(struct ph_plugin_descriptor) == 80 &&
 		   offsetof(struct ph_plugin_descriptor, name) == 8 &&
@@ -145,6 +180,7 @@ PH__ABI_ASSERT(sizeof(struct ph_plugin_descriptor) == 80 &&
 		   offsetof(struct ph_plugin_descriptor, n_methods) == 32 &&
 		   offsetof(struct ph_plugin_descriptor, method_size) == 36 &&
 		   offsetof(struct ph_plugin_descriptor, input_size) == 40 &&
+		   offsetof(struct ph_plugin_descriptor, flags) == 44 &&
 		   offsetof(struct ph_plugin_descriptor, reserved) == 48,
 	       "struct ph_plugin_descriptor is ABI");
 #endif
@@ -153,13 +189,14 @@ PH__ABI_ASSERT(sizeof(struct ph_plugin_descriptor) == 80 &&
  * Export the plugin's descriptor, from C or C++. methods_ must be an
  * array, not a pointer. In C++ a namespace-scope const has internal
  * linkage, hence the extern "C" declaration before the definition.
+ * PH_PLUGIN_FLAGS() also sets descriptor flags (PH_PLUGIN_*).
  */
 #ifdef __cplusplus
 #define PH__EXTERN extern "C"
 #else
 #define PH__EXTERN extern
 #endif
-#define PH_PLUGIN(name_, version_, methods_)                                                       \
+#define PH_PLUGIN_FLAGS(name_, version_, methods_, flags_)                                         \
 	PH__EXTERN __attribute__((visibility("default")))                                          \
 	const struct ph_plugin_descriptor plughost_plugin_v2;                                      \
 	const struct ph_plugin_descriptor plughost_plugin_v2 = {                                   \
@@ -171,8 +208,9 @@ PH__ABI_ASSERT(sizeof(struct ph_plugin_descriptor) == 80 &&
 	    (uint32_t)(sizeof(methods_) / sizeof((methods_)[0])),                                  \
 	    (uint32_t)sizeof(struct ph_method),                                                    \
 	    (uint32_t)sizeof(struct ph_input),                                                     \
-	    0,                                                                                     \
+	    (uint32_t)(flags_),                                                                    \
 	    {0, 0, 0, 0}}
+#define PH_PLUGIN(name_, version_, methods_) PH_PLUGIN_FLAGS(name_, version_, methods_, 0)
 
 /*
  * Append len bytes to the call's output. Blocks while the output ring is
@@ -245,6 +283,31 @@ static inline int ph_error(struct ph_call *call, int code, const char *fmt, ...)
 static inline const char *ph_call_method(const struct ph_call *call)
 {
 	return call ? call->ops->method(call) : NULL;
+}
+
+/*
+ * Read up to len bytes of inputs[input] into buf, going on from where the
+ * previous ph_read() of that input stopped. For a stream input it blocks
+ * until the host has fed some bytes (the host reads its source only as
+ * fast as the plugin reads: back-pressure). Like read(2) it may return
+ * fewer bytes than asked for. It works on whole inputs too, copying from
+ * their memory, so a handler may read every input the same way.
+ *
+ * Returns the bytes read (> 0); 0 at the input's end (or when len is 0);
+ * or a negative errno: -EINVAL (no such input, or buf NULL), -EPIPE once
+ * the host is gone, -ENOSYS from a runner older than this operation
+ * (before plughost 0.3), or, for a stream whose source the host could not
+ * read, the errno of that failure (e.g. -EIO, -ECONNRESET), after every
+ * byte read before it. An error repeats on every later read.
+ */
+static inline ssize_t ph_read(struct ph_call *call, size_t input, void *buf, size_t len)
+{
+	if (!call)
+		return -EINVAL;
+	if (call->ops->size < offsetof(struct ph_call_ops, read) + sizeof(call->ops->read) ||
+	    !call->ops->read)
+		return -ENOSYS;
+	return call->ops->read(call, input, buf, len);
 }
 
 #ifdef __cplusplus
