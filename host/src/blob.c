@@ -241,6 +241,19 @@ PH_EXPORT uint64_t ph_blob_default_max(void)
 	return avail ? avail / 2 : PH_BLOB_MAX_BYTES;
 }
 
+/* Seal b, holding exactly its size, and hand it out; on failure free it. */
+static int seal_and_hand_out(struct ph_blob *b, struct ph_blob **ret_blob)
+{
+	int r = ph_blob_seal(b);
+
+	if (r < 0) {
+		ph_blob_free(b);
+		return r;
+	}
+	*ret_blob = b;
+	return 0;
+}
+
 /*
  * A regular file of known size: copied into the memfd by the kernel
  * (sendfile: page cache to tmpfs), with no mapping of ours to fault in
@@ -292,11 +305,7 @@ static int blob_from_regular(int fd, uint64_t size, uint64_t max, struct ph_blob
 		}
 	}
 	b->size = used;
-	r = ph_blob_seal(b);
-	if (r < 0)
-		goto fail;
-	*ret_blob = b;
-	return 0;
+	return seal_and_hand_out(b, ret_blob);
 fail:
 	ph_blob_free(b);
 	return r;
@@ -368,11 +377,7 @@ PH_EXPORT int ph_blob_new_from_fd_max(int fd, uint64_t max, struct ph_blob **ret
 		}
 	}
 	b->size = used;
-	r = ph_blob_seal(b);
-	if (r < 0)
-		goto fail;
-	*ret_blob = b;
-	return 0;
+	return seal_and_hand_out(b, ret_blob);
 fail:
 	ph_blob_free(b);
 	return r;
