@@ -1500,26 +1500,34 @@ static void run_spawn_cold(struct bench *b, struct line *l)
 
 /* ------------------------------------------------------------ run.oneshot */
 
+/* One run of this plughost binary with argv, output discarded: a sample
+ * of its wall time into out, or (a warm-up, out NULL) the layers its -v
+ * names. Returns 0, or -1 with the line failed. */
+static int run_cli_once(struct bench *b, struct line *l, char **argv, struct samples *out)
+{
+	char why[512];
+	uint64_t ns;
+
+	if (run_cmd("/proc/self/exe", argv, b->devnull, b->devnull, &ns, why, sizeof(why)) < 0) {
+		line_fail(l, "plughost run: %s", why);
+		return -1;
+	}
+	if (out)
+		samples_add(out, (double)ns);
+	else
+		cli_layers(b, l);
+	return 0;
+}
+
 static int oneshot_side(struct bench *b, struct line *l, void *ctx, struct samples *out)
 {
 	/* The warm-up runs with -v, which names the instance's layers. */
 	char *argv[] = {"plughost", "run", b->plugin, "-m", "nop", out ? NULL : "-v", NULL};
-	char why[512];
 
 	(void)ctx;
-	for (size_t i = 0; i < b->cmd_batch; i++) {
-		uint64_t ns;
-
-		if (run_cmd("/proc/self/exe", argv, b->devnull, b->devnull, &ns, why, sizeof(why)) <
-		    0) {
-			line_fail(l, "plughost run: %s", why);
+	for (size_t i = 0; i < b->cmd_batch; i++)
+		if (run_cli_once(b, l, argv, out) < 0)
 			return -1;
-		}
-		if (out)
-			samples_add(out, (double)ns);
-		else
-			cli_layers(b, l);
-	}
 	return 0;
 }
 
@@ -2127,19 +2135,9 @@ static int upper_side(struct bench *b, struct line *l, void *ctx, struct samples
 	char *argv[] = {"plughost", "run",     b->plugin,	   "-m",
 			"upper",    "--input", tmp_path[TMP_DATA], out ? NULL : "-v",
 			NULL};
-	char why[512];
-	uint64_t ns;
 
 	(void)ctx;
-	if (run_cmd("/proc/self/exe", argv, b->devnull, b->devnull, &ns, why, sizeof(why)) < 0) {
-		line_fail(l, "plughost run: %s", why);
-		return -1;
-	}
-	if (out)
-		samples_add(out, (double)ns);
-	else
-		cli_layers(b, l);
-	return 0;
+	return run_cli_once(b, l, argv, out);
 }
 
 static int tr_side(struct bench *b, struct line *l, void *ctx, struct samples *out)
