@@ -8,7 +8,9 @@
  * threads calling at once; the size protocol of struct ph_metrics.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -255,9 +257,26 @@ static void test_host_totals(void **state)
 	assert_int_equal(ph_pool_new(h, echo, NULL, 2, &pool, &res), 0);
 	assert_int_equal(ph_pool_take(pool, &c, &res), 0);
 	call(c, "echo", &in, 1, PH_RESULT_OK);
+	/* Kept for the next taker, then killed from outside while it waits:
+	 * the next take throws it away for a fresh one, a restart. */
+	assert_int_equal(ph_pool_set_reuse(pool, 1), 0);
+	ph_pool_put(pool, c);
+	assert_true(ph_plugin_process_pid(c) > 0);
+	assert_int_equal(kill(ph_plugin_process_pid(c), SIGKILL), 0);
+	for (int i = 0; i < 100 && ph_plugin_alive(c); i++) {
+		struct pollfd pfd = {.fd = ph_plugin_fd(c), .events = POLLIN};
+
+		poll(&pfd, 1, 50);
+		assert_true(ph_plugin_process(c, &res) >= 0);
+	}
+	assert_false(ph_plugin_alive(c));
+	assert_int_equal(ph_pool_take(pool, &c, &res), 0);
+	assert_true(ph_plugin_alive(c));
 	ph_pool_put(pool, c);
 	m = host_metrics(h);
 	assert_int_equal(m.spawns, 4);
+	assert_int_equal(m.restarts, 1);
+	assert_int_equal(m.crashes, 2);
 	assert_int_equal(m.calls, 4);
 	assert_int_equal(m.bytes_in, 9);
 	ph_pool_free(pool);
