@@ -104,6 +104,27 @@ static void test_calls_and_bytes(void **state)
 	for (int k = 0; k < PH_METRICS_KINDS; k++)
 		assert_int_equal(m.ends[k], 0);
 	assert_int_equal(m.limits_hit + m.violations + m.crashes + m.restarts, 0);
+
+	/* The event-loop API counts the same, once the result is taken. */
+	{
+		struct ph_result res;
+		int r = 0;
+
+		assert_int_equal(ph_plugin_submit(p, "echo", in, 1, NULL, NULL), 0);
+		for (int i = 0; i < 1000 && r == 0; i++) {
+			struct pollfd pfd = {.fd = ph_plugin_fd(p), .events = POLLIN};
+
+			poll(&pfd, 1, 10);
+			r = ph_plugin_process(p, &res);
+		}
+		assert_int_equal(r, 1);
+		assert_int_equal(res.kind, PH_RESULT_OK);
+		m = plugin_metrics(p);
+		assert_int_equal(m.calls, 4);
+		assert_int_equal(m.results[PH_RESULT_OK], 3);
+		assert_int_equal(m.bytes_in, 5 + 5 + sizeof(big) + 5);
+		assert_int_equal(m.bytes_out, out + 5);
+	}
 	ph_blob_free(in[0]);
 	ph_blob_free(in[1]);
 	ph_plugin_free(p);
