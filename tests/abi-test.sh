@@ -30,7 +30,7 @@ check() { # NAME COMMAND...: ok when the command succeeds
 		sed 's/^/# /' "$work/log"
 	fi
 }
-echo "1..16"
+echo "1..17"
 
 # 1. Exported symbols against the header.
 sed -n 's/^PH_EXPORT[^(]*[ *]\(ph_[a-z0-9_]*\)(.*/\1/p' "$SRC/host/include/plughost/host.h" |
@@ -41,6 +41,14 @@ if [ -s "$work/header" ] && cmp -s "$work/header" "$work/lib"; then
 else
 	bad "libplughost's exports differ from host.h (< header only, > library only)"
 	diff "$work/header" "$work/lib" | sed 's/^/# /'
+fi
+# Symbols added after 1.1 carry their own version node (libplughost.map).
+v12=$(nm -D --defined-only "$LIB" | awk '{ print $3 }' | grep -c '^ph_[a-z_]*metrics[a-z_]*@@PLUGHOST_1\.2$')
+if [ "$v12" -eq 3 ]; then
+	ok "the metrics functions are versioned PLUGHOST_1.2"
+else
+	bad "the metrics functions are versioned PLUGHOST_1.2"
+	nm -D --defined-only "$LIB" | grep metrics | sed 's/^/# /'
 fi
 if nm -D --defined-only "$LIB" | awk '{ print $3 }' | grep -q '^ph__'; then
 	bad "libplughost exports no internal ph__ symbol"

@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..45" # one per ok/bad below
+echo "1..46" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -124,6 +124,19 @@ expect "bad size" 2 "invalid --memory '64MB'" -- "$PLUGHOST" run "$tdir/limits.s
 rc=0
 "$PLUGHOST" run "$tdir/limits.so" -m spin --timeout 200ms --json="$work/result.json" >/dev/null 2>&1 || rc=$?
 if [ "$rc" -eq 8 ] && grep -q '^{"kind":"timeout",' "$work/result.json"; then ok "json result"; else bad "json result" "rc $rc, $(cat "$work/result.json" 2>&1)"; fi
+# Its metrics object: that instance's counters (docs/metrics.md); and an
+# ok run's bytes in and out, exact.
+printf 'hello, metrics\n' >"$work/m.in"
+"$PLUGHOST" run "$dir/upper.so" -i "$work/m.in" --json="$work/ok.json" >/dev/null 2>&1 || true
+if python3 - "$work/result.json" "$work/ok.json" <<'PY' >"$work/err" 2>&1; then ok "json metrics"; else bad "json metrics" "$(cat "$work/err")"; fi
+import json, sys
+t = json.load(open(sys.argv[1]))["metrics"]
+o = json.load(open(sys.argv[2]))["metrics"]
+assert (t["calls"], t["spawns"], t["limits_hit"]) == (1, 1, 1), t
+assert t["results"]["timeout"] == 1 and t["ends"]["timeout"] == 1, t
+assert (o["calls"], o["results"]["ok"], o["bytes_in"], o["bytes_out"]) == (1, 1, 15, 15), o
+assert o["limits_hit"] == o["crashes"] == o["violations"] == 0, o
+PY
 
 # The bench, quick: it must run to its end and print one JSON document.
 rc=0

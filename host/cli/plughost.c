@@ -249,10 +249,30 @@ static int parse_option(const char *option, const char *text, const struct unit 
 #define COUNT_FORM    "a whole number"
 
 /*
+ * Print the result's JSON object res_json with a "metrics" member added:
+ * the instance's counters, or the host's when no instance was spawned.
+ */
+static int write_json_metrics(FILE *out, const char *res_json, struct ph_host *host,
+			      const struct ph_plugin *plugin)
+{
+	struct ph_metrics m = {.size = sizeof(m)};
+	char mj[4096];
+	const size_t n = strlen(res_json);
+	int r = plugin ? ph_plugin_metrics(plugin, &m) : host ? ph_host_metrics(host, &m) : -EINVAL;
+
+	if (r == 0)
+		r = ph_metrics_to_json(&m, mj, sizeof(mj));
+	if (r < 0 || (size_t)r >= sizeof(mj) || n == 0 || res_json[n - 1] != '}')
+		return fprintf(out, "%s\n", res_json);
+	return fprintf(out, "%.*s,\"metrics\":%s}\n", (int)(n - 1), res_json, mj);
+}
+
+/*
  * Print res as one line of JSON to out. Returns 0, or -errno when it
  * could not be formatted or written.
  */
-static int write_json(FILE *out, const struct ph_result *res)
+static int write_json(FILE *out, const struct ph_result *res, struct ph_host *host,
+		      const struct ph_plugin *plugin)
 {
 	char small[2048], *buf = small;
 	int n, r = 0;
@@ -266,7 +286,7 @@ static int write_json(FILE *out, const struct ph_result *res)
 			return -ENOMEM;
 		n = ph_result_to_json(res, buf, (size_t)n + 1);
 	}
-	if (n >= 0 && (fprintf(out, "%s\n", buf) < 0 || fflush(out) != 0))
+	if (n >= 0 && (write_json_metrics(out, buf, host, plugin) < 0 || fflush(out) != 0))
 		r = -EIO;
 	else if (n < 0)
 		r = n;
@@ -679,7 +699,7 @@ static int cmd_run(int argc, char **argv)
 			(unsigned long long)res.usage.max_rss_kib);
 out:
 	if (json && have_result) {
-		r = write_json(json, &res);
+		r = write_json(json, &res, host, plugin);
 		if (r < 0) {
 			fprintf(stderr, "plughost: cannot write JSON to '%s': %s\n",
 				json_path ? json_path : "standard error", strerror(-r));

@@ -31,6 +31,7 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 		  ph_output_fn out_fn, void *userdata, int for_loop)
 {
 	size_t mlen, streams = 0;
+	uint64_t bytes = 0;
 	int r;
 
 	if (!p || !method || (!inputs && n) || n > PH_INPUTS_MAX)
@@ -43,6 +44,7 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 			return -EINVAL;
 		if (inputs[i]->stream && ++streams > PH_SLOT_STREAMS_MAX)
 			return -EINVAL;
+		bytes += inputs[i]->size; /* a stream's count as it is fed */
 	}
 	if (p->call.finished || (p->state != PH_STATE_IDLE && p->state != PH_STATE_DEAD))
 		return -EBUSY;
@@ -86,6 +88,7 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 		ph__stream_unclaim(p);
 		return r;
 	}
+	PH__COUNT(p->metrics.bytes_in, bytes);
 	p->state = PH_STATE_IN_CALL;
 	if (for_loop)
 		ph__plugin_arm_timer(p);
@@ -117,6 +120,9 @@ static void finish(struct ph_plugin *p)
 	ph__stream_stop(p);
 	ph__plugin_arm_timer(p);
 	ph__plugin_usage(p, &p->call.result);
+	/* A dead instance's CPU was counted in full when it was reaped. */
+	if (p->state != PH_STATE_DEAD)
+		ph__metrics_cpu(p, &p->call.result);
 	p->call.finished = 1;
 }
 
@@ -124,6 +130,7 @@ static void finish(struct ph_plugin *p)
 static void take_result(struct ph_plugin *p, struct ph_result *ret_result)
 {
 	*ret_result = p->call.result;
+	ph__metrics_call(p, ret_result);
 	p->call.finished = 0;
 	p->call.id = 0;
 }

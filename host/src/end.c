@@ -114,9 +114,14 @@ void ph__plugin_reap(struct ph_plugin *p)
 	struct rusage ru;
 	struct ph_result r;
 	long w;
+	/* An end to count in the metrics: it died, or was killed for a
+	 * cause, once it was ready; a host stopping it is no end. */
+	int count_end;
 
 	if (p->pidfd < 0)
 		return;
+	count_end = (p->state == PH_STATE_IDLE || p->state == PH_STATE_IN_CALL) &&
+		    !(p->killed && !p->end_set);
 	memset(&si, 0, sizeof(si));
 	memset(&ru, 0, sizeof(ru));
 	if (p->parent_pid && p->sup >= 0) {
@@ -172,6 +177,7 @@ void ph__plugin_reap(struct ph_plugin *p)
 	 * before the kill. */
 	if (reported && !p->killed)
 		usage_from(&p->end, &ru);
+	ph__metrics_ended(p, count_end);
 
 	p->pidfd = safe_close(p->pidfd);
 	p->plugin_pid = -1;

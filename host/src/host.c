@@ -121,6 +121,7 @@ PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->zygote_lock, NULL);
+	pthread_mutex_init(&h->metrics_lock, NULL);
 	*ret_host = h;
 	return 0;
 }
@@ -137,6 +138,7 @@ PH_EXPORT void ph_host_free(struct ph_host *host)
 			free(host->strict_prog[i].insns);
 	pthread_mutex_destroy(&host->lock);
 	pthread_mutex_destroy(&host->zygote_lock);
+	pthread_mutex_destroy(&host->metrics_lock);
 	free(host);
 }
 

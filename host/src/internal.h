@@ -27,6 +27,22 @@ static inline int ph__reserved_nonzero(const uint64_t *words, size_t n)
 }
 #define PH_RESERVED_NONZERO(arr) ph__reserved_nonzero((arr), ELEMENTSOF(arr))
 
+/*
+ * metrics.c: an instance's counters. Each is written by the one thread
+ * using the instance at the time and may be read by any thread
+ * (ph_host_metrics()): written with a relaxed atomic store of its own
+ * value plus n, read with relaxed atomic loads. No read-modify-write, no
+ * lock: on the call path that is a plain add and store.
+ */
+struct ph__counters {
+	uint64_t calls, bytes_in, bytes_out;
+	uint64_t cpu_done; /* CPU of the instance's processes that have ended */
+	uint64_t cpu_cur;  /* of the live one, as of its latest call's end */
+	uint64_t spawns, spawn_failures, restarts;
+	uint64_t results[PH_METRICS_KINDS], ends[PH_METRICS_KINDS];
+};
+#define PH__COUNT(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
 struct ph_host {
 	char *runner_path;
 	int runner_fd; /* O_PATH: the child execs this file, never a path */
@@ -40,6 +56,12 @@ struct ph_host {
 	} strict_prog[2];	     /* the strict preset, kill and notify mode */
 	pthread_mutex_t zygote_lock; /* for zygotes (held while one starts) */
 	struct ph_zygote *zygotes;   /* zygote.c */
+	/* metrics.c: the instances alive (linked through metrics_next),
+	 * and the counters of those freed and of failed spawns that left
+	 * no instance, both under metrics_lock. */
+	pthread_mutex_t metrics_lock;
+	struct ph_plugin *metrics_live;
+	struct ph__counters metrics_gone;
 };
 
 /* A sealed memfd of the seccomp program for policy (NULL: the strict
@@ -181,6 +203,12 @@ struct ph_plugin {
 	struct ph_spawn_times times;
 	uint64_t marks[PH_MARKS];
 	int64_t userns_ns, sandboxed_ns, loaded_ns;
+
+	/* metrics.c: its counters, and its place in the host's list of
+	 * live instances (metrics_linked: it is in it). */
+	struct ph__counters metrics;
+	struct ph_plugin *metrics_next, **metrics_prev;
+	int metrics_linked;
 
 	/* How the instance ended, once it has: the first cause wins. */
 	struct ph_result end;
@@ -352,6 +380,34 @@ void ph__result_init(struct ph_result *r, enum ph_result_kind kind);
 void ph__result_setup(struct ph_result *r, int step, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void ph__result_protocol(struct ph_result *r, const char *why);
+
+/* metrics.c: bookkeeping of the counters. */
+/* p started (restart: by ph_plugin_restart()) or failed to; a ready
+ * instance joins the host's live list. */
+void ph__metrics_started(struct ph_plugin *p, int ok, int restart);
+/* ph_plugin_spawn() failed before an instance existed. */
+void ph__metrics_spawn_failed(struct ph_host *h);
+/* The call's result is handed out (call.c). */
+static inline void ph__metrics_call(struct ph_plugin *p, const struct ph_result *r)
+{
+	struct ph__counters *c = &p->metrics;
+
+	PH__COUNT(c->calls, 1);
+	PH__COUNT(c->bytes_out, r->output_bytes);
+	PH__COUNT(c->results[(unsigned)r->kind < PH_METRICS_KINDS ? r->kind : PH_METRICS_KINDS - 1],
+		  1);
+}
+/* The live process's CPU as a call's end saw it (not a new reading). */
+static inline void ph__metrics_cpu(struct ph_plugin *p, const struct ph_result *r)
+{
+	__atomic_store_n(&p->metrics.cpu_cur, r->usage.user_usec + r->usage.sys_usec,
+			 __ATOMIC_RELAXED);
+}
+/* The process is reaped: its CPU is final. count_end: it died, or was
+ * killed for a cause, once ready (a host stopping it is no end). */
+void ph__metrics_ended(struct ph_plugin *p, int count_end);
+/* p is being freed: its counters join the host's freed totals. */
+void ph__metrics_free(struct ph_plugin *p);
 
 /* plugin.c: is cfg (NULL: the defaults) one ph_plugin_spawn() accepts?
  * Returns 0, or -EINVAL with the field and what is wrong in *fail. */

@@ -74,6 +74,7 @@ void ph__plugin_free_internal(struct ph_plugin *p)
 	if (!p)
 		return;
 	plugin_stop(p);
+	ph__metrics_free(p);
 	free(p->prog[0].insns);
 	free(p->prog[1].insns);
 	ph_policy_free(p->policy);
@@ -621,13 +622,17 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 	p->limits = p->cfg.limits;
 
 	r = ph__plugin_start(p, &fail);
+	ph__metrics_started(p, r == 0, 0);
 	if (r < 0) {
 		ph__plugin_free_internal(p);
-		goto fail;
+		goto fail_counted;
 	}
 	*ret_plugin = p;
 	return 0;
 fail:
+	if (host)
+		ph__metrics_spawn_failed(host);
+fail_counted:
 	if (ret_failure)
 		*ret_failure = fail;
 	return r;
@@ -650,6 +655,7 @@ PH_EXPORT int ph_plugin_restart(struct ph_plugin *p, struct ph_result *ret_failu
 	} else {
 		plugin_stop(p);
 		r = ph__plugin_start(p, &fail);
+		ph__metrics_started(p, r == 0, 1);
 	}
 	if (r < 0 && ret_failure)
 		*ret_failure = fail;

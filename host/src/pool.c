@@ -125,6 +125,8 @@ PH_EXPORT int ph_pool_take(struct ph_pool *pool, struct ph_plugin **ret_plugin,
 			*ret_plugin = p;
 			return 0;
 		}
+		/* Replaced by a fresh one: the host counts it as a restart. */
+		PH__COUNT(p->metrics.restarts, 1);
 		ph_plugin_free(p);
 	}
 	return ph_plugin_spawn(pool->host, pool->path, &pool->cfg, ret_plugin, ret_failure);

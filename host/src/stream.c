@@ -293,6 +293,7 @@ int ph__stream_feed(struct ph_plugin *p, int64_t budget_ns)
 			return feed_end(p, (int)-n);
 		ph__inring_commit(&p->in_ring, (size_t)n);
 		s->bytes += (uint64_t)n;
+		PH__COUNT(p->metrics.bytes_in, (uint64_t)n);
 		/* A source that always has more must not keep the pump from
 		 * its other fds, its deadline or its caller. */
 		if (ph__now_ns() - start >= budget_ns ||

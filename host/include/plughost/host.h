@@ -711,6 +711,79 @@ struct ph_stream_status {
  * it or after synchronising with it. */
 PH_EXPORT int ph_blob_stream_status(const struct ph_blob *blob, struct ph_stream_status *ret);
 
+/* ------------------------------------------------------------------ metrics */
+
+/*
+ * Counters for operators (docs/metrics.md): what an instance, or a whole
+ * host, has done since it was made. Every counter only grows.
+ *
+ * The caller sets .size to sizeof(struct ph_metrics) before asking; the
+ * library fills that many bytes, or as many as it knows of (then .size
+ * says how many), so that the struct can grow at its end without
+ * breaking a caller built against an older header. Bytes the caller's
+ * struct has beyond the library's are zeroed.
+ */
+
+/* Room in the per-kind arrays below: entry k counts enum ph_result_kind k.
+ * More than PH_RESULT_KIND_COUNT, so that kinds added to the end of that
+ * enum later get their entries without the struct changing. */
+#define PH_METRICS_KINDS 24
+
+struct ph_metrics {
+	uint32_t size; /* in: sizeof(struct ph_metrics); out: bytes filled */
+	uint32_t reserved0;
+	uint64_t calls;		 /* calls that ended with a result handed out */
+	uint64_t bytes_in;	 /* input bytes handed to calls: blobs, and stream
+				    bytes the host fed */
+	uint64_t bytes_out;	 /* output payload bytes calls delivered */
+	uint64_t cpu_usec;	 /* CPU, user + system, of the plugin processes */
+	uint64_t spawns;	 /* instances started (spawn, restart, pools) */
+	uint64_t spawn_failures; /* starts that failed */
+	uint64_t restarts;	 /* ph_plugin_restart() that succeeded; on the
+				    host also dead pool instances replaced */
+	uint64_t limits_hit;	 /* instances ended by a limit: the *_LIMIT kinds,
+				    TIMEOUT and OUTPUT_QUOTA (by kind in ends[]) */
+	uint64_t violations;	 /* instances ended by a refused syscall */
+	uint64_t crashes;	 /* instances ended by a signal */
+	/* Calls by the kind of their result (a call on a dead instance
+	 * counts with the instance's end, which is what it returns). */
+	uint64_t results[PH_METRICS_KINDS];
+	/* Instances that died by themselves or were killed for a cause,
+	 * by that cause: what an instance's end says. A host stopping an
+	 * instance (free, restart) is not counted. */
+	uint64_t ends[PH_METRICS_KINDS];
+	uint64_t reserved[8]; /* written as zero */
+};
+
+/*
+ * Fill *ret with plugin's counters: since it was spawned, over all of its
+ * restarts. cpu_usec is as of the end of its latest call, or its end
+ * (reading it costs no system call). The instance's thread only (as every
+ * ph_plugin_* call). Returns 0, or -EINVAL (NULL arguments, or ret->size
+ * smaller than 16, not a multiple of 8, or above 4096).
+ */
+PH_EXPORT int ph_plugin_metrics(const struct ph_plugin *plugin, struct ph_metrics *ret);
+
+/*
+ * Fill *ret with the host's totals: the sums over every instance spawned
+ * from it, live or freed, pools' instances included, plus spawns that
+ * failed before an instance existed. Safe from any thread at any time;
+ * the figures of instances that are busy on other threads are as of their
+ * latest step (each counter is exact once those threads have returned).
+ * Zygotes are the host's own machinery and are not counted. Errors as
+ * ph_plugin_metrics().
+ */
+PH_EXPORT int ph_host_metrics(struct ph_host *host, struct ph_metrics *ret);
+
+/*
+ * Write m as one JSON object (no newline) into buf, like snprintf:
+ * {"calls":3,"results":{"ok":2,...},"bytes_in":...,"ends":{...}}, every
+ * result kind this library knows named in both maps. Returns the length
+ * wanted, or -EINVAL (NULL m, NULL buf with len, m->size below the
+ * counters' end).
+ */
+PH_EXPORT int ph_metrics_to_json(const struct ph_metrics *m, char *buf, size_t len);
+
 /* --------------------------------------------------------------------- info */
 
 /*
@@ -750,6 +823,11 @@ PH__HOST_ABI_ASSERT(sizeof(struct ph_host_config) == 88 &&
 			offsetof(struct ph_host_config, reserved) == 24,
 		    "struct ph_host_config is ABI");
 PH__HOST_ABI_ASSERT(sizeof(struct ph_arg_cond) == 24, "struct ph_arg_cond is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_metrics) == 536 && offsetof(struct ph_metrics, calls) == 8 &&
+			offsetof(struct ph_metrics, results) == 88 &&
+			offsetof(struct ph_metrics, ends) == 280 &&
+			offsetof(struct ph_metrics, reserved) == 472,
+		    "struct ph_metrics is ABI");
 PH__HOST_ABI_ASSERT(sizeof(struct ph_stream_status) == 32 &&
 			offsetof(struct ph_stream_status, error) == 8 &&
 			offsetof(struct ph_stream_status, eof) == 12 &&
