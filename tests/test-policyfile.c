@@ -87,19 +87,20 @@ static void test_rules_are_the_apis(void **state)
 
 	assert_int_equal(ph_policy_new(PH_POLICY_STRICT, &api), 0);
 	assert_int_equal(ph_policy_allow(api, "getrusage", c, 1), 0);
-	assert_int_equal(ph_policy_allow(api, "flock", (struct ph_arg_cond[]){{.arg = 1,
-									      .op = PH_ARG_MASKED_EQ,
-									      .mask = 0x3,
-									      .value = 0x1}},
-					 1),
-			 0);
-	assert_int_equal(ph_policy_allow(api, "getrusage", (struct ph_arg_cond[]){{.arg = 0,
-										  .op = PH_ARG_EQ,
-										  .value = (uint64_t)-1}},
-					 1),
-			 0);
-	file = parse_ok("plughost-policy 1\nbase strict@1\nallow getrusage arg0 == 0\n"
-			"allow flock arg1 & 3 == LOCK_SH\nallow getrusage arg0 == RUSAGE_CHILDREN\n");
+	assert_int_equal(
+	    ph_policy_allow(api, "flock",
+			    (struct ph_arg_cond[]){
+				{.arg = 1, .op = PH_ARG_MASKED_EQ, .mask = 0x3, .value = 0x1}},
+			    1),
+	    0);
+	assert_int_equal(
+	    ph_policy_allow(
+		api, "getrusage",
+		(struct ph_arg_cond[]){{.arg = 0, .op = PH_ARG_EQ, .value = (uint64_t)-1}}, 1),
+	    0);
+	file =
+	    parse_ok("plughost-policy 1\nbase strict@1\nallow getrusage arg0 == 0\n"
+		     "allow flock arg1 & 3 == LOCK_SH\nallow getrusage arg0 == RUSAGE_CHILDREN\n");
 	/* A policy from the API names the current base, as the file does. */
 	assert_true(ph__policy_sb(api)->base_version == ph__policy_sb(file)->base_version);
 	assert_int_equal(ph__policy_sb(api)->n_rules, ph__policy_sb(file)->n_rules);
@@ -199,9 +200,10 @@ static void test_errors_have_a_place(void **state)
 		print_message("  %s:%u:%u: %s\n", err.file, err.line, err.column, err.message);
 		if (r != b->err || err.line != b->line || err.column != b->column ||
 		    !strstr(err.message, b->says) || strcmp(err.file, "bad.policy") != 0)
-			fail_msg("case %zu: wanted %d at %u:%u saying '%s', got %d at %u:%u: %s\n%s",
-				 i, b->err, b->line, b->column, b->says, r, err.line, err.column,
-				 err.message, b->text);
+			fail_msg(
+			    "case %zu: wanted %d at %u:%u saying '%s', got %d at %u:%u: %s\n%s", i,
+			    b->err, b->line, b->column, b->says, r, err.line, err.column,
+			    err.message, b->text);
 		/* Untouched on failure. */
 		assert_ptr_equal(p, (struct ph_policy *)0x1);
 		assert_null(memchr(err.message, '\n', strlen(err.message)));
@@ -230,8 +232,8 @@ static void test_bounds(void **state)
 	free(text);
 
 	/* A NUL byte, which a C string would have hidden. */
-	assert_int_equal(ph_policy_parse(HDR "allow getppid\0x\n", strlen(HDR) + 17, NULL, &p, &err),
-			 -EBADMSG);
+	assert_int_equal(
+	    ph_policy_parse(HDR "allow getppid\0x\n", strlen(HDR) + 17, NULL, &p, &err), -EBADMSG);
 	assert_int_equal(err.line, 3);
 	assert_int_equal(err.column, 14);
 	assert_non_null(strstr(err.message, "NUL"));
@@ -402,9 +404,12 @@ static void test_base_is_versioned(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good_file),	      cmocka_unit_test(test_rules_are_the_apis),
-	    cmocka_unit_test(test_errors_have_a_place), cmocka_unit_test(test_bounds),
-	    cmocka_unit_test(test_includes),	      cmocka_unit_test(test_base_is_versioned),
+	    cmocka_unit_test(test_good_file),
+	    cmocka_unit_test(test_rules_are_the_apis),
+	    cmocka_unit_test(test_errors_have_a_place),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_includes),
+	    cmocka_unit_test(test_base_is_versioned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

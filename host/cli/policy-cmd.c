@@ -60,8 +60,7 @@ __attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
 static void print_error(const char *path, int r, const struct ph_policy_error *err)
 {
 	if (err->line)
-		fprintf(stderr, "%s:%u:%u: %s\n", err->file, err->line, err->column,
-			err->message);
+		fprintf(stderr, "%s:%u:%u: %s\n", err->file, err->line, err->column, err->message);
 	else if (err->message[0])
 		fprintf(stderr, "%s: %s\n", err->file[0] ? err->file : path, err->message);
 	else
@@ -150,12 +149,9 @@ static int cmd_learn(int argc, char **argv)
 {
 	enum { OPT_THREADS = 0x100 };
 	static const struct option opts[] = {
-	    {"method", required_argument, NULL, 'm'},
-	    {"input", required_argument, NULL, 'i'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"threads", no_argument, NULL, OPT_THREADS},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"method", required_argument, NULL, 'm'}, {"input", required_argument, NULL, 'i'},
+	    {"output", required_argument, NULL, 'o'}, {"threads", no_argument, NULL, OPT_THREADS},
+	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
 	const char *method = NULL, *out_path = NULL, *input_paths[PH_INPUTS_MAX], *path;
 	struct ph_blob *inputs[PH_INPUTS_MAX] = {NULL};
@@ -240,7 +236,7 @@ static int cmd_learn(int argc, char **argv)
 				res.code ? ": " : "", res.code ? strerror(res.code) : "");
 		else
 			fprintf(stderr, "plughost: learning stopped: plugin '%s' %s\n", path, line);
-		code = r == -EINVAL					? POLICY_USAGE
+		code = r == -EINVAL			    ? POLICY_USAGE
 		       : res.kind == PH_RESULT_SETUP_FAILED ? POLICY_SETUP
 		       : res.kind == PH_RESULT_VIOLATION    ? POLICY_VIOLATION
 							    : POLICY_PLUGIN_ENDED;
@@ -297,8 +293,9 @@ static int cmd_learn(int argc, char **argv)
 	/* What we write, we read: a learned file always checks. */
 	r = ph_policy_parse(text, (size_t)n, "learned policy", &check, &perr);
 	if (r < 0) {
-		fprintf(stderr, "plughost: internal error: the learned policy does not parse: "
-				"%u:%u: %s\n",
+		fprintf(stderr,
+			"plughost: internal error: the learned policy does not parse: "
+			"%u:%u: %s\n",
 			perr.line, perr.column, perr.message);
 		goto out;
 	}
@@ -313,11 +310,10 @@ static int cmd_learn(int argc, char **argv)
 		struct ph_policy_info info;
 
 		ph_policy_info(check, &info);
-		fprintf(stderr, "plughost: learned %zu rule%s over base %s@%u%s%s\n",
-			info.n_rules, info.n_rules == 1 ? "" : "s",
-			info.preset == PH_POLICY_THREADS ? "threads" : "strict",
-			info.base_version, out_path ? ", written to " : "",
-			out_path ? out_path : "");
+		fprintf(stderr, "plughost: learned %zu rule%s over base %s@%u%s%s\n", info.n_rules,
+			info.n_rules == 1 ? "" : "s",
+			info.preset == PH_POLICY_THREADS ? "threads" : "strict", info.base_version,
+			out_path ? ", written to " : "", out_path ? out_path : "");
 	}
 	code = POLICY_OK;
 out:

@@ -52,7 +52,7 @@ struct seen_call {
 };
 
 struct ph_learner {
-	pthread_mutex_t lock; /* instances on several threads may share it */
+	pthread_mutex_t lock;	 /* instances on several threads may share it */
 	struct seen_call *calls; /* sorted by nr */
 	size_t n_calls;
 	int threads; /* threads were created, or the run had the threads preset */
@@ -132,11 +132,11 @@ static const struct {
 	int arg;
 	uint32_t value; /* compared with the low 32 bits: these are ints */
 } learn_refusals[] = {
-    {__NR_socket, -1, 0},	       {__NR_socketpair, -1, 0},	{__NR_connect, -1, 0},
-    {__NR_bind, -1, 0},		       {__NR_listen, -1, 0},		{__NR_accept, -1, 0},
-    {__NR_accept4, -1, 0},	       {__NR_ioctl, -1, 0},		{__NR_prctl, -1, 0},
-    {__NR_futex, -1, 0},	       {__NR_fcntl, 1, F_SETFL},	{__NR_fcntl, 1, F_SETOWN},
-    {__NR_fcntl, 1, F_SETOWN_EX},      {__NR_fcntl, 1, F_SETSIG},	{__NR_fcntl, 1, F_SETLEASE},
+    {__NR_socket, -1, 0},	  {__NR_socketpair, -1, 0},  {__NR_connect, -1, 0},
+    {__NR_bind, -1, 0},		  {__NR_listen, -1, 0},	     {__NR_accept, -1, 0},
+    {__NR_accept4, -1, 0},	  {__NR_ioctl, -1, 0},	     {__NR_prctl, -1, 0},
+    {__NR_futex, -1, 0},	  {__NR_fcntl, 1, F_SETFL},  {__NR_fcntl, 1, F_SETOWN},
+    {__NR_fcntl, 1, F_SETOWN_EX}, {__NR_fcntl, 1, F_SETSIG}, {__NR_fcntl, 1, F_SETLEASE},
     {__NR_fcntl, 1, F_NOTIFY},
 };
 
@@ -402,8 +402,8 @@ PH_EXPORT int ph_learner_write(const struct ph_learner *cl, const char *comment,
 		if (c->any)
 			put_rule(&o, c, NULL, c->any_count, c->any_stages, true);
 		for (unsigned int k = 0; !c->any && k < c->n_shapes; k++)
-			put_rule(&o, c, c->shapes[k].value, c->shapes[k].count,
-				 c->shapes[k].stages, false);
+			put_rule(&o, c, c->shapes[k].value, c->shapes[k].count, c->shapes[k].stages,
+				 false);
 	}
 	pthread_mutex_unlock(&l->lock);
 	return o.used > INT32_MAX ? -E2BIG : (int)o.used;

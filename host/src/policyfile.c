@@ -41,11 +41,11 @@
 #include "internal.h"
 #include "sandbox.h"
 
-#define PF_MAX_LINE	 4096u
-#define PF_MAX_TEXT	 (1u << 20)
-#define PF_MAX_DEPTH	 8u
-#define PF_MAX_FILES	 64u
-#define PF_FORMAT	 1u /* "plughost-policy 1" */
+#define PF_MAX_LINE	4096u
+#define PF_MAX_TEXT	(1u << 20)
+#define PF_MAX_DEPTH	8u
+#define PF_MAX_FILES	64u
+#define PF_FORMAT	1u /* "plughost-policy 1" */
 #define PF_DEFAULT_NAME "<policy>"
 
 /* --------------------------------------------------------- named constants */
@@ -82,7 +82,7 @@ enum ph__const_group {
 
 /* Groups whose values are bits to be or'ed, rather than one of a list. */
 static const bool group_is_flags[G_COUNT] = {
-    [G_OPEN] = true, [G_TIMER] = true, [G_GRND] = true, [G_AT] = true,	  [G_EFD] = true,
+    [G_OPEN] = true, [G_TIMER] = true, [G_GRND] = true,	 [G_AT] = true,	  [G_EFD] = true,
     [G_TFD] = true,  [G_MFD] = true,   [G_EPOLL] = true, [G_LOCK] = true, [G_ACCESS] = true,
     [G_PROT] = true, [G_MAP] = true,   [G_CLONE] = true,
 };
@@ -227,8 +227,13 @@ void ph__const_format(unsigned int group, uint64_t value, char *buf, size_t len)
 
 /* ------------------------------------------------------ syscall arguments */
 
-enum { U = PH_LEARN_ARG_UNUSED, V = PH_LEARN_ARG_VALUE, P = PH_LEARN_ARG_POINTER,
-       F = PH_LEARN_ARG_FD, N = PH_LEARN_ARG_NUMBER };
+enum {
+	U = PH_LEARN_ARG_UNUSED,
+	V = PH_LEARN_ARG_VALUE,
+	P = PH_LEARN_ARG_POINTER,
+	F = PH_LEARN_ARG_FD,
+	N = PH_LEARN_ARG_NUMBER
+};
 #define I(n) (1u << (n))
 
 /*
@@ -465,7 +470,7 @@ struct pf_id {
 struct pf_ctx {
 	struct ph_policy *policy; /* made at the base line */
 	struct ph_policy_error *err;
-	bool files;		  /* includes may be read (ph_policy_load) */
+	bool files; /* includes may be read (ph_policy_load) */
 	unsigned int base_version;
 	unsigned int depth;
 	size_t n_files;
@@ -483,9 +488,8 @@ struct pf_line {
 	size_t pos; /* the next byte to look at */
 };
 
-__attribute__((format(printf, 5, 6))) static int pf_fail(struct pf_ctx *ctx, int err,
-							  const struct pf_line *l, size_t col,
-							  const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int
+pf_fail(struct pf_ctx *ctx, int err, const struct pf_line *l, size_t col, const char *fmt, ...)
 {
 	struct ph_policy_error *e = ctx->err;
 	va_list ap;
@@ -551,8 +555,7 @@ static int found_len(const struct pf_line *l)
 {
 	size_t n = 0;
 
-	while (l->pos + n < l->len && n < 24 && l->s[l->pos + n] != ' ' &&
-	       l->s[l->pos + n] != '\t')
+	while (l->pos + n < l->len && n < 24 && l->s[l->pos + n] != ' ' && l->s[l->pos + n] != '\t')
 		n++;
 	return (int)n;
 }
@@ -646,9 +649,8 @@ static int term(struct pf_ctx *ctx, struct pf_line *l, uint64_t *ret)
 		if (r < 0)
 			return r;
 		if (v > (UINT64_C(1) << 63))
-			return pf_fail(ctx, -EBADMSG, l, start,
-				       "'%.*s' does not fit in 64 bits", (int)(l->pos - start),
-				       l->s + start);
+			return pf_fail(ctx, -EBADMSG, l, start, "'%.*s' does not fit in 64 bits",
+				       (int)(l->pos - start), l->s + start);
 		*ret = (uint64_t)0 - v; /* two's complement, as the register holds it */
 		return 0;
 	}
@@ -702,7 +704,7 @@ static int op(struct pf_ctx *ctx, struct pf_line *l, enum ph_arg_op *ret)
 		enum ph_arg_op op;
 	} ops[] = {
 	    {"==", PH_ARG_EQ}, {"!=", PH_ARG_NE}, {"<=", PH_ARG_LE},
-	    {">=", PH_ARG_GE}, {"<", PH_ARG_LT},	 {">", PH_ARG_GT},
+	    {">=", PH_ARG_GE}, {"<", PH_ARG_LT},  {">", PH_ARG_GT},
 	};
 
 	skip_space(l);
@@ -826,14 +828,16 @@ static int parse_allow(struct pf_ctx *ctx, struct pf_line *l)
 				return pf_fail(ctx, -EBADMSG, l, acol,
 					       "%s takes %u argument%s (arg0..arg%u): it has no "
 					       "arg%u",
-					       name, sysargs_count(a), sysargs_count(a) == 1 ? "" : "s",
+					       name, sysargs_count(a),
+					       sysargs_count(a) == 1 ? "" : "s",
 					       sysargs_count(a) - 1, arg);
 			if (seen & (1u << arg))
-				return pf_fail(ctx, -EBADMSG, l, acol,
-					       "arg%u has a condition already in this rule (one per "
-					       "argument: write another allow line for an "
-					       "alternative)",
-					       arg);
+				return pf_fail(
+				    ctx, -EBADMSG, l, acol,
+				    "arg%u has a condition already in this rule (one per "
+				    "argument: write another allow line for an "
+				    "alternative)",
+				    arg);
 			seen |= 1u << arg;
 			c.arg = arg;
 		}
@@ -1049,7 +1053,8 @@ static int parse_include(struct pf_ctx *ctx, struct pf_line *l)
 		const char *end = memchr(l->s + l->pos + 1, '"', l->len - l->pos - 1);
 
 		if (!end)
-			return pf_fail(ctx, -EBADMSG, l, col, "the quoted path has no closing '\"'");
+			return pf_fail(ctx, -EBADMSG, l, col,
+				       "the quoted path has no closing '\"'");
 		p = l->s + l->pos + 1;
 		plen = (size_t)(end - p);
 		l->pos = (size_t)(end - l->s) + 1;

@@ -51,7 +51,8 @@ static int extras(struct ph_call *call, const struct ph_input *in, size_t n)
 	report(call, "getrusage thread", syscall(SYS_getrusage, RUSAGE_THREAD, &ru));
 	report(call, "times", syscall(SYS_times, &t) == -1 ? -1 : 0);
 	errno = 0;
-	report(call, "getpriority", syscall(SYS_getpriority, PRIO_PROCESS, 0) == -1 && errno ? -1 : 0);
+	report(call, "getpriority",
+	       syscall(SYS_getpriority, PRIO_PROCESS, 0) == -1 && errno ? -1 : 0);
 	report(call, "sched_getscheduler", syscall(SYS_sched_getscheduler, 0));
 	report(call, "getcpu", syscall(SYS_getcpu, &cpu, &node, NULL));
 	report(call, "fcntl F_GETOWN", syscall(SYS_fcntl, 3, F_GETOWN));

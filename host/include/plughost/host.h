@@ -360,13 +360,13 @@ enum ph_learn_arg {
 
 /* One syscall with one shape of its arguments, as seen. */
 struct ph_learned {
-	int nr;		/* native syscall number */
-	char name[32];	/* its name */
-	uint32_t stages;	/* PH_LEARN_* */
-	uint64_t count;		/* calls of this shape */
-	uint8_t kind[6];	/* enum ph_learn_arg, per argument */
-	uint16_t any_shape;	/* nonzero: too many shapes to keep; any arguments */
-	uint64_t value[6];	/* PH_LEARN_ARG_VALUE arguments; 0 for the others */
+	int nr;		    /* native syscall number */
+	char name[32];	    /* its name */
+	uint32_t stages;    /* PH_LEARN_* */
+	uint64_t count;	    /* calls of this shape */
+	uint8_t kind[6];    /* enum ph_learn_arg, per argument */
+	uint16_t any_shape; /* nonzero: too many shapes to keep; any arguments */
+	uint64_t value[6];  /* PH_LEARN_ARG_VALUE arguments; 0 for the others */
 	uint64_t reserved[2];
 };
 
