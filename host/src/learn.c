@@ -97,6 +97,12 @@ int ph__learn_check(const struct ph_plugin_config *cfg, int notify, struct ph_re
 				 "learning needs the sandbox, and unsandboxed is set");
 		return -EINVAL;
 	}
+	if (cfg->policy && ph_policy_info(cfg->policy, &info) == 0 && info.n_rules > 0) {
+		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
+				 "learning starts from a preset: a policy with rules would keep "
+				 "what they allow out of the learned file");
+		return -EINVAL;
+	}
 	if (!notify) {
 		ph__result_setup(fail, PH_STEP_SECCOMP, EOPNOTSUPP,
 				 "learning needs seccomp user notification (layer 'notify'), %s",
@@ -104,12 +110,6 @@ int ph__learn_check(const struct ph_plugin_config *cfg, int notify, struct ph_re
 							: "which this kernel does not offer "
 							  "('plughost info' says why)");
 		return -EOPNOTSUPP;
-	}
-	if (cfg->policy && ph_policy_info(cfg->policy, &info) == 0 && info.n_rules > 0) {
-		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
-				 "learning starts from a preset: a policy with rules would keep "
-				 "what they allow out of the learned file");
-		return -EINVAL;
 	}
 	if (info.preset == PH_POLICY_THREADS) {
 		pthread_mutex_lock(&cfg->learn->lock);
