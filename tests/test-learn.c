@@ -146,6 +146,14 @@ static void test_learn_extras(void **state)
 
 	text = learner_text(l);
 	print_message("%s", text);
+	/* snprintf's contract: cut short, NUL-terminated, full length back. */
+	{
+		char small[10];
+
+		assert_int_equal(ph_learner_write(l, "test", small, sizeof(small)),
+				 (int)strlen(text));
+		assert_string_equal(small, "plughost-");
+	}
 	assert_non_null(strstr(text, "base strict@1\n"));
 	assert_non_null(strstr(text, "allow getrusage arg0 == RUSAGE_SELF\n"));
 	assert_non_null(strstr(text, "allow fcntl arg1 == F_GETOWN\n"));
@@ -207,6 +215,39 @@ static void test_learn_threads(void **state)
 	free(text);
 	free(out);
 	free(out2);
+}
+
+/* More argument shapes than learning keeps apart: one line, any
+ * arguments, counted in full. */
+static void test_learn_many_shapes(void **state)
+{
+	struct ph_plugin_config cfg;
+	struct ph_learner *l;
+	struct ph_result res;
+	struct ph_learned e;
+	char *out, *text;
+	size_t len;
+	(void)state;
+
+	if (!notify_here())
+		skip();
+	assert_int_equal(ph_learner_new(&l), 0);
+	ph_plugin_config_init(&cfg);
+	cfg.learn = l;
+	run_once("learnme.so", &cfg, "shapes", NULL, 0, &out, &len, &res);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_int_equal(ph_learner_count(l), 2); /* getpriority and sysinfo */
+	assert_int_equal(ph_learner_get(l, 0, &e), 0);
+	assert_string_equal(e.name, "sysinfo");
+	assert_int_equal(ph_learner_get(l, 1, &e), 0);
+	assert_string_equal(e.name, "getpriority");
+	assert_true(e.any_shape);
+	assert_int_equal(e.count, 10);
+	text = learner_text(l);
+	assert_non_null(strstr(text, "any arguments\nallow getpriority\n"));
+	free(text);
+	free(out);
+	ph_learner_free(l);
 }
 
 /* ------------------------------------------------ hostile under learning */
@@ -440,6 +481,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_learn_extras),
 	    cmocka_unit_test(test_learn_threads),
+	    cmocka_unit_test(test_learn_many_shapes),
 	    cmocka_unit_test(test_learning_refuses),
 	    cmocka_unit_test(test_hostile_under_learned),
 	    cmocka_unit_test(test_learning_needs_notify),

@@ -7,7 +7,8 @@
  * sched_getscheduler, getcpu and fcntl F_GETOWN on the control socket).
  * Each line of output says whether the call worked, so that a run under a
  * policy that allows them writes the same bytes as the learning run.
- * Method "threads" starts and joins a thread (the threads preset).
+ * Method "threads" starts and joins a thread (the threads preset);
+ * "shapes" calls getpriority with ten different first arguments.
  * Made with syscall() where glibc would answer from the vDSO or use
  * another command than the one named.
  */
@@ -79,5 +80,17 @@ static int threads(struct ph_call *call, const struct ph_input *in, size_t n)
 	return ph_printf(call, "thread ok\n");
 }
 
-static const struct ph_method methods[] = {{"extras", extras}, {"threads", threads}};
+/* getpriority with ten different first arguments (most invalid: EINVAL
+ * is still a call): more shapes than learning keeps apart. */
+static int shapes(struct ph_call *call, const struct ph_input *in, size_t n)
+{
+	(void)in;
+	(void)n;
+	for (long which = 0; which < 10; which++)
+		syscall(SYS_getpriority, which, 0);
+	return ph_printf(call, "shapes done\n");
+}
+
+static const struct ph_method methods[] = {
+    {"extras", extras}, {"threads", threads}, {"shapes", shapes}};
 PH_PLUGIN("learnme", "1.0", methods);

@@ -311,8 +311,9 @@ PH_EXPORT int ph_policy_parse(const char *text, size_t len, const char *name,
  * file's directory; at most 8 deep and 64 files; a cycle is an error).
  * Each must be a regular file of at most 1 MiB. Returns 0 and a new policy
  * in *ret_policy; or what ph_policy_parse() returns, and -ENOENT, -EACCES,
- * -EISDIR, -EFBIG, -ELOOP (an include cycle) and read errors for a file
- * that cannot be read, each with *ret_error set.
+ * -EISDIR, -EFBIG, -ELOOP (an include cycle, or too deep), -EINVAL (not a regular
+ * file), -ENAMETOOLONG and read errors for a file that cannot be read,
+ * each with *ret_error set (line 0 for the top file itself).
  */
 PH_EXPORT int ph_policy_load(const char *path, struct ph_policy **ret_policy,
 			     struct ph_policy_error *ret_error);
