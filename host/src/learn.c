@@ -150,10 +150,12 @@ static bool learn_refuses(int nr, const uint64_t *args)
 	return false;
 }
 
-/* The entry for nr, made in order if new; NULL when the table is full. */
+/* The entry for nr, made in order if new; NULL when the table is full
+ * or the syscall has no name. */
 static struct seen_call *call_for(struct ph_learner *l, int nr)
 {
 	size_t i = 0;
+	char *name;
 
 	while (i < l->n_calls && l->calls[i].nr < nr)
 		i++;
@@ -161,17 +163,20 @@ static struct seen_call *call_for(struct ph_learner *l, int nr)
 		return &l->calls[i];
 	if (l->n_calls == LEARN_MAX_SYSCALLS)
 		return NULL;
+	/* A rule names its syscall: one this libseccomp cannot name (newer
+	 * than it) could not be written, so it is not let on either. */
+	name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	if (!name || strlen(name) >= sizeof(l->calls[i].name)) {
+		free(name);
+		return NULL;
+	}
 	memmove(&l->calls[i + 1], &l->calls[i], (l->n_calls - i) * sizeof(*l->calls));
 	l->n_calls++;
 	memset(&l->calls[i], 0, sizeof(l->calls[i]));
 	l->calls[i].nr = nr;
 	l->calls[i].args = ph__sysargs(nr);
-	{
-		char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-
-		snprintf(l->calls[i].name, sizeof(l->calls[i].name), "%s", name ? name : "?");
-		free(name);
-	}
+	snprintf(l->calls[i].name, sizeof(l->calls[i].name), "%s", name);
+	free(name);
 	return &l->calls[i];
 }
 
