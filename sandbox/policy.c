@@ -183,6 +183,23 @@ static const struct rule base_rules[] = {
 };
 
 /*
+ * The base's history (sandbox.h, PH__POLICY_BASE_VERSION). A policy file
+ * names the base it extends ("base strict@1"); compiling it adds, besides
+ * base_rules, every rule that an older base had and the current one
+ * dropped or narrowed, listed here with the newest version that still had
+ * it. What a file was written (or learned) against then stays allowed, and
+ * a plughost whose runner needs fewer syscalls does not break it. Version
+ * 1 is the first base, so nothing is retired yet; a row with last_version
+ * 0 ends the table (C has no empty arrays).
+ */
+static const struct retired_rule {
+	unsigned int last_version; /* the newest base that had the rule */
+	struct rule rule;
+} retired_rules[] = {
+    {0, R0(NULL)},
+};
+
+/*
  * The loader's syscalls, in one table that gives all three forms:
  *  - kill mode, stage 1: allowed while the plugin loads when `allow`
  *    holds (read-only opens, which Landlock and the mount namespace
@@ -287,6 +304,43 @@ int ph__policy_syscall_nr(const char *name)
 	int nr = name ? seccomp_syscall_resolve_name(name) : __NR_SCMP_ERROR;
 
 	return nr < 0 ? -ENOENT : nr;
+}
+
+/* FNV-1a, 64 bits: a fingerprint of the base table, not a secret. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+uint64_t ph__policy_base_digest(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint64_t threads = THREAD_CLONE_FLAGS | NS_CLONE_FLAGS;
+
+	for (size_t i = 0; i < ELEMENTSOF(base_rules); i++) {
+		const struct rule *r = &base_rules[i];
+
+		h = fnv(h, r->name, strlen(r->name) + 1);
+		h = fnv(h, &r->n, sizeof(r->n));
+		for (unsigned int j = 0; j < r->n; j++) {
+			const uint64_t f[4] = {r->cmp[j].arg, r->cmp[j].op, r->cmp[j].datum_a,
+					       r->cmp[j].datum_b};
+
+			h = fnv(h, f, sizeof(f));
+		}
+	}
+	return fnv(h, &threads, sizeof(threads));
+}
+
+int ph__policy_threads_allows(uint32_t arch, int nr, const uint64_t args[6])
+{
+	/* The same mask and value as the threads preset's rule below. */
+	return arch == PH_AUDIT_ARCH_NATIVE && nr == __NR_clone && args &&
+	       (args[0] & (THREAD_CLONE_FLAGS | NS_CLONE_FLAGS)) == THREAD_CLONE_FLAGS;
 }
 
 /* --------------------------------------------------------------- compile */
@@ -457,7 +511,8 @@ int ph__policy_compile(const struct ph__sb_policy *policy, int notify)
 	int r;
 
 	if (policy &&
-	    (policy->n_rules > PH__SB_MAX_USER_RULES || (policy->n_rules && !policy->rules)))
+	    (policy->n_rules > PH__SB_MAX_USER_RULES || (policy->n_rules && !policy->rules) ||
+	     policy->base_version > PH__POLICY_BASE_VERSION))
 		return -EINVAL;
 
 	ctx = new_filter(def, def);
@@ -467,6 +522,14 @@ int ph__policy_compile(const struct ph__sb_policy *policy, int notify)
 	r = add_rules(ctx, SCMP_ACT_ALLOW, base_rules, ELEMENTSOF(base_rules));
 	if (r < 0)
 		return r;
+	/* A policy written against an older base keeps what that base had. */
+	for (size_t i = 0; policy && policy->base_version && retired_rules[i].last_version; i++) {
+		if (retired_rules[i].last_version < policy->base_version)
+			continue;
+		r = add_rules(ctx, SCMP_ACT_ALLOW, &retired_rules[i].rule, 1);
+		if (r < 0)
+			return r;
+	}
 
 	/* Notify mode leaves the loader's syscalls to the default action: the
 	 * host decides each one by phase. */

@@ -111,7 +111,32 @@ struct ph__sb_policy {
 	int threads; /* allow clone() of threads (PH_POLICY_THREADS) */
 	size_t n_rules;
 	const struct ph__sb_user_rule *rules;
+	/* The base the rules extend (a policy file's "base strict@N"): 0 or
+	 * PH__POLICY_BASE_VERSION for the current one; an older one adds the
+	 * rules that base had and the current one no longer has. */
+	unsigned int base_version;
 };
+
+/*
+ * The base: what every plugin may do whatever its policy (the runner's and
+ * the SDK's own syscalls, and a plain C plugin's), versioned so that a
+ * policy file, a delta over one version, keeps working when a later
+ * plughost changes the base (docs/policy.md, "The base"). The digest is of
+ * the base's rule table as compiled in (ph__policy_base_digest()); a unit
+ * test pins it, so that no change to the table goes unnoticed: adding
+ * rules only updates the digest, removing or narrowing one bumps the
+ * version and keeps the old rows in sandbox/policy.c's retired_rules[].
+ */
+#define PH__POLICY_BASE_VERSION 1u
+#define PH__POLICY_BASE_DIGEST	0xc7dcd430dbfc14f6ULL
+uint64_t ph__policy_base_digest(void);
+
+/*
+ * Would the threads preset allow this call (a clone() of a thread, with no
+ * namespace flag)? 1 yes, 0 no. For learning, which lets such a clone go
+ * on and writes the threads preset into the policy it learns.
+ */
+int ph__policy_threads_allows(uint32_t arch, int nr, const uint64_t args[6]);
 
 /* The native number of a syscall name, or -ENOENT (other arches' names,
  * such as socketcall, have none). */

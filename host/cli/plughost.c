@@ -17,6 +17,7 @@
 #include <plughost/host.h>
 
 #include "bench.h"
+#include "policy-cmd.h"
 #include "ph-config.h"
 
 /* Exit codes, one per result kind (documented in --help and plughost(1)). */
@@ -438,6 +439,7 @@ static int cmd_run(int argc, char **argv)
 		OPT_MAX_INPUT,
 		OPT_THREADS,
 		OPT_JSON,
+		OPT_POLICY,
 	};
 	static const struct option opts[] = {
 	    {"method", required_argument, NULL, 'm'},
@@ -452,6 +454,7 @@ static int cmd_run(int argc, char **argv)
 	    {"max-input", required_argument, NULL, OPT_MAX_INPUT},
 	    {"threads", no_argument, NULL, OPT_THREADS},
 	    {"json", optional_argument, NULL, OPT_JSON},
+	    {"policy", required_argument, NULL, OPT_POLICY},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -465,6 +468,7 @@ static int cmd_run(int argc, char **argv)
 	struct ph_stream_status st;
 	struct ph_result res;
 	const char *method = NULL, *input_paths[PH_INPUTS_MAX], *path, *json_path = NULL;
+	const char *policy_path = NULL;
 	FILE *json = NULL;
 	size_t n_inputs = 0;
 	int verbose = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
@@ -510,6 +514,12 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_THREADS:
 			threads = 1;
+			break;
+		case OPT_POLICY: /* policy-cmd.c; loaded once the options are read */
+			if (policy_path)
+				return usage_error("%s", "--policy given twice (one file; it may "
+							 "include others)");
+			policy_path = optarg;
 			break;
 		case OPT_JSON:
 			if (optarg && !*optarg)
@@ -588,8 +598,15 @@ static int cmd_run(int argc, char **argv)
 	pcfg.ring_size = 4u << 20;
 	pcfg.unsandboxed = unsandboxed;
 	pcfg.limits = limits;
+	/* A policy file's preset, or threads when --threads says so too. */
+	if (policy_path && ph_cli_policy_load(policy_path, &policy) < 0) {
+		code = EXIT_USAGE;
+		goto out;
+	}
+	pcfg.policy = policy;
 	if (threads) {
-		r = ph_policy_new(PH_POLICY_THREADS, &policy);
+		r = policy ? ph_policy_set_preset(policy, PH_POLICY_THREADS)
+			   : ph_policy_new(PH_POLICY_THREADS, &policy);
 		if (r < 0) {
 			fprintf(stderr, "plughost: cannot create the thread policy: %s\n",
 				strerror(-r));
@@ -759,5 +776,7 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "bench"))
 		return ph_cli_bench(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "policy"))
+		return ph_cli_policy(argc - 1, argv + 1);
 	return usage_error("unknown command '%s' (expected run or info)", argv[1]);
 }

@@ -375,6 +375,33 @@ int ph__policy_dup(const struct ph_policy *policy, struct ph_policy **ret_copy);
 struct ph__sb_policy;
 const struct ph__sb_policy *ph__policy_sb(const struct ph_policy *policy);
 
+/* policy.c: set the base version a policy file named (1..current) and
+ * how many files it came from. Returns 0 or -EINVAL. */
+int ph__policy_set_base(struct ph_policy *policy, unsigned int version, size_t n_files);
+
+/* learn.c: learning mode (cfg->learn). At spawn: can this instance learn
+ * (notify on, a preset without rules)? Returns 0, or a negative errno with
+ * a setup failure in *fail. */
+int ph__learn_check(const struct ph_plugin_config *cfg, int notify, struct ph_result *fail);
+/* notify.c's learning branch: record the notified call and let it go on,
+ * returning 1; or 0 when learning never grants it (the caller kills). */
+struct seccomp_notif;
+int ph__learn_notif(struct ph_plugin *p, const struct seccomp_notif *n);
+
+/* policyfile.c: what learning and the parser know of a syscall's
+ * arguments (enum ph_learn_arg per argument, and which are 32-bit ints
+ * and what names their values have). NULL for a syscall with no row. */
+struct ph__sysargs {
+	const char *name;
+	uint8_t kind[6];  /* enum ph_learn_arg; PH_LEARN_ARG_UNUSED past the last */
+	uint8_t int32;	  /* bit i: argument i is a 32-bit int (the kernel reads the low half) */
+	uint8_t group[6]; /* enum ph__const_group of a VALUE argument's names */
+};
+const struct ph__sysargs *ph__sysargs(int nr);
+/* Write value as the policy format spells it for a group: a name, names
+ * joined with '|', or hex. */
+void ph__const_format(unsigned int group, uint64_t value, char *buf, size_t len);
+
 /* result.c */
 void ph__result_init(struct ph_result *r, enum ph_result_kind kind);
 void ph__result_setup(struct ph_result *r, int step, int err, const char *fmt, ...)

@@ -16,6 +16,20 @@
 #include "internal.h"
 #include "sandbox.h"
 
+/* Let the notified call go on. Returns 1 when sent or no longer pending
+ * (ENOENT: the task died, or a signal cut the call short and it comes
+ * back as a new notification), 0 when the answer failed. */
+static int send_continue(struct ph_plugin *p, const struct seccomp_notif *n)
+{
+	struct seccomp_notif_resp *resp =
+	    (struct seccomp_notif_resp *)((char *)p->notif_buf + p->notif_size);
+
+	memset(resp, 0, p->resp_size);
+	resp->id = n->id;
+	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	return ioctl(p->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) == 0 || errno == ENOENT;
+}
+
 void ph__notif_handle(struct ph_plugin *p)
 {
 	struct seccomp_notif *n = p->notif_buf;
@@ -41,6 +55,11 @@ void ph__notif_handle(struct ph_plugin *p)
 		if (ioctl(p->listener, SECCOMP_IOCTL_NOTIF_SEND, resp) == 0 || errno == ENOENT)
 			return;
 	}
+
+	/* Learning mode: a call beyond the policy that learning may grant is
+	 * recorded and goes on; the rest (never allowed) kills as always. */
+	if (p->cfg.learn && ph__learn_notif(p, n) && send_continue(p, n))
+		return;
 
 	/* Anything else: the kernel tells us what was refused; kill. */
 	ph__result_init(&r, PH_RESULT_VIOLATION);

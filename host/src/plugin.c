@@ -429,6 +429,8 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 		goto out;
 	}
 	r = plan_sandbox(cfg, &clone_flags, &seccomp, &notify, ret_assumed, fail);
+	if (r == 0)
+		r = ph__learn_check(cfg, notify, fail); /* learning needs notify */
 	if (r < 0)
 		goto out;
 	if (notify && (r = ph__notif_setup(p)) < 0) {

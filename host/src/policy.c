@@ -25,6 +25,7 @@ _Static_assert(PH_ARG_MASKED_EQ == (int)PH__SB_ARG_MASKED_EQ, "ph_arg_op and ph_
 struct ph_policy {
 	struct ph__sb_policy sb; /* sb.rules points into rules */
 	struct ph__sb_user_rule *rules;
+	size_t n_files; /* files a policy file was read from (0: the API) */
 };
 
 PH_EXPORT int ph_policy_new(enum ph_policy_preset preset, struct ph_policy **ret_policy)
@@ -37,6 +38,7 @@ PH_EXPORT int ph_policy_new(enum ph_policy_preset preset, struct ph_policy **ret
 	if (!p)
 		return -ENOMEM;
 	p->sb.threads = preset == PH_POLICY_THREADS;
+	p->sb.base_version = PH__POLICY_BASE_VERSION;
 	*ret_policy = p;
 	return 0;
 }
@@ -95,9 +97,44 @@ int ph__policy_equal(const struct ph_policy *a, const struct ph_policy *b)
 {
 	if (!a || !b)
 		return !a && !b;
-	return a->sb.threads == b->sb.threads && a->sb.n_rules == b->sb.n_rules &&
+	return a->sb.threads == b->sb.threads && a->sb.base_version == b->sb.base_version &&
+	       a->sb.n_rules == b->sb.n_rules &&
 	       (a->sb.n_rules == 0 ||
 		memcmp(a->rules, b->rules, a->sb.n_rules * sizeof(*a->rules)) == 0);
+}
+
+PH_EXPORT int ph_policy_set_preset(struct ph_policy *policy, enum ph_policy_preset preset)
+{
+	if (!policy || (preset != PH_POLICY_STRICT && preset != PH_POLICY_THREADS))
+		return -EINVAL;
+	policy->sb.threads = preset == PH_POLICY_THREADS;
+	return 0;
+}
+
+PH_EXPORT unsigned int ph_policy_base_version(void)
+{
+	return PH__POLICY_BASE_VERSION;
+}
+
+PH_EXPORT int ph_policy_info(const struct ph_policy *policy, struct ph_policy_info *ret)
+{
+	if (!policy || !ret)
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	ret->preset = policy->sb.threads ? PH_POLICY_THREADS : PH_POLICY_STRICT;
+	ret->base_version = policy->sb.base_version;
+	ret->n_rules = policy->sb.n_rules;
+	ret->n_files = policy->n_files;
+	return 0;
+}
+
+int ph__policy_set_base(struct ph_policy *policy, unsigned int version, size_t n_files)
+{
+	if (!policy || version < 1 || version > PH__POLICY_BASE_VERSION)
+		return -EINVAL;
+	policy->sb.base_version = version;
+	policy->n_files = n_files;
+	return 0;
 }
 
 PH_EXPORT void ph_policy_free(struct ph_policy *policy)
@@ -121,6 +158,7 @@ int ph__policy_dup(const struct ph_policy *policy, struct ph_policy **ret_copy)
 		return -ENOMEM;
 	c->sb = policy->sb;
 	c->sb.rules = NULL;
+	c->n_files = policy->n_files;
 	if (policy->sb.n_rules > 0) {
 		c->rules = malloc(policy->sb.n_rules * sizeof(*c->rules));
 		if (!c->rules) {

@@ -245,6 +245,156 @@ PH_EXPORT int ph_policy_allow(struct ph_policy *policy, const char *name,
 
 PH_EXPORT void ph_policy_free(struct ph_policy *policy);
 
+/*
+ * Change a policy's preset, keeping its rules (the CLI's --threads on top
+ * of a policy file that names the strict preset). Errors: -EINVAL.
+ */
+PH_EXPORT int ph_policy_set_preset(struct ph_policy *policy, enum ph_policy_preset preset);
+
+/*
+ * The version of the base this library compiles every policy on top of:
+ * the syscalls the runner and the SDK make themselves, plus a plain C
+ * plugin's. A policy file names the version it extends ("base strict@1");
+ * every version this library knows stays available (docs/policy.md).
+ */
+PH_EXPORT unsigned int ph_policy_base_version(void);
+
+/* What a policy holds, for a summary line (ph_policy_info()). */
+struct ph_policy_info {
+	enum ph_policy_preset preset;
+	unsigned int base_version; /* the base its rules extend */
+	size_t n_rules;		   /* rules beyond the base, includes' counted */
+	size_t n_files;		   /* files read: 1 + includes (0: built by the API) */
+	uint64_t reserved[4];
+};
+
+/* Fill *ret for policy. Errors: -EINVAL (NULL). */
+PH_EXPORT int ph_policy_info(const struct ph_policy *policy, struct ph_policy_info *ret);
+
+/*
+ * Policy files (docs/policy.md, plughost-policy(5)): a text format of
+ *
+ *	plughost-policy 1
+ *	base strict@1
+ *	include "common.policy"
+ *	allow getrusage arg0 == RUSAGE_SELF
+ *	allow fcntl arg1 == F_GETPIPE_SZ
+ *
+ * A parse error is described in a struct ph_policy_error: which file (the
+ * one given, or an include), the line and column (1-based) and what was
+ * wrong in one line, e.g. "'ptrace' is never allowed: ...". File access is
+ * not a policy matter (seccomp cannot see a path): use allow_read.
+ */
+struct ph_policy_error {
+	char file[256];		   /* NUL-terminated, as named (cut short if long) */
+	unsigned int line, column; /* 1-based; 0 when the error has no place */
+	char message[256];	   /* NUL-terminated, no newline */
+	uint64_t reserved[2];
+};
+
+/*
+ * Parse a policy from len bytes of text (not NUL-terminated; a NUL byte
+ * in it is an error), named name in errors (NULL: "<policy>"). Nothing is
+ * read from the filesystem, so an include line is an error here: use
+ * ph_policy_load(). Returns 0 and a new policy in *ret_policy (the
+ * caller's, to ph_policy_free()); or -EINVAL (a NULL argument), -EBADMSG
+ * (the text is not a valid policy: *ret_error, when not NULL, says where
+ * and why), -EPERM (a rule allows a syscall that is never allowed, with
+ * *ret_error set), -E2BIG (more rules than a program can hold, or a line
+ * or text too long, with *ret_error set), -ENOMEM.
+ */
+PH_EXPORT int ph_policy_parse(const char *text, size_t len, const char *name,
+			      struct ph_policy **ret_policy, struct ph_policy_error *ret_error);
+
+/*
+ * Load a policy file and the files it includes (relative to the including
+ * file's directory; at most 8 deep and 64 files; a cycle is an error).
+ * Each must be a regular file of at most 1 MiB. Returns 0 and a new policy
+ * in *ret_policy; or what ph_policy_parse() returns, and -ENOENT, -EACCES,
+ * -EISDIR, -EFBIG, -ELOOP (an include cycle, or too deep), -EINVAL (not a regular
+ * file), -ENAMETOOLONG and read errors for a file that cannot be read,
+ * each with *ret_error set (line 0 for the top file itself).
+ */
+PH_EXPORT int ph_policy_load(const char *path, struct ph_policy **ret_policy,
+			     struct ph_policy_error *ret_error);
+
+/* ----------------------------------------------------------------- learning */
+
+/*
+ * Learning mode: set ph_plugin_config.learn to a learner, and the seccomp
+ * listener lets every syscall beyond the policy go on (CONTINUE) and
+ * records it, instead of killing; ph_learner_write() then writes the
+ * smallest policy file under which the same run passes. The calls that no
+ * policy may allow (ptrace, unshare, mount, bpf, ...) and those learning
+ * never grants (sockets, ioctl, prctl beyond the base's, futex's PI
+ * operations, fcntl's signal and lease commands) still kill the plugin
+ * and are reported as violations, so that a learning run is no way out of
+ * the sandbox. Learning needs seccomp user notification
+ * (PH_LAYER_NOTIFY): without it the spawn is a setup failure.
+ *
+ * Arguments are recorded by what they are (a table per syscall): a flag
+ * or command as its value, which the written rule compares; a pointer
+ * only as "a pointer", never read; fds, sizes and counts as such, never
+ * compared. A learner may be shared by several instances (a pool) and
+ * threads; it must outlive every instance spawned with it, which holds it
+ * (the one pointer in a config that is borrowed past the spawn).
+ */
+struct ph_learner;
+
+/* Create an empty learner. Errors: -EINVAL (NULL ret), -ENOMEM. */
+PH_EXPORT int ph_learner_new(struct ph_learner **ret_learner);
+PH_EXPORT void ph_learner_free(struct ph_learner *learner);
+
+/* What one argument was, as learning recorded it. */
+enum ph_learn_arg {
+	PH_LEARN_ARG_UNUSED = 0, /* the syscall has no such argument */
+	PH_LEARN_ARG_VALUE,	 /* a flag or command: value[] holds it */
+	PH_LEARN_ARG_POINTER,	 /* an address: recorded as that, never read */
+	PH_LEARN_ARG_FD,	 /* a file descriptor */
+	PH_LEARN_ARG_NUMBER,	 /* a size, count, id or time */
+	PH_LEARN_ARG_UNKNOWN,	 /* a syscall plughost has no table row for */
+};
+
+/* When a call was seen (struct ph_learned.stages). */
+#define PH_LEARN_LOADING 0x1u /* while the plugin loaded (its constructors) */
+#define PH_LEARN_RUNNING 0x2u /* after it loaded */
+
+/* One syscall with one shape of its arguments, as seen. */
+struct ph_learned {
+	int nr;		    /* native syscall number */
+	char name[32];	    /* its name */
+	uint32_t stages;    /* PH_LEARN_* */
+	uint64_t count;	    /* calls of this shape */
+	uint8_t kind[6];    /* enum ph_learn_arg, per argument */
+	uint16_t any_shape; /* nonzero: too many shapes to keep; any arguments */
+	uint64_t value[6];  /* PH_LEARN_ARG_VALUE arguments; 0 for the others */
+	uint64_t reserved[2];
+};
+
+/* How many shapes were learned. 0 for NULL. */
+PH_EXPORT size_t ph_learner_count(const struct ph_learner *learner);
+
+/*
+ * The i-th shape learned (by syscall number, then first seen). Returns 0;
+ * -EINVAL (NULL), -ENOENT (i out of range).
+ */
+PH_EXPORT int ph_learner_get(const struct ph_learner *learner, size_t i, struct ph_learned *ret);
+
+/* Nonzero when the run created threads (the written base is threads). */
+PH_EXPORT int ph_learner_threads(const struct ph_learner *learner);
+
+/*
+ * Write what was learned as a policy file into buf (NUL-terminated when
+ * len > 0): the header, the base (the threads preset when threads were
+ * created or the run had it), one allow line per shape, each with a
+ * comment saying when it was seen, and comment, when not NULL, as comment
+ * lines at the top (control characters dropped). ph_policy_parse() accepts
+ * the result. Returns the length wanted, like snprintf (call with len 0 to
+ * size buf), or -EINVAL (NULL learner, or buf NULL with len > 0).
+ */
+PH_EXPORT int ph_learner_write(const struct ph_learner *learner, const char *comment, char *buf,
+			       size_t len);
+
 /* ------------------------------------------------------------------ plugins */
 
 /*
@@ -338,7 +488,14 @@ struct ph_plugin_config {
 	 * unsandboxed, and where the sandbox has no pid namespace.
 	 */
 	uint32_t zygote;
-	uint64_t reserved[7]; /* must be zero (ph_plugin_config_init()) */
+	/*
+	 * Learning mode (see struct ph_learner): record the syscalls beyond
+	 * the policy and let them go on, instead of killing. Borrowed: the
+	 * learner must outlive the instance. The policy, if any, must be a
+	 * preset without rules. NULL: off.
+	 */
+	struct ph_learner *learn;
+	uint64_t reserved[6]; /* must be zero (ph_plugin_config_init()) */
 };
 
 /* How a blocking call waits for its plugin (ph_plugin_config.wait). */
@@ -817,7 +974,8 @@ PH__HOST_ABI_ASSERT(sizeof(struct ph_plugin_config) == 168 &&
 			offsetof(struct ph_plugin_config, unsandboxed) == 96 &&
 			offsetof(struct ph_plugin_config, wait) == 104 &&
 			offsetof(struct ph_plugin_config, zygote) == 108 &&
-			offsetof(struct ph_plugin_config, reserved) == 112,
+			offsetof(struct ph_plugin_config, learn) == 112 &&
+			offsetof(struct ph_plugin_config, reserved) == 120,
 		    "struct ph_plugin_config is ABI");
 PH__HOST_ABI_ASSERT(sizeof(struct ph_host_config) == 88 &&
 			offsetof(struct ph_host_config, reserved) == 24,
@@ -828,6 +986,10 @@ PH__HOST_ABI_ASSERT(sizeof(struct ph_metrics) == 536 && offsetof(struct ph_metri
 			offsetof(struct ph_metrics, ends) == 280 &&
 			offsetof(struct ph_metrics, reserved) == 472,
 		    "struct ph_metrics is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_policy_info) == 56, "struct ph_policy_info is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_policy_error) == 536, "struct ph_policy_error is ABI");
+PH__HOST_ABI_ASSERT(sizeof(struct ph_learned) == 120 && offsetof(struct ph_learned, value) == 56,
+		    "struct ph_learned is ABI");
 PH__HOST_ABI_ASSERT(sizeof(struct ph_stream_status) == 32 &&
 			offsetof(struct ph_stream_status, error) == 8 &&
 			offsetof(struct ph_stream_status, eof) == 12 &&
