@@ -233,10 +233,14 @@ static int given_once(int c, const struct option *opts, const char **seen)
 			continue;
 		if (repeatable(c))
 			return 0;
-		if (seen[i] && opts[i].has_arg != no_argument)
+		if (seen[i] && opts[i].has_arg != no_argument) {
+			if (!*seen[i] || !optarg)
+				return usage_error("option '--%s' given twice: give it once",
+						   opts[i].name);
 			return usage_error("option '--%s' given twice ('%s', then '%s'): give it "
 					   "once",
-					   opts[i].name, seen[i], optarg ? optarg : "");
+					   opts[i].name, seen[i], optarg);
+		}
 		seen[i] = optarg ? optarg : "";
 		return 0;
 	}
@@ -290,7 +294,7 @@ static int cmd_run(int argc, char **argv)
 	int stdin_streams, stdin_inputs = 0, write_errno = 0, have_level = 0, sa_installed = 0;
 	const char *seen[sizeof(opts) / sizeof(opts[0])] = {NULL};
 	struct cli_log log = {.level = PH_INFO};
-	struct sigaction sa = {.sa_handler = on_sigint}, old_sa;
+	struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = SA_RESTART}, old_sa;
 	int c, r, code = EXIT_INTERNAL;
 	uint64_t v, max_input = 0;
 	char line[512];

@@ -68,9 +68,11 @@ static char *runner_beside_library(void)
 static void tried_add(char *tried, size_t len, const char *path, const char *from)
 {
 	const size_t used = strlen(tried);
+	const char *why = "not executable";
 
-	snprintf(tried + used, len - used, "%s'%s' (%s: %s)", used ? ", " : "", path, from,
-		 access(path, F_OK) == 0 ? "not executable" : "no such file");
+	if (access(path, F_OK) < 0)
+		why = errno == ENOENT ? "no such file" : strerror(errno);
+	snprintf(tried + used, len - used, "%s'%s' (%s: %s)", used ? ", " : "", path, from, why);
 }
 
 /*
