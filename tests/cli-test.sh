@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..78" # one per ok/bad below
+echo "1..81" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -153,6 +153,7 @@ rc=$(cat "$work/rc")
 if [ "$rc" -eq 1 ] && [ "$(cat "$work/err")" = "plughost: write error: Broken pipe" ]; then ok "| head, SIGPIPE ignored: write error, exit 1"; else bad "| head, SIGPIPE ignored: write error, exit 1" "exit $rc; stderr: $(cat "$work/err")"; fi
 expect "output to /dev/full" 1 "plughost: write error: No space left on device" -- sh -c '"$0" run "$1" -i "$2" --json="$3" >/dev/full' "$PLUGHOST" "$dir/upper.so" "$work/big" "$work/full.json"
 if ! grep -qi "crash\|plugin" "$work/err" && grep -q '^{"kind":"output-failed","code":28,' "$work/full.json"; then ok "/dev/full: no blame, json output-failed"; else bad "/dev/full: no blame, json output-failed" "stderr: $(cat "$work/err"); json: $(cat "$work/full.json")"; fi
+expect "--help to /dev/full" 1 "plughost: write error: No space left on device" -- sh -c '"$0" --help >/dev/full' "$PLUGHOST"
 
 # Ctrl-C: a real SIGINT during a long call ends it (a sleeping plugin,
 # then a spinning one), with one line, a JSON result, exit 130, and the
@@ -187,6 +188,12 @@ expect "bad --log-level" 2 "invalid --log-level 'loud'" -- "$PLUGHOST" run "$tdi
 
 # The runner: where it was looked for, and one that is not plughost's.
 expect "runner not found" 3 "cannot find plughost-runner: tried '$work/no-runner' (PLUGHOST_RUNNER: no such file); PLUGHOST_RUNNER is set" -- env PLUGHOST_RUNNER="$work/no-runner" "$PLUGHOST" run "$dir/upper.so" -i "$work/small"
+# Unset, with no runner beside the library (a copy of both, elsewhere):
+# the places tried, each with why not, and that the variable is not set.
+mkdir "$work/lone"
+cp "$PLUGHOST" "$(dirname "$PLUGHOST")/libplughost.so.1" "$work/lone/"
+expect "runner not found, PLUGHOST_RUNNER unset" 3 "cannot find plughost-runner: tried '$work/lone/plughost-runner' (beside libplughost: no such file), '" -- env -u PLUGHOST_RUNNER "$work/lone/plughost" run "$dir/upper.so" -i "$work/small"
+if grep -q "(installed: no such file); PLUGHOST_RUNNER is not set" "$work/err"; then ok "runner not found: the installed path too, PLUGHOST_RUNNER not set"; else bad "runner not found: the installed path too, PLUGHOST_RUNNER not set" "stderr: $(cat "$work/err")"; fi
 expect "not plughost's runner" 3 "the runner '/bin/true' is not plughost's runner: it exited with status 0 before saying hello" -- env PLUGHOST_RUNNER=/bin/true "$PLUGHOST" run "$dir/upper.so" -i "$work/small"
 
 # Every subcommand has its own --help.

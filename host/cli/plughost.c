@@ -210,10 +210,11 @@ static void on_sigint(int signo)
 	errno = saved;
 }
 
-/* Options that may be given more than once (each adds a value). */
+/* Options with a value that may be given more than once: each adds one
+ * (an option that repeats a list, like --input, goes here). */
 static int repeatable(int c)
 {
-	static const int vals[] = {'i', 'v', 'q'};
+	static const int vals[] = {'i'};
 
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
 		if (vals[i] == c)
@@ -222,9 +223,10 @@ static int repeatable(int c)
 }
 
 /*
- * The second time an option that keeps one value (or one flag) is given,
- * say so in one line and return EXIT_USAGE; 0 the first time. seen[] has
- * one slot per entry of opts, holding the value given (or "").
+ * The second time an option that keeps one value is given (its first value
+ * would be lost), say so in one line and return EXIT_USAGE; else 0. A flag
+ * (no value) may repeat. seen[] has one slot per entry of opts, holding
+ * the value given (or "" for an optional value left out).
  */
 static int given_once(int c, const struct option *opts, const char **seen)
 {
@@ -602,8 +604,18 @@ out:
 	return code;
 }
 
-/* The commands main() knows, for the message about an unknown one. */
+/* The commands dispatch() knows, for the message about an unknown one. */
 static const char *const commands[] = {"run", "methods", "info", "bench"};
+
+/* An unknown command: the one it is a prefix of, or every one. */
+static int unknown_command(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (*cmd && *cmd != '-' && !strncmp(commands[i], cmd, strlen(cmd)))
+			return usage_error("unknown command '%s'; did you mean '%s'?", cmd,
+					   commands[i]);
+	return usage_error("unknown command '%s' (expected run, methods, info or bench)", cmd);
+}
 
 /*
  * Standard output after a command: flushed, and a failure said once as
@@ -625,35 +637,34 @@ die:
 	return EXIT_WRITE_ERROR; /* SIGPIPE blocked: the next best */
 }
 
+/*
+ * The subcommands: each one line, `if (!strcmp(argv[1], NAME)) return
+ * cmd_NAME(argc - 1, argv + 1);` (its argv[0] is its name), and its name
+ * in commands[] above.
+ */
 static int dispatch(int argc, char **argv)
 {
-	const char *cmd = argv[1];
-
 	if (argc < 2)
 		return usage_error("%s", "missing command (run, methods, info or bench)");
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage_text, stdout);
 		return EXIT_OK;
 	}
-	if (!strcmp(cmd, "--version")) {
+	if (!strcmp(argv[1], "--version")) {
 		printf("plughost %s (libplughost %s)\n", PH_VERSION, ph_version());
 		return EXIT_OK;
 	}
-	cli_command = cmd;
-	if (!strcmp(cmd, "run"))
+	cli_command = argv[1];
+	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "methods"))
-		return cmd_methods(argc - 1, argv + 1);
-	if (!strcmp(cmd, "info"))
+	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
-	if (!strcmp(cmd, "bench"))
+	if (!strcmp(argv[1], "bench"))
 		return ph_cli_bench(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "methods"))
+		return cmd_methods(argc - 1, argv + 1);
 	cli_command = NULL;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strncmp(commands[i], cmd, strlen(cmd)) && *cmd != '-')
-			return usage_error("unknown command '%s'; did you mean '%s'?", cmd,
-					   commands[i]);
-	return usage_error("unknown command '%s' (expected run, methods, info or bench)", cmd);
+	return unknown_command(argv[1]);
 }
 
 int main(int argc, char **argv)
