@@ -289,10 +289,17 @@ static void handshake(struct ph_plugin *p, enum ph_plugin_state st)
 		return;
 	if (ph__plugin_pump(p, st, HANDSHAKE_TIMEOUT_MS) == -ETIMEDOUT) {
 		/* No errno: "Connection timed out" would mislead; the text says it. */
-		ph__result_setup(&r, PH_STEP_HANDSHAKE, 0,
-				 "the plugin did not finish loading within %d ms (does a "
-				 "constructor hang?)",
-				 HANDSHAKE_TIMEOUT_MS);
+		if (st == PH_STATE_SPAWNING && !p->handshake && !p->sandboxed_ns && !p->parent_pid)
+			/* Not a word yet: no plugin code has run to blame. */
+			ph__result_setup(&r, PH_STEP_HANDSHAKE, 0,
+					 "the runner '%s' said nothing within %d ms (is it "
+					 "plughost's runner?)",
+					 p->host->runner_path, HANDSHAKE_TIMEOUT_MS);
+		else
+			ph__result_setup(&r, PH_STEP_HANDSHAKE, 0,
+					 "the plugin did not finish loading within %d ms (does a "
+					 "constructor hang?)",
+					 HANDSHAKE_TIMEOUT_MS);
 		ph__plugin_kill(p, &r);
 	}
 }
