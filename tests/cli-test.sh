@@ -175,8 +175,8 @@ done
 
 # Usage errors exit 2, each naming what was wrong.
 expect "empty --method" 2 "--method needs a method name" -- "$PLUGHOST" run "$tdir/echo.so" -m ''
-expect "--max-fds below the minimum" 2 "--max-fds 9 is below the sandbox's minimum of 10" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-fds 9
-expect "--max-fds at the minimum runs" 0 "" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-fds 10
+expect "--max-fds below the minimum" 2 "--max-fds 10 is below the sandbox's minimum of 11" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-fds 10
+expect "--max-fds at the minimum runs" 0 "" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-fds 11
 expect "ambiguous option" 2 "option '--max' is ambiguous for 'run': it could mean '--max-fds', '--max-input'" -- "$PLUGHOST" run "$dir/upper.so" --max 3
 expect "unknown option: the closest" 2 "unknown option '--timout' for 'run'; did you mean '--timeout'?" -- "$PLUGHOST" run "$dir/upper.so" --timout 3
 expect "--method twice" 2 "option '--method' given twice ('a', then 'b')" -- "$PLUGHOST" run "$tdir/echo.so" -m a --method b
@@ -188,11 +188,13 @@ expect "bad --log-level" 2 "invalid --log-level 'loud'" -- "$PLUGHOST" run "$tdi
 
 # The runner: where it was looked for, and one that is not plughost's.
 expect "runner not found" 3 "cannot find plughost-runner: tried '$work/no-runner' (PLUGHOST_RUNNER: no such file); PLUGHOST_RUNNER is set" -- env PLUGHOST_RUNNER="$work/no-runner" "$PLUGHOST" run "$dir/upper.so" -i "$work/small"
-# Unset, with no runner beside the library (a copy of both, elsewhere):
+# Unset, with no runner beside the library (a copy of both, elsewhere,
+# found through its $ORIGIN run path: meson's LD_LIBRARY_PATH would
+# lead back to the build tree):
 # the places tried, each with why not, and that the variable is not set.
 mkdir "$work/lone"
 cp "$PLUGHOST" "$(dirname "$PLUGHOST")/libplughost.so.1" "$work/lone/"
-expect "runner not found, PLUGHOST_RUNNER unset" 3 "cannot find plughost-runner: tried '$work/lone/plughost-runner' (beside libplughost: no such file), '" -- env -u PLUGHOST_RUNNER "$work/lone/plughost" run "$dir/upper.so" -i "$work/small"
+expect "runner not found, PLUGHOST_RUNNER unset" 3 "cannot find plughost-runner: tried '$work/lone/plughost-runner' (beside libplughost: no such file), '" -- env -u PLUGHOST_RUNNER -u LD_LIBRARY_PATH "$work/lone/plughost" run "$dir/upper.so" -i "$work/small"
 if grep -q "(installed: no such file); PLUGHOST_RUNNER is not set" "$work/err"; then ok "runner not found: the installed path too, PLUGHOST_RUNNER not set"; else bad "runner not found: the installed path too, PLUGHOST_RUNNER not set" "stderr: $(cat "$work/err")"; fi
 expect "not plughost's runner" 3 "the runner '/bin/true' is not plughost's runner: it exited with status 0 before saying hello" -- env PLUGHOST_RUNNER=/bin/true "$PLUGHOST" run "$dir/upper.so" -i "$work/small"
 

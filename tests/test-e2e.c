@@ -835,12 +835,17 @@ static void test_setup_blames_the_setting(void **state)
 	ph_plugin_config_init(&cfg);
 	cfg.limits.max_fds = PH_MAX_FDS_MIN - 1;
 	assert_setup_failure(ph_plugin_spawn(host, path, &cfg, &q, &res), -EINVAL,
-			     "limits.max_fds 9 is below the sandbox's minimum of 10");
+			     "limits.max_fds 10 is below the sandbox's minimum of 11");
 	assert_null(q);
 	/* The minimum is real: an instance starts and runs with it. */
 	cfg.limits.max_fds = PH_MAX_FDS_MIN;
 	q = tu_spawn_ok("echo.so", &cfg);
 	ph_plugin_free(q);
+	/* Forked from a zygote too. */
+	cfg.zygote = 1;
+	q = tu_spawn_ok("echo.so", &cfg);
+	ph_plugin_free(q);
+	ph_host_drop_zygotes(host);
 	q = NULL;
 
 	ph_host_config_init(&hcfg);

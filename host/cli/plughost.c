@@ -95,7 +95,7 @@ static const char run_usage[] =
     "      --memory SIZE        Resident memory of the plugin.\n"
     "      --output-limit SIZE  Output of the call.\n"
     "      --max-fds N          Open file descriptors in the plugin (default 64,\n"
-    "                           at least 10: the sandbox's own).\n"
+    "                           at least 11: the sandbox's own).\n"
     "      --max-input SIZE     Size of each input read whole, a file or '-'\n"
     "                           (default: half the memory available when it is\n"
     "                           read); a streamed standard input has no limit.\n"
@@ -106,7 +106,7 @@ static const char run_usage[] =
     "and with --json a result of kind \"interrupted\".\n"
     "\n" EXIT_STATUS_TEXT;
 _Static_assert(PH_INPUTS_MAX == 16, "the help text says at most 16 inputs");
-_Static_assert(PH_MAX_FDS_MIN == 10, "the help text says --max-fds is at least 10");
+_Static_assert(PH_MAX_FDS_MIN == 11, "the help text says --max-fds is at least 11");
 
 /* The output callback; *(int *)userdata keeps the errno of a failed write:
  * plughost's own output failed, and the plugin is not to blame. */

@@ -321,10 +321,11 @@ struct ph_limits {
 /*
  * The fewest open fds (ph_limits.max_fds) an instance can start with: the
  * runner holds its control socket, ring, wake pipe, plugin file, seccomp
- * program and supervisor channel when it opens Landlock's ruleset under
- * the limit. ph_plugin_spawn() refuses less as PH_RESULT_SETUP_FAILED.
+ * program and supervisor channel when it opens Landlock's ruleset and a
+ * path under the limit (one more where the kernel has no seccomp user
+ * notification). ph_plugin_spawn() refuses less as PH_RESULT_SETUP_FAILED.
  */
-#define PH_MAX_FDS_MIN 10u
+#define PH_MAX_FDS_MIN 11u
 
 struct ph_plugin_config {
 	/* Output ring data bytes: a power of two, 4 KiB..1 GiB; 0 = 1 MiB. */
