@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..81" # one per ok/bad below
+echo "1..82" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -147,6 +147,9 @@ sh -c 'env --default-signal=PIPE "$0" run "$1" -i "$2" 2>"$3"; echo $? >"$4"' \
 	"$PLUGHOST" "$dir/upper.so" "$work/big" "$work/err" "$work/rc" | head -c 1 >/dev/null
 rc=$(cat "$work/rc")
 if [ "$rc" -eq 141 ] && [ ! -s "$work/err" ]; then ok "| head -c 1: dies of SIGPIPE, as cat"; else bad "| head -c 1: dies of SIGPIPE, as cat" "exit $rc; stderr: $(cat "$work/err")"; fi
+# The issue's own check, with whatever SIGPIPE this shell was given.
+"$PLUGHOST" run "$dir/upper.so" -i "$work/big" 2>"$work/err" | head -c 1 >/dev/null
+if ! grep -qi "crash\|plugin" "$work/err"; then ok "run upper.so -i F | head -c 1 blames no plugin"; else bad "run upper.so -i F | head -c 1 blames no plugin" "stderr: $(cat "$work/err")"; fi
 sh -c 'trap "" PIPE; "$0" run "$1" -i "$2" 2>"$3"; echo $? >"$4"' \
 	"$PLUGHOST" "$dir/upper.so" "$work/big" "$work/err" "$work/rc" | head -c 10 >/dev/null
 rc=$(cat "$work/rc")
