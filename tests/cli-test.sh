@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..82" # one per ok/bad below
+echo "1..83" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -238,6 +238,8 @@ for o in -q "--log-level=warning"; do
 	if [ ! -s "$work/err" ]; then ok "$o hides an info line"; else bad "$o hides an info line" "stderr: $(cat "$work/err")"; fi
 done
 expect "--unsandboxed warns" 0 "plughost: warning: --unsandboxed: the plugin runs with no sandbox at all" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --unsandboxed
+"$PLUGHOST" run "$dir/upper.so" -i "$work/small" --unsandboxed -q >/dev/null 2>"$work/err" || true
+if [ ! -s "$work/err" ]; then ok "-q: only errors, not the --unsandboxed warning"; else bad "-q: only errors, not the --unsandboxed warning" "stderr: $(cat "$work/err")"; fi
 # --max-input applies to a regular file on standard input too.
 expect "--max-input on a file as stdin" 2 "input 'standard input' is larger than the input limit (13 bytes" -- sh -c '"$0" run "$1" -i - --max-input 13 <"$2"' "$PLUGHOST" "$dir/upper.so" "$work/small"
 

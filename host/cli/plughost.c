@@ -453,11 +453,12 @@ static int cmd_run(int argc, char **argv)
 		}
 		pcfg.policy = policy;
 	}
-	if (unsandboxed && !quiet)
+	/* A warning like the library's: -q (or --log-level error) hides it. */
+	if (unsandboxed && log.level >= PH_WARN)
 		fprintf(stderr, "plughost: warning: --unsandboxed: the plugin runs with no "
 				"sandbox at all; nothing is isolated from this machine\n");
-	/* From here on Ctrl-C ends the call (before, it ends plughost). */
-	/* Not if it was ignored when we started (a background job of a
+	/* From here on Ctrl-C ends the call (before, it ends plughost); not
+	 * if SIGINT was ignored when we started (a background job of a
 	 * shell, nohup): Ctrl-C is not meant for us then. */
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, NULL, &old_sa) == 0 && old_sa.sa_handler != SIG_IGN)
