@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..83" # one per ok/bad below
+echo "1..84" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -177,6 +177,7 @@ for m in sleep spin; do
 done
 
 # Usage errors exit 2, each naming what was wrong.
+expect "unknown command: the closest" 2 "unknown command 'rn'; did you mean 'run'?" -- "$PLUGHOST" rn
 expect "empty --method" 2 "--method needs a method name" -- "$PLUGHOST" run "$tdir/echo.so" -m ''
 expect "--max-fds below the minimum" 2 "--max-fds 10 is below the sandbox's minimum of 11" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-fds 10
 expect "--max-fds at the minimum runs" 0 "" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-fds 11

@@ -76,6 +76,24 @@ static size_t edit_distance(const char *a, const char *b)
 	return prev[lb];
 }
 
+const char *closest_of(const char *name, const char *const *names, size_t n)
+{
+	size_t best = SIZE_MAX, limit = strlen(name) / 3 + 1;
+	const char *found = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = !strncmp(names[i], name, strlen(name)) && *name
+			       ? 0 /* a prefix: what it abbreviates */
+			       : edit_distance(name, names[i]);
+
+		if (d < best) {
+			best = d;
+			found = names[i];
+		}
+	}
+	return best <= (limit > 3 ? 3 : limit) ? found : NULL;
+}
+
 /* An unknown long option name: the options it is closest to, by edit
  * distance (at most a third of its length, and 3), into buf. */
 static void closest(const char *name, const struct option *opts, char *buf, size_t len)

@@ -57,6 +57,10 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * every option it could mean, a missing or extra value); EXIT_USAGE. */
 int bad_option(char **argv, const struct option *opts);
 
+/* Of names, the one name abbreviates, else the closest by edit distance
+ * (at most a third of its length, and 3), or NULL: for "did you mean". */
+const char *closest_of(const char *name, const char *const *names, size_t n);
+
 /* A unit suffix and what one of it is worth in the base unit. */
 struct unit {
 	const char *suffix;

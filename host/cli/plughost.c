@@ -605,16 +605,18 @@ out:
 	return code;
 }
 
+#define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+
 /* The commands dispatch() knows, for the message about an unknown one. */
 static const char *const commands[] = {"run", "methods", "info", "bench"};
 
-/* An unknown command: the one it is a prefix of, or every one. */
+/* An unknown command: the one it abbreviates or is closest to, or all. */
 static int unknown_command(const char *cmd)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (*cmd && *cmd != '-' && !strncmp(commands[i], cmd, strlen(cmd)))
-			return usage_error("unknown command '%s'; did you mean '%s'?", cmd,
-					   commands[i]);
+	const char *near = *cmd != '-' ? closest_of(cmd, commands, ELEMENTS(commands)) : NULL;
+
+	if (near)
+		return usage_error("unknown command '%s'; did you mean '%s'?", cmd, near);
 	return usage_error("unknown command '%s' (expected run, methods, info or bench)", cmd);
 }
 
