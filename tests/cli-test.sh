@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..46" # one per ok/bad below
+echo "1..85" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -149,5 +149,112 @@ expect "run without plugin" 2 "needs a plugin file" -- "$PLUGHOST" run
 expect "bad option" 2 "" -- "$PLUGHOST" run --bogus x.so
 expect "help" 0 "" -- "$PLUGHOST" --help
 if grep -q "Exit status" "$work/out"; then ok "help lists exit codes"; else bad "help lists exit codes" "stdout: $(cat "$work/out")"; fi
+
+
+# ---- issue 11: the CLI blames the right party, and says what to do.
+
+# plughost's own output fails: on a closed pipe it does what cat does
+# (dies of SIGPIPE when that is not ignored: 141 from the shell; prints a
+# write error and exits 1 when it is), and never blames the plugin.
+sh -c 'env --default-signal=PIPE "$0" run "$1" -i "$2" 2>"$3"; echo $? >"$4"' \
+	"$PLUGHOST" "$dir/upper.so" "$work/big" "$work/err" "$work/rc" | head -c 1 >/dev/null
+rc=$(cat "$work/rc")
+if [ "$rc" -eq 141 ] && [ ! -s "$work/err" ]; then ok "| head -c 1: dies of SIGPIPE, as cat"; else bad "| head -c 1: dies of SIGPIPE, as cat" "exit $rc; stderr: $(cat "$work/err")"; fi
+# The issue's own check, with whatever SIGPIPE this shell was given.
+"$PLUGHOST" run "$dir/upper.so" -i "$work/big" 2>"$work/err" | head -c 1 >/dev/null
+if ! grep -qi "crash\|plugin" "$work/err"; then ok "run upper.so -i F | head -c 1 blames no plugin"; else bad "run upper.so -i F | head -c 1 blames no plugin" "stderr: $(cat "$work/err")"; fi
+sh -c 'trap "" PIPE; "$0" run "$1" -i "$2" 2>"$3"; echo $? >"$4"' \
+	"$PLUGHOST" "$dir/upper.so" "$work/big" "$work/err" "$work/rc" | head -c 10 >/dev/null
+rc=$(cat "$work/rc")
+if [ "$rc" -eq 1 ] && [ "$(cat "$work/err")" = "plughost: write error: Broken pipe" ]; then ok "| head, SIGPIPE ignored: write error, exit 1"; else bad "| head, SIGPIPE ignored: write error, exit 1" "exit $rc; stderr: $(cat "$work/err")"; fi
+expect "output to /dev/full" 1 "plughost: write error: No space left on device" -- sh -c '"$0" run "$1" -i "$2" --json="$3" >/dev/full' "$PLUGHOST" "$dir/upper.so" "$work/big" "$work/full.json"
+if ! grep -qi "crash\|plugin" "$work/err" && grep -q '^{"kind":"output-failed","code":28,' "$work/full.json"; then ok "/dev/full: no blame, json output-failed"; else bad "/dev/full: no blame, json output-failed" "stderr: $(cat "$work/err"); json: $(cat "$work/full.json")"; fi
+expect "--help to /dev/full" 1 "plughost: write error: No space left on device" -- sh -c '"$0" --help >/dev/full' "$PLUGHOST"
+
+# Ctrl-C: a real SIGINT during a long call ends it (a sleeping plugin,
+# then a spinning one), with one line, a JSON result, exit 130, and the
+# instance gone. env resets SIGINT, which sh ignores in background jobs.
+for m in sleep spin; do
+	rm -f "$work/int.json"
+	env --default-signal=INT "$PLUGHOST" run "$tdir/limits.so" -m $m -v --json="$work/int.json" >/dev/null 2>"$work/err" &
+	pid=$!
+	# Until it reported its instance (the call starts right after).
+	i=0
+	while ! grep -q ", pid [0-9]*," "$work/err" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	sleep 0.2
+	kill -INT $pid
+	rc=0
+	wait $pid || rc=$?
+	ipid=$(sed -n 's/.*, pid \([0-9]*\), .*/\1/p' "$work/err")
+	if [ "$rc" -eq 130 ] && grep -qx "plughost: interrupted" "$work/err" && grep -q '^{"kind":"interrupted",' "$work/int.json" && [ -n "$ipid" ] && [ ! -d "/proc/$ipid" ]; then ok "SIGINT ends a call ($m): exit 130, one line, json, instance gone"; else bad "SIGINT ends a call ($m): exit 130, one line, json, instance gone" "exit $rc; instance pid '$ipid'; stderr: $(cat "$work/err"); json: $(cat "$work/int.json" 2>&1)"; fi
+done
+
+# Usage errors exit 2, each naming what was wrong.
+expect "unknown command: the closest" 2 "unknown command 'rn'; did you mean 'run'?" -- "$PLUGHOST" rn
+expect "empty --method" 2 "--method needs a method name" -- "$PLUGHOST" run "$tdir/echo.so" -m ''
+expect "--max-fds below the minimum" 2 "--max-fds 10 is below the sandbox's minimum of 11" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-fds 10
+expect "--max-fds at the minimum runs" 0 "" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-fds 11
+expect "ambiguous option" 2 "option '--max' is ambiguous for 'run': it could mean '--max-fds', '--max-input'" -- "$PLUGHOST" run "$dir/upper.so" --max 3
+expect "unknown option: the closest" 2 "unknown option '--timout' for 'run'; did you mean '--timeout'?" -- "$PLUGHOST" run "$dir/upper.so" --timout 3
+expect "--method twice" 2 "option '--method' given twice ('a', then 'b')" -- "$PLUGHOST" run "$tdir/echo.so" -m a --method b
+expect "--timeout twice" 2 "option '--timeout' given twice ('1s', then '2s')" -- "$PLUGHOST" run "$tdir/echo.so" --timeout 1s --timeout 2s
+expect "'-i -' twice" 2 "'--input -' can be given only once" -- sh -c '"$0" run "$1" -i - -i - <"$2"' "$PLUGHOST" "$dir/upper.so" "$work/small"
+expect "a second plugin" 2 "unexpected argument '$dir/wc.so'" -- "$PLUGHOST" run "$dir/upper.so" "$dir/wc.so"
+expect "-v with -q" 2 "-v and -q cannot be given together" -- "$PLUGHOST" run "$tdir/echo.so" -v -q
+expect "bad --log-level" 2 "invalid --log-level 'loud'" -- "$PLUGHOST" run "$tdir/echo.so" --log-level loud
+
+# The runner: where it was looked for, and one that is not plughost's.
+expect "runner not found" 3 "cannot find plughost-runner: tried '$work/no-runner' (PLUGHOST_RUNNER: no such file); PLUGHOST_RUNNER is set" -- env PLUGHOST_RUNNER="$work/no-runner" "$PLUGHOST" run "$dir/upper.so" -i "$work/small"
+# Unset, with no runner beside the library (a copy of both, elsewhere,
+# found through its $ORIGIN run path: meson's LD_LIBRARY_PATH would
+# lead back to the build tree):
+# the places tried, each with why not, and that the variable is not set.
+mkdir "$work/lone"
+cp "$PLUGHOST" "$(dirname "$PLUGHOST")/libplughost.so.1" "$work/lone/"
+expect "runner not found, PLUGHOST_RUNNER unset" 3 "cannot find plughost-runner: tried '$work/lone/plughost-runner' (beside libplughost: no such file), '" -- env -u PLUGHOST_RUNNER -u LD_LIBRARY_PATH "$work/lone/plughost" run "$dir/upper.so" -i "$work/small"
+if grep -q "(installed: no such file); PLUGHOST_RUNNER is not set" "$work/err"; then ok "runner not found: the installed path too, PLUGHOST_RUNNER not set"; else bad "runner not found: the installed path too, PLUGHOST_RUNNER not set" "stderr: $(cat "$work/err")"; fi
+expect "not plughost's runner" 3 "the runner '/bin/true' is not plughost's runner: it exited with status 0 before saying hello" -- env PLUGHOST_RUNNER=/bin/true "$PLUGHOST" run "$dir/upper.so" -i "$work/small"
+
+# Every subcommand has its own --help.
+for c in run methods info bench; do
+	rc=0
+	"$PLUGHOST" $c --help >"$work/out" 2>"$work/err" || rc=$?
+	if [ "$rc" -eq 0 ] && head -n 1 "$work/out" | grep -q "^Usage: plughost $c"; then ok "$c --help"; else bad "$c --help" "exit $rc; stdout: $(head -n 2 "$work/out")"; fi
+done
+if "$PLUGHOST" run --help | grep -q -- "--max-input SIZE"; then ok "run --help documents --max-input"; else bad "run --help documents --max-input"; fi
+
+# info --json: one JSON object with the runner, every layer, the features.
+rc=0
+"$PLUGHOST" info --json >"$work/info.json" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["version"] and isinstance(d["wire_protocol"], int), d
+assert d["runner"].endswith("plughost-runner"), d["runner"]
+assert {"userns", "seccomp", "landlock", "core-sched"} <= set(d["layers"]), d["layers"]
+assert all(isinstance(v, bool) for v in d["layers"].values())
+assert "seccomp" in d["features"] and isinstance(d["features"]["seccomp"]["available"], bool)
+' "$work/info.json" 2>"$work/py"; then ok "info --json"; else bad "info --json" "exit $rc; $(cat "$work/py"); $(head -c 400 "$work/info.json")"; fi
+
+# methods: the plugin's name, version and every method.
+rc=0
+"$PLUGHOST" methods "$tdir/echo.so" >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && [ "$(head -n 1 "$work/out")" = "echo 1.0" ] && grep -qx "  crash" "$work/out" && [ "$(wc -l <"$work/out")" -eq 10 ]; then ok "methods lists the methods"; else bad "methods lists the methods" "exit $rc; $(cat "$work/out" "$work/err")"; fi
+got=$("$PLUGHOST" methods "$dir/upper.so" --json 2>&1) || true
+if [ "$got" = '{"name":"upper","version":"1.1","reads_streams":true,"methods":["upper"]}' ]; then ok "methods --json"; else bad "methods --json" "got '$got'"; fi
+expect "methods of a non-plugin" 3 "cannot load '$tdir/nodesc.so'" -- "$PLUGHOST" methods "$tdir/nodesc.so"
+
+# -q and --log-level: the plugin's info line is shown by default only.
+"$PLUGHOST" run "$tdir/echo.so" -m log >/dev/null 2>"$work/err" || true
+if grep -qF "plughost: [echo] info: hello log" "$work/err"; then ok "log line shown by default"; else bad "log line shown by default" "stderr: $(cat "$work/err")"; fi
+for o in -q "--log-level=warning"; do
+	"$PLUGHOST" run "$tdir/echo.so" -m log $o >/dev/null 2>"$work/err" || true
+	if [ ! -s "$work/err" ]; then ok "$o hides an info line"; else bad "$o hides an info line" "stderr: $(cat "$work/err")"; fi
+done
+expect "--unsandboxed warns" 0 "plughost: warning: --unsandboxed: the plugin runs with no sandbox at all" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --unsandboxed
+"$PLUGHOST" run "$dir/upper.so" -i "$work/small" --unsandboxed -q >/dev/null 2>"$work/err" || true
+if [ ! -s "$work/err" ]; then ok "-q: only errors, not the --unsandboxed warning"; else bad "-q: only errors, not the --unsandboxed warning" "stderr: $(cat "$work/err")"; fi
+# --max-input applies to a regular file on standard input too.
+expect "--max-input on a file as stdin" 2 "input 'standard input' is larger than the input limit (13 bytes" -- sh -c '"$0" run "$1" -i - --max-input 13 <"$2"' "$PLUGHOST" "$dir/upper.so" "$work/small"
 
 echo "# $n checks, $fails failed"

@@ -66,7 +66,7 @@ run "run --policy with an error" 2 -- "$PLUGHOST" run --policy "$work/bad.policy
 	"$tdir/learnme.so" -m extras &&
 	one_line "run --policy: FILE:LINE:COLUMN: message" "plughost: $work/bad.policy:3:7:"
 run "--policy twice" 2 -- "$PLUGHOST" run --policy a --policy b "$tdir/learnme.so" &&
-	one_line "--policy twice is a usage error" "--policy given twice"
+	one_line "--policy twice is a usage error" "option '--policy' given twice"
 
 # A hostile attack under the learned file is still stopped.
 printf 'ptrace' >"$work/ptrace"

@@ -8,6 +8,8 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -219,8 +221,9 @@ static void test_output_callback_abandons(void **state)
 
 	assert_int_equal(ph_plugin_call(p, "flood", &n, 1, refuse_output, &calls, &res), 0);
 	assert_int_equal(calls, 1);
-	assert_int_equal(res.kind, PH_RESULT_CRASHED);
-	assert_int_equal(res.crash.signo, SIGKILL);
+	/* The host's failure, not the plugin's: no crash is reported. */
+	assert_int_equal(res.kind, PH_RESULT_OUTPUT_FAILED);
+	assert_int_equal(res.code, ECANCELED);
 	assert_non_null(strstr(res.message, "output callback failed"));
 	assert_false(ph_plugin_alive(p));
 	ph_plugin_free(p);
@@ -259,7 +262,7 @@ static void test_output_bytes_counts_only_accepted(void **state)
 	assert_int_equal(ph_plugin_call(p, "flood", &n, 1, accept_first, &a, &res), 0);
 	assert_int_equal(a.calls, 2);
 	assert_true(a.accepted > 0);
-	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.kind, PH_RESULT_OUTPUT_FAILED);
 	assert_non_null(strstr(res.message, "output callback failed"));
 	assert_int_equal(res.output_bytes, a.accepted);
 	ph_plugin_free(p);
@@ -806,6 +809,131 @@ static void test_spawn_failures_explained(void **state)
 	tu_assert_unchanged(&before);
 }
 
+/* Issue 11: a max_fds the sandbox cannot start under is named as the
+ * setting at fault; a runner that is not plughost's is named as the
+ * problem; a runner not found says where it was looked for. */
+static void runner_log(void *userdata, const struct ph_plugin *instance, enum ph_level severity,
+		       const char *line)
+{
+	(void)instance;
+	if (severity == PH_ERROR)
+		snprintf(userdata, 512, "%s", line);
+}
+
+static void test_setup_blames_the_setting(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	char *path = tu_plugin_path("echo.so");
+	struct ph_plugin_config cfg;
+	struct ph_host_config hcfg;
+	struct ph_plugin *q = NULL;
+	struct ph_host *h = NULL;
+	struct ph_result res;
+	char logged[512] = "";
+	(void)state;
+
+	ph_plugin_config_init(&cfg);
+	cfg.limits.max_fds = PH_MAX_FDS_MIN - 1;
+	assert_setup_failure(ph_plugin_spawn(host, path, &cfg, &q, &res), -EINVAL,
+			     "limits.max_fds 10 is below the sandbox's minimum of 11");
+	assert_null(q);
+	/* The minimum is real: an instance starts and runs with it. */
+	cfg.limits.max_fds = PH_MAX_FDS_MIN;
+	q = tu_spawn_ok("echo.so", &cfg);
+	ph_plugin_free(q);
+	/* Forked from a zygote too. */
+	cfg.zygote = 1;
+	q = tu_spawn_ok("echo.so", &cfg);
+	ph_plugin_free(q);
+	ph_host_drop_zygotes(host);
+	q = NULL;
+
+	ph_host_config_init(&hcfg);
+	hcfg.runner_path = "/bin/true";
+	assert_int_equal(ph_host_new(&hcfg, &h), 0);
+	assert_string_equal(ph_host_runner_path(h), "/bin/true");
+	ph_plugin_config_init(&cfg);
+	assert_setup_failure(ph_plugin_spawn(h, path, &cfg, &q, &res), -EPROTO,
+			     "the runner '/bin/true' is not plughost's runner: it exited with "
+			     "status 0 before saying hello");
+	ph_host_free(h);
+	h = NULL;
+
+	hcfg.runner_path = "/nonexistent/plughost-runner";
+	hcfg.log_fn = runner_log;
+	hcfg.log_userdata = logged;
+	assert_int_equal(ph_host_new(&hcfg, &h), -ENOENT);
+	assert_null(h);
+	assert_non_null(strstr(logged, "tried '/nonexistent/plughost-runner' "
+				       "(ph_host_config.runner_path: no such file)"));
+	assert_null(ph_host_runner_path(NULL));
+	free(path);
+	tu_assert_unchanged(&before);
+}
+
+static void *interrupt_later(void *arg)
+{
+	usleep(100 * 1000);
+	ph_plugin_interrupt(arg);
+	return NULL;
+}
+
+/* ph_plugin_interrupt(): from another thread during a blocking call,
+ * before a call, and in an event loop, the call ends as INTERRUPTED and
+ * the instance is dead. */
+static void test_interrupt(void **state)
+{
+	struct tu_snapshot before = tu_snapshot();
+	struct ph_blob *endless = blob_of("100000000000000", 15), *in = blob_of("x", 1);
+	struct ph_plugin *p;
+	struct ph_result res;
+	pthread_t t;
+	int r;
+	(void)state;
+
+	assert_int_equal(ph_plugin_interrupt(NULL), -EINVAL);
+
+	p = spawn("echo.so");
+	assert_int_equal(pthread_create(&t, NULL, interrupt_later, p), 0);
+	assert_int_equal(ph_plugin_call(p, "flood", &endless, 1, NULL, NULL, &res), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(res.kind, PH_RESULT_INTERRUPTED);
+	assert_string_equal(ph_result_kind_name(res.kind), "interrupted");
+	assert_false(ph_plugin_alive(p));
+	ph_plugin_free(p);
+
+	/* Before the call: it ends so at once, the plugin never runs it. */
+	p = spawn("echo.so");
+	assert_int_equal(ph_plugin_interrupt(p), 0);
+	assert_true(ph_plugin_alive(p));
+	assert_int_equal(ph_plugin_call(p, "echo", &in, 1, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_INTERRUPTED);
+	assert_int_equal(res.output_bytes, 0);
+	assert_false(ph_plugin_alive(p));
+	ph_plugin_free(p);
+
+	/* An event loop: the instance's fd becomes readable. */
+	p = spawn("echo.so");
+	assert_int_equal(ph_plugin_submit(p, "flood", &endless, 1, NULL, NULL), 0);
+	assert_int_equal(ph_plugin_interrupt(p), 0);
+	for (int i = 0; i < 1000; i++) {
+		struct pollfd pfd = {.fd = ph_plugin_fd(p), .events = POLLIN};
+
+		assert_true(poll(&pfd, 1, 5000) == 1);
+		r = ph_plugin_process(p, &res);
+		assert_true(r >= 0);
+		if (r == 1)
+			break;
+	}
+	assert_int_equal(r, 1);
+	assert_int_equal(res.kind, PH_RESULT_INTERRUPTED);
+	assert_false(ph_plugin_alive(p));
+	ph_plugin_free(p);
+	ph_blob_free(endless);
+	ph_blob_free(in);
+	tu_assert_unchanged(&before);
+}
+
 /*
  * Hole 11: where clone3 is refused with ENOSYS (Docker, Podman, valgrind)
  * spawning must still work. Spawning never uses clone3 now (clone(2) with
@@ -1002,6 +1130,8 @@ int main(void)
 	    cmocka_unit_test(test_upper_100mib),
 	    cmocka_unit_test(test_output_larger_than_ring),
 	    cmocka_unit_test(test_output_callback_abandons),
+	    cmocka_unit_test(test_setup_blames_the_setting),
+	    cmocka_unit_test(test_interrupt),
 	    cmocka_unit_test(test_output_bytes_counts_only_accepted),
 	    cmocka_unit_test(test_thousand_calls),
 	    cmocka_unit_test(test_many_inputs),

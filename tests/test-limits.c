@@ -284,7 +284,7 @@ static void test_collect_bound(void **state)
 	 * says stop. */
 	assert_int_equal(ph_plugin_restart(p, &res), 0);
 	assert_int_equal(ph_plugin_call(p, "flood", NULL, 0, count_until_1mib, &seen, &res), 0);
-	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.kind, PH_RESULT_OUTPUT_FAILED);
 	assert_true(seen >= (1u << 20));
 
 	/* A tighter output quota is the one reported. */

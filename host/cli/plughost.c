@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,336 +17,124 @@
 
 #include "bench.h"
 #include "policy-cmd.h"
+#include "cli.h"
 #include "ph-config.h"
+#include "wire.h" /* PH_NAME_MAX */
 
-/* Exit codes, one per result kind (documented in --help and plughost(1)). */
-enum {
-	EXIT_OK = 0,
-	EXIT_PLUGIN_ERROR = 1,
-	EXIT_USAGE = 2,
-	EXIT_SETUP = 3,
-	EXIT_CRASHED = 4,
-	EXIT_EXITED = 5,
-	EXIT_PROTOCOL = 6,
-	EXIT_VIOLATION = 7,
-	EXIT_TIMEOUT = 8,
-	EXIT_CPU = 9,
-	EXIT_MEMORY = 10,
-	EXIT_OUTPUT = 11,
-	EXIT_FD_LIMIT = 12,
-	EXIT_THREAD_LIMIT = 13,
-	EXIT_INTERNAL = 70,
-};
-
-static const int exit_for_kind[PH_RESULT_KIND_COUNT] = {
-    [PH_RESULT_OK] = EXIT_OK,
-    [PH_RESULT_PLUGIN_ERROR] = EXIT_PLUGIN_ERROR,
-    [PH_RESULT_TIMEOUT] = EXIT_TIMEOUT,
-    [PH_RESULT_CPU_LIMIT] = EXIT_CPU,
-    [PH_RESULT_MEMORY_LIMIT] = EXIT_MEMORY,
-    [PH_RESULT_OUTPUT_QUOTA] = EXIT_OUTPUT,
-    [PH_RESULT_FD_LIMIT] = EXIT_FD_LIMIT,
-    [PH_RESULT_THREAD_LIMIT] = EXIT_THREAD_LIMIT,
-    [PH_RESULT_VIOLATION] = EXIT_VIOLATION,
-    [PH_RESULT_CRASHED] = EXIT_CRASHED,
-    [PH_RESULT_EXITED] = EXIT_EXITED,
-    [PH_RESULT_PROTOCOL] = EXIT_PROTOCOL,
-    [PH_RESULT_SETUP_FAILED] = EXIT_SETUP,
-};
-
-/*
- * The exit code for a result kind. A kind missing from the table (one a
- * newer library added) must not read as success.
- */
-static int exit_code(enum ph_result_kind kind)
-{
-	if ((unsigned int)kind >= PH_RESULT_KIND_COUNT)
-		return EXIT_INTERNAL;
-	if (kind != PH_RESULT_OK && exit_for_kind[kind] == EXIT_OK)
-		return EXIT_INTERNAL;
-	return exit_for_kind[kind];
-}
+/* The exit status of run (and of methods, whose start is a run's). */
+#define EXIT_STATUS_TEXT                                                                           \
+	"Exit status:\n"                                                                           \
+	"   0  the call succeeded\n"                                                               \
+	"   1  the plugin returned an error; or plughost could not write its output\n"             \
+	"      ('write error: ...', as cat says; on a closed pipe, with SIGPIPE not\n"             \
+	"      ignored, plughost dies of SIGPIPE, as cat does)\n"                                  \
+	"   2  usage error (bad arguments), or an input could not be read\n"                       \
+	"   3  the plugin could not be started (not found, not a plugin, sandbox\n"                \
+	"      setup, no runner)\n"                                                                \
+	"   4  the plugin crashed (killed by a signal)\n"                                          \
+	"   5  the plugin exited on its own in the middle of the call\n"                           \
+	"   6  the plugin broke the protocol (bad message or ring contents)\n"                     \
+	"   7  the plugin violated the sandbox (a refused system call)\n"                          \
+	"   8  timeout, 9 CPU limit, 10 memory limit, 11 output limit\n"                           \
+	"  12  fd limit (too many open files), 13 thread limit (too many threads)\n"               \
+	"  70  internal error in plughost\n"                                                       \
+	" 130  interrupted (Ctrl-C)\n"
 
 static const char usage_text[] =
     "Usage: plughost run PLUGIN.so [--method NAME] [--input FILE|-]... [LIMITS]\n"
-    "                    [--threads] [--json[=FILE]] [-v]\n"
-    "       plughost info\n"
+    "                    [--threads] [--json[=FILE]] [-v|-q] [--log-level LEVEL]\n"
+    "                    [--unsandboxed]\n"
+    "       plughost methods PLUGIN.so [--json]\n"
+    "       plughost info [--json]\n"
+    "       plughost policy check FILE | policy learn PLUGIN.so [...]\n"
     "       plughost bench [--quick] [--json] [--only NAME[,NAME]...] [--reps N]\n"
     "       plughost --help | --version\n"
     "\n"
     "Run an untrusted plugin in a sandboxed child process.\n"
     "\n"
-    "Commands:\n"
-    "  run PLUGIN.so   Start the plugin, call one method with the inputs, write\n"
-    "                  its output to standard output.\n"
-    "  info            Show what this kernel offers the sandbox.\n"
+    "Commands (each takes --help):\n"
+    "  run PLUGIN.so      Start the plugin, call one method with the inputs, write\n"
+    "                     its output to standard output.\n"
+    "  methods PLUGIN.so  List the plugin's methods (it is started sandboxed).\n"
+    "  info               Show what this kernel offers the sandbox.\n"
+    "  policy             Check a policy file, or learn one from a run\n"
+    "                     (see plughost-policy(5)).\n"
+    "  bench              Measure what the sandbox costs here.\n"
     "\n"
-    "Options for run:\n"
-    "  -m, --method NAME   Method to call (default: the plugin's only method).\n"
-    "  -i, --input FILE    Pass FILE as an input blob; '-' reads standard input.\n"
-    "                      Repeat for several inputs (at most 16), in order.\n"
-    "                      A pipe or socket on standard input is streamed to a\n"
-    "                      plugin that reads streams, as the call runs; files,\n"
-    "                      and any input to other plugins, are read whole first.\n"
+    "See 'plughost run --help' for the options of run and its limits.\n"
+    "\n" EXIT_STATUS_TEXT;
+
+static const char run_usage[] =
+    "Usage: plughost run PLUGIN.so [--method NAME] [--input FILE|-]... [LIMITS]\n"
+    "                    [--policy FILE] [--threads] [--json[=FILE]] [-v|-q]\n"
+    "                    [--log-level LEVEL] [--unsandboxed]\n"
+    "\n"
+    "Start the plugin in its sandbox, call one method with the inputs, and write\n"
+    "its output to standard output. Each option that takes one value may be\n"
+    "given once.\n"
+    "\n"
+    "Options:\n"
+    "  -m, --method NAME   Method to call (default: the plugin's only method;\n"
+    "                      'plughost methods PLUGIN.so' lists them).\n"
+    "  -i, --input FILE    Pass FILE as an input blob; '-' reads standard input\n"
+    "                      (once). Repeat for several inputs (at most 16), in\n"
+    "                      order. A pipe or socket on standard input is streamed\n"
+    "                      to a plugin that reads streams, as the call runs;\n"
+    "                      files, and any input to other plugins, are read whole\n"
+    "                      first (see --max-input).\n"
     "  -v, --verbose       Report the plugin, its sandbox layers and resource use\n"
-    "                      on standard error.\n"
+    "                      on standard error, and the library's debug lines.\n"
+    "  -q, --quiet         Only errors on standard error.\n"
+    "      --log-level LEVEL  Show the plugin's log lines at LEVEL or above:\n"
+    "                      error, warning, info (default) or debug.\n"
+    "      --policy FILE   Allow the system calls in the policy file FILE beyond\n"
+    "                      the strict default (plughost-policy(5); 'plughost\n"
+    "                      policy learn' writes one).\n"
     "      --threads       Let the plugin create threads (at most 16 in all).\n"
     "      --json[=FILE]   Also print the result as one line of JSON, on standard\n"
     "                      error or into FILE.\n"
-    "      --unsandboxed   Run without any sandbox (debugging only).\n"
+    "      --unsandboxed   Run without any sandbox (debugging only: nothing is\n"
+    "                      isolated; a warning says so).\n"
     "\n"
-    "Limits for run (a plugin that reaches one is killed):\n"
+    "Limits (a plugin that reaches one is killed):\n"
     "      --timeout DURATION   Wall-clock time for the call.\n"
     "      --cpu DURATION       CPU time for the call (user + system).\n"
     "      --memory SIZE        Resident memory of the plugin.\n"
     "      --output-limit SIZE  Output of the call.\n"
-    "      --max-fds N          Open file descriptors in the plugin (default 64).\n"
-    "      --max-input SIZE     Size of each input read whole (default: half the\n"
-    "                           memory available when it is read); a streamed\n"
-    "                           standard input has no size limit.\n"
+    "      --max-fds N          Open file descriptors in the plugin (default 64,\n"
+    "                           at least 11: the sandbox's own).\n"
+    "      --max-input SIZE     Size of each input read whole, a file or '-'\n"
+    "                           (default: half the memory available when it is\n"
+    "                           read); a streamed standard input has no limit.\n"
     "  DURATION is milliseconds, or a number with a unit: 500ms, 2s, 1.5s, 1m.\n"
     "  SIZE is bytes, or a number with K, M or G (powers of 1024): 64M, 1.5G.\n"
     "\n"
-    "Exit status:\n"
-    "   0  the call succeeded\n"
-    "   1  the plugin returned an error\n"
-    "   2  usage error (bad arguments), or an input could not be read\n"
-    "   3  the plugin could not be started (not found, not a plugin, sandbox setup)\n"
-    "   4  the plugin crashed (killed by a signal)\n"
-    "   5  the plugin exited on its own in the middle of the call\n"
-    "   6  the plugin broke the protocol (bad message or ring contents)\n"
-    "   7  the plugin violated the sandbox (a refused system call)\n"
-    "   8  timeout, 9 CPU limit, 10 memory limit, 11 output limit\n"
-    "  12  fd limit (too many open files), 13 thread limit (too many threads)\n"
-    "  70  internal error in plughost\n";
+    "Ctrl-C (SIGINT) kills the plugin and ends the call: 'plughost: interrupted',\n"
+    "and with --json a result of kind \"interrupted\".\n"
+    "\n" EXIT_STATUS_TEXT;
 _Static_assert(PH_INPUTS_MAX == 16, "the help text says at most 16 inputs");
+_Static_assert(PH_MAX_FDS_MIN == 11, "the help text says --max-fds is at least 11");
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "plughost: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see 'plughost --help')\n");
-	return EXIT_USAGE;
-}
-
-/* A unit suffix and what one of it is worth in the base unit. */
-struct unit {
-	const char *suffix;
-	uint64_t scale;
-};
-
-/* Durations in milliseconds: a bare number is milliseconds. */
-static const struct unit duration_units[] = {
-    {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {NULL, 0},
-};
-
-/* Sizes in bytes, binary multiples. */
-static const struct unit size_units[] = {
-    {"", 1},   {"K", UINT64_C(1) << 10}, {"M", UINT64_C(1) << 20}, {"G", UINT64_C(1) << 30},
-    {NULL, 0},
-};
-
-static const struct unit count_units[] = {{"", 1}, {NULL, 0}};
-
-/*
- * Durations are capped well below where a library adding them to a clock in
- * nanoseconds could overflow: 2^32 - 1 ms is over 49 days.
- */
-#define MAX_DURATION_MS UINT64_C(0xffffffff)
-
-/* At most this many fraction digits: keeps fraction * scale within 64 bits. */
-#define MAX_FRACTION_DIGITS 9
-
-/*
- * Parse text as digits, an optional '.' and fraction digits, then exactly
- * one of the suffixes in units (nothing else: no sign, no spaces, no
- * leading '.', no trailing junk), and store the value in base units in
- * *ret. A fraction is allowed only when allow_fraction is set, and only
- * when it comes to a whole number of base units ("1.5s" but not "1.5ms").
- *
- * Returns 0; -EINVAL for anything malformed; -ERANGE when the value does
- * not fit in max; -EDOM when it is zero. *ret is written only on success.
- */
-static int parse_scaled(const char *text, const struct unit *units, int allow_fraction,
-			uint64_t max, uint64_t *ret)
-{
-	const char *p = text;
-	uint64_t whole = 0, frac = 0, frac_scale = 1, value;
-	const struct unit *u;
-
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned int d = (unsigned int)(*p - '0');
-
-		if (whole > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		whole = whole * 10 + d;
-	}
-	if (*p == '.') {
-		if (!allow_fraction)
-			return -EINVAL;
-		p++;
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		for (int n = 0; *p >= '0' && *p <= '9'; p++, n++) {
-			if (n == MAX_FRACTION_DIGITS)
-				return -EINVAL;
-			frac = frac * 10 + (unsigned int)(*p - '0');
-			frac_scale *= 10;
-		}
-	}
-	for (u = units; u->suffix; u++)
-		if (!strcmp(p, u->suffix))
-			break;
-	if (!u->suffix)
-		return -EINVAL;
-
-	/* frac < frac_scale <= 10^9 and scale <= 2^30: no overflow here. */
-	if ((frac * u->scale) % frac_scale != 0)
-		return -EINVAL;
-	if (whole > UINT64_MAX / u->scale)
-		return -ERANGE;
-	value = whole * u->scale;
-	if (value > UINT64_MAX - (frac * u->scale) / frac_scale)
-		return -ERANGE;
-	value += (frac * u->scale) / frac_scale;
-	if (value > max)
-		return -ERANGE;
-	if (value == 0)
-		return -EDOM;
-	*ret = value;
-	return 0;
-}
-
-/*
- * Parse the value of a limit option into *ret, or print one line naming
- * the option and the bad text and return EXIT_USAGE. what describes the
- * expected form for that line.
- */
-static int parse_option(const char *option, const char *text, const struct unit *units,
-			int allow_fraction, uint64_t max, const char *what, uint64_t *ret)
-{
-	int r = parse_scaled(text, units, allow_fraction, max, ret);
-
-	if (r == -EDOM)
-		fprintf(stderr, "plughost: invalid %s '%s': must be more than zero\n", option,
-			text);
-	else if (r == -ERANGE)
-		fprintf(stderr, "plughost: invalid %s '%s': too large\n", option, text);
-	else if (r < 0)
-		fprintf(stderr, "plughost: invalid %s '%s': expected %s\n", option, text, what);
-	return r < 0 ? EXIT_USAGE : 0;
-}
-
-#define DURATION_FORM "milliseconds, or a number with a unit (500ms, 2s, 1.5s, 1m)"
-#define SIZE_FORM     "bytes, or a number with K, M or G (64M, 1.5G)"
-#define COUNT_FORM    "a whole number"
-
-/*
- * Print the result's JSON object res_json with a "metrics" member added:
- * the instance's counters, or the host's when no instance was spawned.
- */
-static int write_json_metrics(FILE *out, const char *res_json, struct ph_host *host,
-			      const struct ph_plugin *plugin)
-{
-	struct ph_metrics m = {.size = sizeof(m)};
-	char mj[4096];
-	const size_t n = strlen(res_json);
-	int r = plugin ? ph_plugin_metrics(plugin, &m) : host ? ph_host_metrics(host, &m) : -EINVAL;
-
-	if (r == 0)
-		r = ph_metrics_to_json(&m, mj, sizeof(mj));
-	if (r < 0 || (size_t)r >= sizeof(mj) || n == 0 || res_json[n - 1] != '}')
-		return fprintf(out, "%s\n", res_json);
-	return fprintf(out, "%.*s,\"metrics\":%s}\n", (int)(n - 1), res_json, mj);
-}
-
-/*
- * Print res as one line of JSON to out. Returns 0, or -errno when it
- * could not be formatted or written.
- */
-static int write_json(FILE *out, const struct ph_result *res, struct ph_host *host,
-		      const struct ph_plugin *plugin)
-{
-	char small[2048], *buf = small;
-	int n, r = 0;
-
-	n = ph_result_to_json(res, small, sizeof(small));
-	if (n < 0)
-		return n;
-	if ((size_t)n >= sizeof(small)) {
-		buf = malloc((size_t)n + 1);
-		if (!buf)
-			return -ENOMEM;
-		n = ph_result_to_json(res, buf, (size_t)n + 1);
-	}
-	if (n >= 0 && (write_json_metrics(out, buf, host, plugin) < 0 || fflush(out) != 0))
-		r = -EIO;
-	else if (n < 0)
-		r = n;
-	if (buf != small)
-		free(buf);
-	return r;
-}
-
-/* "5.8 GiB", "64 KiB", "100 bytes": a size as a person reads it. */
-static void format_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
-		return;
-	}
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	if (v == (double)(uint64_t)v)
-		snprintf(buf, len, "%.0f %s", v, units[u]);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
-}
-
+/* The output callback; *(int *)userdata keeps the errno of a failed write:
+ * plughost's own output failed, and the plugin is not to blame. */
 static int write_all(void *userdata, const void *buf, size_t len)
 {
 	const char *p = buf;
-	(void)userdata;
+	int *write_errno = userdata;
 
 	while (len > 0) {
 		ssize_t n = write(STDOUT_FILENO, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0) {
+			*write_errno = errno;
 			return -errno;
+		}
 		p += n;
 		len -= (size_t)n;
 	}
 	return 0;
-}
-
-static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_level sev,
-		     const char *line)
-{
-	static const char *const names[] = {"error", "warning", "info", "debug"};
-	const int *verbose = userdata;
-
-	/* The library's debug notes (such as the clone3 fallback under a
-	 * container's seccomp profile) are for -v only. */
-	if (sev == PH_DEBUG && !*verbose)
-		return;
-
-	fprintf(stderr, "plughost: [%s] %s: %s\n", instance ? ph_plugin_name(instance) : "host",
-		names[sev], line);
 }
 
 static void report_layers(const struct ph_plugin *p)
@@ -369,27 +156,6 @@ static void report_layers(const struct ph_plugin *p)
 		if (!(layers & bit) && ph_layer_name(bit))
 			fprintf(stderr, " %s", ph_layer_name(bit));
 	fprintf(stderr, "\n");
-}
-
-/*
- * After getopt_long() returned '?' (with opterr off): say what was wrong
- * with the option in one line and return EXIT_USAGE. optopt is 0 for an
- * unknown (or ambiguous) long option, else the option's value; an option
- * missing its value always used up its whole argument, so argv[optind - 1]
- * is the one at fault.
- */
-static int bad_option(char **argv, const struct option *opts)
-{
-	if (optopt == 0)
-		return usage_error("unknown option '%s' for 'run'", argv[optind - 1]);
-	for (const struct option *o = opts; o->name; o++) {
-		if (o->val != optopt)
-			continue;
-		if (o->has_arg == required_argument)
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
-		return usage_error("option '--%s' takes no value", o->name);
-	}
-	return usage_error("unknown option '-%c' for 'run'", optopt);
 }
 
 /* Is standard input a pipe or a socket: an input of unknown length that
@@ -427,6 +193,69 @@ static int read_input(const char *path, uint64_t max_input, struct ph_blob **ret
 	return r;
 }
 
+/*
+ * Ctrl-C: the handler asks the library to kill the running instance
+ * (ph_plugin_interrupt() is async-signal-safe), and the blocking call
+ * then ends as PH_RESULT_INTERRUPTED. cmd_run() publishes the instance
+ * before it looks at the flag, and the handler sets the flag before it
+ * looks at the instance: a SIGINT at any moment reaches one of them.
+ */
+static volatile sig_atomic_t got_sigint;
+/* SIGPIPE's disposition when plughost started: SIG_DFL, or ignored. */
+static int sigpipe_was_default;
+static struct ph_plugin *running;
+
+static void on_sigint(int signo)
+{
+	const int saved = errno;
+	struct ph_plugin *p = __atomic_load_n(&running, __ATOMIC_SEQ_CST);
+
+	(void)signo;
+	got_sigint = 1;
+	if (p)
+		ph_plugin_interrupt(p);
+	errno = saved;
+}
+
+/* Options with a value that may be given more than once: each adds one
+ * (an option that repeats a list, like --input, goes here). */
+static int repeatable(int c)
+{
+	static const int vals[] = {'i'};
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		if (vals[i] == c)
+			return 1;
+	return 0;
+}
+
+/*
+ * The second time an option that keeps one value is given (its first value
+ * would be lost), say so in one line and return EXIT_USAGE; else 0. A flag
+ * (no value) may repeat. seen[] has one slot per entry of opts, holding
+ * the value given (or "" for an optional value left out).
+ */
+static int given_once(int c, const struct option *opts, const char **seen)
+{
+	for (size_t i = 0; opts[i].name; i++) {
+		if (opts[i].val != c)
+			continue;
+		if (repeatable(c))
+			return 0;
+		if (seen[i] && opts[i].has_arg != no_argument) {
+			if (!*seen[i] || !optarg)
+				return usage_error("option '--%s' given twice: give it once",
+						   opts[i].name);
+			return usage_error("option '--%s' given twice ('%s', then '%s'): give it "
+					   "once",
+					   opts[i].name, seen[i], optarg);
+		}
+		seen[i] = optarg ? optarg : "";
+		return 0;
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	enum {
@@ -440,6 +269,7 @@ static int cmd_run(int argc, char **argv)
 		OPT_THREADS,
 		OPT_JSON,
 		OPT_POLICY,
+		OPT_LOG_LEVEL,
 	};
 	static const struct option opts[] = {
 	    {"method", required_argument, NULL, 'm'},
@@ -455,10 +285,11 @@ static int cmd_run(int argc, char **argv)
 	    {"threads", no_argument, NULL, OPT_THREADS},
 	    {"json", optional_argument, NULL, OPT_JSON},
 	    {"policy", required_argument, NULL, OPT_POLICY},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	struct ph_host_config hcfg;
 	struct ph_plugin_config pcfg;
 	struct ph_limits limits = {0};
 	struct ph_host *host = NULL;
@@ -471,15 +302,20 @@ static int cmd_run(int argc, char **argv)
 	const char *policy_path = NULL;
 	FILE *json = NULL;
 	size_t n_inputs = 0;
-	int verbose = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
-	int stdin_streams;
+	int verbose = 0, quiet = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
+	int stdin_streams, stdin_inputs = 0, write_errno = 0, have_level = 0, sa_installed = 0;
+	const char *seen[sizeof(opts) / sizeof(opts[0])] = {NULL};
+	struct cli_log log = {.level = PH_INFO};
+	struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = SA_RESTART}, old_sa;
 	int c, r, code = EXIT_INTERNAL;
 	uint64_t v, max_input = 0;
 	char line[512];
 
 	optind = 1;
 	opterr = 0; /* bad_option() says it in one line of our own */
-	while ((c = getopt_long(argc, argv, "m:i:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:i:vqh", opts, NULL)) != -1) {
+		if (c != '?' && given_once(c, opts, seen))
+			return EXIT_USAGE;
 		switch (c) {
 		case OPT_TIMEOUT:
 			if (parse_option("--timeout", optarg, duration_units, 1, MAX_DURATION_MS,
@@ -505,6 +341,12 @@ static int cmd_run(int argc, char **argv)
 			if (parse_option("--max-fds", optarg, count_units, 0, UINT32_MAX,
 					 COUNT_FORM, &v))
 				return EXIT_USAGE;
+			/* Checked here too, as a usage error: below it the
+			 * sandbox cannot even be set up. */
+			if (v < PH_MAX_FDS_MIN)
+				return usage_error(
+				    "--max-fds %llu is below the sandbox's minimum of %u",
+				    (unsigned long long)v, PH_MAX_FDS_MIN);
 			limits.max_fds = (uint32_t)v;
 			break;
 		case OPT_MAX_INPUT:
@@ -516,9 +358,6 @@ static int cmd_run(int argc, char **argv)
 			threads = 1;
 			break;
 		case OPT_POLICY: /* policy-cmd.c; loaded once the options are read */
-			if (policy_path)
-				return usage_error("%s", "--policy given twice (one file; it may "
-							 "include others)");
 			policy_path = optarg;
 			break;
 		case OPT_JSON:
@@ -527,27 +366,54 @@ static int cmd_run(int argc, char **argv)
 			want_json = 1;
 			json_path = optarg;
 			break;
+		case OPT_LOG_LEVEL:
+			if (parse_level(optarg, &log.level) < 0)
+				return usage_error("invalid --log-level '%s': expected error, "
+						   "warning, info or debug",
+						   optarg);
+			have_level = 1;
+			break;
 		case 'm':
+			if (!*optarg)
+				return usage_error("%s",
+						   "--method needs a method name (got an empty "
+						   "one)");
+			if (strlen(optarg) > PH_NAME_MAX)
+				return usage_error("--method '%.20s...' is longer than a method "
+						   "name can be (%u bytes)",
+						   optarg, PH_NAME_MAX);
 			method = optarg;
 			break;
 		case 'i':
 			if (n_inputs == PH_INPUTS_MAX)
 				return usage_error("too many inputs (at most %u)", PH_INPUTS_MAX);
+			/* Standard input can be read once: a second '-' would
+			 * silently get nothing. */
+			if (!strcmp(optarg, "-") && stdin_inputs++)
+				return usage_error("%s", "'--input -' can be given only once: "
+							 "standard input can be read once");
 			input_paths[n_inputs++] = optarg;
 			break;
 		case 'v':
 			verbose = 1;
 			break;
+		case 'q':
+			quiet = 1;
+			break;
 		case OPT_UNSANDBOXED:
 			unsandboxed = 1;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			fputs(run_usage, stdout);
 			return EXIT_OK;
 		default:
 			return bad_option(argv, opts);
 		}
 	}
+	if (verbose && quiet)
+		return usage_error("%s", "-v and -q cannot be given together");
+	if (!have_level)
+		log.level = quiet ? PH_ERROR : verbose ? PH_DEBUG : PH_INFO;
 	if (optind >= argc)
 		return usage_error("%s", "'run' needs a plugin file (PLUGIN.so)");
 	if (optind + 1 < argc)
@@ -581,15 +447,8 @@ static int cmd_run(int argc, char **argv)
 		json = stderr;
 	}
 
-	ph_host_config_init(&hcfg);
-	hcfg.log_fn = log_line;
-	hcfg.log_userdata = &verbose;
-	r = ph_host_new(&hcfg, &host);
-	if (r < 0) {
-		fprintf(stderr,
-			"plughost: cannot find plughost-runner (%s): set PLUGHOST_RUNNER or "
-			"reinstall plughost\n",
-			strerror(-r));
+	if (open_host(&log, &host) < 0) {
+		code = EXIT_SETUP;
 		goto out;
 	}
 	ph_plugin_config_init(&pcfg);
@@ -614,20 +473,32 @@ static int cmd_run(int argc, char **argv)
 		}
 		pcfg.policy = policy;
 	}
+	/* A warning like the library's: -q (or --log-level error) hides it. */
+	if (unsandboxed && log.level >= PH_WARN)
+		fprintf(stderr, "plughost: warning: --unsandboxed: the plugin runs with no "
+				"sandbox at all; nothing is isolated from this machine\n");
+	/* From here on Ctrl-C ends the call (before, it ends plughost); not
+	 * if SIGINT was ignored when we started (a background job of a
+	 * shell, nohup): Ctrl-C is not meant for us then. */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, NULL, &old_sa) == 0 && old_sa.sa_handler != SIG_IGN)
+		sa_installed = sigaction(SIGINT, &sa, NULL) == 0;
 	r = ph_plugin_spawn(host, path, &pcfg, &plugin, &res);
 	if (r < 0) {
-		/* The library always says why; a refused setting of ours would
-		 * be a usage error (the options are checked before this). */
 		have_result = 1;
-		ph_result_describe(&res, line, sizeof(line));
-		if (res.kind == PH_RESULT_SETUP_FAILED)
-			fprintf(stderr, "plughost: cannot load '%s': %s%s%s\n", path, res.message,
-				res.code ? ": " : "", res.code ? strerror(res.code) : "");
-		else
-			fprintf(stderr, "plughost: plugin '%s' %s\n", path, line);
-		code = r == -EINVAL ? EXIT_USAGE : exit_code(res.kind);
+		if (got_sigint) {
+			fprintf(stderr, "plughost: interrupted\n");
+			code = EXIT_INTERRUPTED;
+			goto out;
+		}
+		code = spawn_failed(path, r, &res);
 		goto out;
 	}
+	/* Published before the flag is read: see on_sigint(). A SIGINT that
+	 * came during the spawn interrupts the call at its start. */
+	__atomic_store_n(&running, plugin, __ATOMIC_SEQ_CST);
+	if (got_sigint)
+		ph_plugin_interrupt(plugin);
 	if (verbose)
 		report_layers(plugin);
 
@@ -670,7 +541,7 @@ static int cmd_run(int argc, char **argv)
 		method = ph_plugin_method_name(plugin, 0);
 	}
 
-	r = ph_plugin_call(plugin, method, inputs, n_inputs, write_all, NULL, &res);
+	r = ph_plugin_call(plugin, method, inputs, n_inputs, write_all, &write_errno, &res);
 	if (r == -ENOENT) {
 		fprintf(stderr,
 			"plughost: plugin '%s' has no method '%s'; it has:", ph_plugin_name(plugin),
@@ -686,11 +557,26 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	have_result = 1;
-	if (res.kind != PH_RESULT_OK) {
+	code = exit_code(res.kind);
+	if (res.kind == PH_RESULT_OUTPUT_FAILED || (res.kind == PH_RESULT_OK && write_errno)) {
+		/* Our own output failed: say so as cat would, and blame no
+		 * plugin. */
+		const int e = res.code ? res.code : write_errno;
+
+		if (e == EPIPE && sigpipe_was_default)
+			code = EXIT_DIE_OF_SIGPIPE;
+		else {
+			fprintf(stderr, "plughost: write error: %s\n", strerror(e));
+			code = EXIT_WRITE_ERROR;
+		}
+	} else if (got_sigint || res.kind == PH_RESULT_INTERRUPTED) {
+		/* Whatever the call came to meanwhile: the user stopped it. */
+		fprintf(stderr, "plughost: interrupted\n");
+		code = EXIT_INTERRUPTED;
+	} else if (res.kind != PH_RESULT_OK) {
 		ph_result_describe(&res, line, sizeof(line));
 		fprintf(stderr, "plughost: plugin '%s' %s\n", ph_plugin_name(plugin), line);
 	}
-	code = exit_code(res.kind);
 	if (stream && ph_blob_stream_status(stream, &st) == 0) {
 		if (st.error) {
 			fprintf(stderr, "plughost: cannot read input '-' (standard input): %s\n",
@@ -706,7 +592,7 @@ static int cmd_run(int argc, char **argv)
 				: st.error ? ""
 					   : "; the call ended before its end");
 	}
-	if (verbose)
+	if (verbose && code != EXIT_DIE_OF_SIGPIPE)
 		fprintf(stderr,
 			"plughost: result %s, %llu output bytes, cpu %llu us user %llu us sys, max "
 			"rss %llu KiB (so far)\n",
@@ -728,7 +614,10 @@ out:
 			strerror(errno));
 		code = EXIT_INTERNAL;
 	}
+	__atomic_store_n(&running, NULL, __ATOMIC_SEQ_CST);
 	ph_plugin_free(plugin);
+	if (sa_installed)
+		sigaction(SIGINT, &old_sa, NULL);
 	ph_policy_free(policy);
 	ph_host_free(host);
 	for (size_t i = 0; i < n_inputs; i++)
@@ -736,32 +625,51 @@ out:
 	return code;
 }
 
-static int cmd_info(int argc, char **argv)
-{
-	char *buf;
-	int n;
+#define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
-	if (argc > 1)
-		return usage_error("'info' takes no arguments (got '%s')", argv[1]);
-	n = ph_probe_report(NULL, 0);
-	if (n < 0 || !(buf = malloc((size_t)n + 1))) {
-		fprintf(stderr, "plughost: cannot probe the kernel: %s\n",
-			strerror(n < 0 ? -n : ENOMEM));
-		return EXIT_INTERNAL;
-	}
-	ph_probe_report(buf, (size_t)n + 1);
-	fputs(buf, stdout);
-	free(buf);
-	return EXIT_OK;
+/* The commands dispatch() knows, for the message about an unknown one. */
+static const char *const commands[] = {"run", "methods", "info", "policy", "bench"};
+
+/* An unknown command: the one it abbreviates or is closest to, or all. */
+static int unknown_command(const char *cmd)
+{
+	const char *near = *cmd != '-' ? closest_of(cmd, commands, ELEMENTS(commands)) : NULL;
+
+	if (near)
+		return usage_error("unknown command '%s'; did you mean '%s'?", cmd, near);
+	return usage_error("unknown command '%s' (expected run, methods, info, policy or bench)",
+			   cmd);
 }
 
-int main(int argc, char **argv)
+/*
+ * Standard output after a command: flushed, and a failure said once as
+ * cat says it (a closed pipe, with SIGPIPE not ignored: die of it).
+ */
+static int finish_stdout(int code)
 {
-	/* A closed stdout must give EPIPE from write(), not kill us. */
-	signal(SIGPIPE, SIG_IGN);
+	if (code == EXIT_DIE_OF_SIGPIPE)
+		goto die;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return code;
+	if (errno == EPIPE && sigpipe_was_default)
+		goto die;
+	fprintf(stderr, "plughost: write error: %s\n", strerror(errno));
+	return EXIT_WRITE_ERROR;
+die:
+	signal(SIGPIPE, SIG_DFL);
+	raise(SIGPIPE);
+	return EXIT_WRITE_ERROR; /* SIGPIPE blocked: the next best */
+}
 
+/*
+ * The subcommands: each one line, `if (!strcmp(argv[1], NAME)) return
+ * cmd_NAME(argc - 1, argv + 1);` (its argv[0] is its name), and its name
+ * in commands[] above.
+ */
+static int dispatch(int argc, char **argv)
+{
 	if (argc < 2)
-		return usage_error("%s", "missing command (run or info)");
+		return usage_error("%s", "missing command (run, methods, info, policy or bench)");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage_text, stdout);
 		return EXIT_OK;
@@ -770,6 +678,7 @@ int main(int argc, char **argv)
 		printf("plughost %s (libplughost %s)\n", PH_VERSION, ph_version());
 		return EXIT_OK;
 	}
+	cli_command = argv[1];
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
@@ -778,5 +687,22 @@ int main(int argc, char **argv)
 		return ph_cli_bench(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "policy"))
 		return ph_cli_policy(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (expected run or info)", argv[1]);
+	if (!strcmp(argv[1], "methods"))
+		return cmd_methods(argc - 1, argv + 1);
+	cli_command = NULL;
+	return unknown_command(argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction old;
+
+	/* A closed stdout must give EPIPE from write(), not kill us in the
+	 * middle of a call: the plugin is then killed and reaped, and only
+	 * then do we die of SIGPIPE, if it was not ignored when we started. */
+	sigaction(SIGPIPE, NULL, &old);
+	sigpipe_was_default = old.sa_handler == SIG_DFL;
+	signal(SIGPIPE, SIG_IGN);
+
+	return finish_stdout(dispatch(argc, argv));
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,9 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 	}
 	if (p->call.finished || (p->state != PH_STATE_IDLE && p->state != PH_STATE_DEAD))
 		return -EBUSY;
+	/* Interrupted before the call: it ends so, at once. */
+	if (p->state == PH_STATE_IDLE)
+		ph__interrupt_take(p);
 	if (p->state == PH_STATE_DEAD) {
 		/* Completes at once with how the instance ended; fire the
 		 * timer so that the caller's event loop hears of it. */
@@ -98,6 +102,33 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 	if (for_loop && p->feed.s)
 		ph__plugin_wake(p);
 	return 0;
+}
+
+PH_EXPORT int ph_plugin_interrupt(struct ph_plugin *p)
+{
+	const uint64_t one = 1;
+
+	if (!p)
+		return -EINVAL;
+	/* Nothing else: this may run in a signal handler, on any thread. */
+	if (write(p->intr_fd, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
+int ph__interrupt_take(struct ph_plugin *p)
+{
+	struct ph_result r;
+	uint64_t n;
+
+	if (p->intr_fd < 0 || read(p->intr_fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return 0;
+	if (p->state == PH_STATE_DEAD)
+		return 0;
+	ph__result_init(&r, PH_RESULT_INTERRUPTED);
+	snprintf(r.message, sizeof(r.message), "ph_plugin_interrupt()");
+	ph__plugin_kill(p, &r);
+	return 1;
 }
 
 PH_EXPORT int ph_plugin_submit(struct ph_plugin *p, const char *method,

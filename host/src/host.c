@@ -45,7 +45,8 @@ static int executable(const char *path)
 	return path && access(path, X_OK) == 0;
 }
 
-/* The runner beside libplughost.so (build tree, or a relocated install). */
+/* The path of the runner beside libplughost.so (build tree, or a
+ * relocated install), whether it is there or not; NULL if unknown. */
 static char *runner_beside_library(void)
 {
 	Dl_info info;
@@ -60,17 +61,66 @@ static char *runner_beside_library(void)
 	if (asprintf(&path, "%s/plughost-runner", dir) < 0)
 		path = NULL;
 	free(copy);
-	if (path && !executable(path)) {
-		free(path);
-		path = NULL;
-	}
 	return path;
+}
+
+/* Append "'path' (why)" for one place the runner was not, to tried. */
+static void tried_add(char *tried, size_t len, const char *path, const char *from)
+{
+	const size_t used = strlen(tried);
+	const char *why = "not executable";
+
+	if (access(path, F_OK) < 0)
+		why = errno == ENOENT ? "no such file" : strerror(errno);
+	snprintf(tried + used, len - used, "%s'%s' (%s: %s)", used ? ", " : "", path, from, why);
+}
+
+/*
+ * Find the runner as ph_host_new() documents: the path, malloc'd, or NULL
+ * with every place tried told to the log callback in one line.
+ */
+static char *find_runner(const struct ph_host_config *cfg)
+{
+	struct ph_host tmp = {.log_fn = cfg ? cfg->log_fn : NULL,
+			      .log_userdata = cfg ? cfg->log_userdata : NULL};
+	const char *env = secure_getenv("PLUGHOST_RUNNER");
+	char tried[1024] = "", *beside;
+
+	if (cfg && cfg->runner_path) {
+		if (executable(cfg->runner_path))
+			return strdup(cfg->runner_path);
+		tried_add(tried, sizeof(tried), cfg->runner_path, "ph_host_config.runner_path");
+	} else if (env && *env) {
+		if (executable(env))
+			return strdup(env);
+		tried_add(tried, sizeof(tried), env, "PLUGHOST_RUNNER");
+	} else {
+		beside = runner_beside_library();
+		if (beside && executable(beside))
+			return beside;
+		if (beside)
+			tried_add(tried, sizeof(tried), beside, "beside libplughost");
+		free(beside);
+		if (executable(PH_RUNNER_INSTALLED))
+			return strdup(PH_RUNNER_INSTALLED);
+		tried_add(tried, sizeof(tried), PH_RUNNER_INSTALLED, "installed");
+	}
+	ph__log(&tmp, NULL, PH_ERROR,
+		"cannot find plughost-runner: tried %s; PLUGHOST_RUNNER is %s", tried,
+		cfg && cfg->runner_path ? "not used (ph_host_config.runner_path is set)"
+		: env && *env		? "set"
+					: "not set");
+	return NULL;
+}
+
+PH_EXPORT const char *ph_host_runner_path(const struct ph_host *host)
+{
+	return host ? host->runner_path : NULL;
 }
 
 PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret_host)
 {
 	struct ph_host *h;
-	const char *env;
 	char *runner = NULL;
 	int i;
 
@@ -86,15 +136,7 @@ PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret
 			i);
 		return -EINVAL;
 	}
-	if (cfg && cfg->runner_path)
-		runner = executable(cfg->runner_path) ? strdup(cfg->runner_path) : NULL;
-	else if ((env = secure_getenv("PLUGHOST_RUNNER")) && *env)
-		runner = executable(env) ? strdup(env) : NULL;
-	else {
-		runner = runner_beside_library();
-		if (!runner && executable(PH_RUNNER_INSTALLED))
-			runner = strdup(PH_RUNNER_INSTALLED);
-	}
+	runner = find_runner(cfg);
 	if (!runner)
 		return -ENOENT;
 

@@ -216,7 +216,14 @@ struct ph_plugin {
 	int killed; /* we sent SIGKILL ourselves */
 	void *notif_buf;
 	size_t notif_size, resp_size;
+	/* ph_plugin_interrupt() writes here; an eventfd that lives as long as
+	 * the struct (-1: none, as in a zygote). */
+	int intr_fd;
 };
+
+/* call.c: if ph_plugin_interrupt() was called, kill p with
+ * PH_RESULT_INTERRUPTED and return 1; else 0. */
+int ph__interrupt_take(struct ph_plugin *p);
 
 /*
  * Refuse fn ("ph_plugin_free", ...) on p because one of p's callbacks

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
 
@@ -75,6 +76,7 @@ void ph__plugin_free_internal(struct ph_plugin *p)
 		return;
 	plugin_stop(p);
 	ph__metrics_free(p);
+	p->intr_fd = safe_close(p->intr_fd);
 	free(p->prog[0].insns);
 	free(p->prog[1].insns);
 	ph_policy_free(p->policy);
@@ -288,10 +290,17 @@ static void handshake(struct ph_plugin *p, enum ph_plugin_state st)
 		return;
 	if (ph__plugin_pump(p, st, HANDSHAKE_TIMEOUT_MS) == -ETIMEDOUT) {
 		/* No errno: "Connection timed out" would mislead; the text says it. */
-		ph__result_setup(&r, PH_STEP_HANDSHAKE, 0,
-				 "the plugin did not finish loading within %d ms (does a "
-				 "constructor hang?)",
-				 HANDSHAKE_TIMEOUT_MS);
+		if (st == PH_STATE_SPAWNING && !p->handshake && !p->sandboxed_ns && !p->parent_pid)
+			/* Not a word yet: no plugin code has run to blame. */
+			ph__result_setup(&r, PH_STEP_HANDSHAKE, 0,
+					 "the runner '%s' said nothing within %d ms (is it "
+					 "plughost's runner?)",
+					 p->host->runner_path, HANDSHAKE_TIMEOUT_MS);
+		else
+			ph__result_setup(&r, PH_STEP_HANDSHAKE, 0,
+					 "the plugin did not finish loading within %d ms (does a "
+					 "constructor hang?)",
+					 HANDSHAKE_TIMEOUT_MS);
 		ph__plugin_kill(p, &r);
 	}
 }
@@ -327,10 +336,38 @@ static int await_userns(struct ph_plugin *p)
 	return p->state == PH_STATE_SPAWNING ? 0 : -EPROTO;
 }
 
+/*
+ * The instance's end, for a start that failed. A runner that ended before
+ * its first word (USERNS, SANDBOXED or SETUP_FAILED) is not plughost's
+ * runner, or failed before it could say so: blame the runner, not the
+ * plugin, which never ran.
+ */
+static void start_failure(const struct ph_plugin *p, int warm, struct ph_result *fail)
+{
+	const struct ph_result *e = &p->end;
+	char how[64];
+
+	*fail = *e;
+	if (warm || p->handshake || p->sandboxed_ns ||
+	    (e->kind != PH_RESULT_EXITED && e->kind != PH_RESULT_CRASHED))
+		return;
+	if (e->kind == PH_RESULT_EXITED)
+		snprintf(how, sizeof(how), "exited with status %d", e->code);
+	else
+		snprintf(how, sizeof(how), "was killed by SIG%s",
+			 sigabbrev_np(e->crash.signo) ?: "?");
+	ph__result_setup(
+	    fail, PH_STEP_HANDSHAKE, 0,
+	    "the runner '%s' is not plughost's runner%s: it %s before saying hello "
+	    "(point PLUGHOST_RUNNER at plughost-runner)",
+	    p->host->runner_path,
+	    e->kind == PH_RESULT_EXITED && e->code == 0 ? "" : ", or it failed at its start", how);
+}
+
 /* The one pollable fd: everything that can need the host's attention. */
 static int make_epoll(struct ph_plugin *p)
 {
-	const int fds[] = {p->sock, p->pidfd, p->timerfd, p->wake_rd, p->listener};
+	const int fds[] = {p->sock, p->pidfd, p->timerfd, p->wake_rd, p->listener, p->intr_fd};
 
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->epfd < 0)
@@ -469,7 +506,7 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 		}
 	}
 	if ((clone_flags & CLONE_NEWUSER) && await_userns(p) < 0) {
-		*fail = p->end;
+		start_failure(p, warm, fail);
 		r = -EPROTO;
 		goto out;
 	}
@@ -485,7 +522,7 @@ handshake:
 	if (!p->is_zygote)
 		handshake(p, PH_STATE_LOADING);
 	if (p->state != PH_STATE_IDLE) {
-		*fail = p->end;
+		start_failure(p, warm, fail);
 		r = -EPROTO;
 		goto out;
 	}
@@ -553,6 +590,14 @@ int ph__plugin_config_check(const struct ph_plugin_config *cfg, struct ph_result
 				 i);
 		return -EINVAL;
 	}
+	/* Below it, the runner fails in Landlock with EMFILE: say which
+	 * setting is wrong instead. */
+	if (cfg->limits.max_fds && cfg->limits.max_fds < PH_MAX_FDS_MIN) {
+		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
+				 "limits.max_fds %u is below the sandbox's minimum of %u",
+				 cfg->limits.max_fds, PH_MAX_FDS_MIN);
+		return -EINVAL;
+	}
 	if ((i = PH_RESERVED_NONZERO(cfg->limits.reserved)) >= 0) {
 		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
 				 "ph_plugin_config.limits.reserved[%d] is not zero (start from "
@@ -598,9 +643,18 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 		goto fail;
 	}
 	p->host = host;
+	/* Before anything can fail: ph__plugin_free_internal() closes it. */
+	p->intr_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->intr_fd < 0) {
+		r = -errno;
+		free(p);
+		ph__result_setup(&fail, PH_STEP_SPAWN, -r, "cannot create the interrupt eventfd");
+		goto fail;
+	}
 	p->path = realpath(path, NULL);
 	if (!p->path) {
 		r = -errno;
+		close(p->intr_fd);
 		free(p);
 		ph__result_setup(&fail, PH_STEP_LOAD, -r, "cannot resolve its path");
 		goto fail;
@@ -611,6 +665,7 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 	 * have freed or changed its policy. */
 	r = ph__policy_dup(p->cfg.policy, &p->policy);
 	if (r < 0) {
+		close(p->intr_fd);
 		free(p->path);
 		free(p);
 		ph__result_setup(&fail, PH_STEP_SPAWN, -r, "cannot copy the seccomp policy");

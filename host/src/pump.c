@@ -83,8 +83,8 @@ static int drain(struct ph_plugin *p, uint64_t limit)
 		/* The caller said stop: it hears nothing more of this call,
 		 * not even what is left in the ring when the plugin dies. */
 		p->call.abandoned = 1;
-		ph__result_init(&r, PH_RESULT_CRASHED);
-		r.crash.signo = SIGKILL;
+		ph__result_init(&r, PH_RESULT_OUTPUT_FAILED);
+		r.code = (int)-n;
 		snprintf(r.message, sizeof(r.message),
 			 "killed by the host: the output callback failed (%s)", strerror((int)-n));
 		ph__plugin_kill(p, &r);
@@ -250,7 +250,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 	int64_t spin_ns = timeout_ms != 0 ? PH_WAIT_SPIN_NS : 0;
 
 	while (p->state == while_state) {
-		struct pollfd pfd[6];
+		struct pollfd pfd[7];
 		int wait_ms, r, more = 0, news = 0, feed = PH_FEED_IDLE;
 
 		if (p->state == PH_STATE_IN_CALL) {
@@ -282,7 +282,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		}
 
 		/* poll() skips the negative fds: no listener, no source. */
-		enum { SOCK, PIDFD, TIMER, WAKE, LISTENER, SOURCE };
+		enum { SOCK, PIDFD, TIMER, WAKE, LISTENER, SOURCE, INTR };
 		pfd[SOCK] = (struct pollfd){.fd = p->sock, .events = POLLIN};
 		pfd[PIDFD] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
 		pfd[TIMER] = (struct pollfd){.fd = p->timerfd, .events = POLLIN};
@@ -292,6 +292,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		 * from would read as ready for ever. */
 		pfd[SOURCE] = (struct pollfd){
 		    .fd = feed == PH_FEED_SOURCE ? ph__stream_source_fd(p) : -1, .events = POLLIN};
+		pfd[INTR] = (struct pollfd){.fd = p->intr_fd, .events = POLLIN};
 
 		/* Output still waiting, or spinning: look at the other fds
 		 * without sleeping. */
@@ -349,6 +350,10 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 			 * instance's epoll fd readable for nothing. */
 			ph__notif_drop(p);
 		if (p->state == PH_STATE_DEAD)
+			break;
+		/* ph_plugin_interrupt(): after the kernel's word on a refused
+		 * syscall, before anything the plugin says. */
+		if ((pfd[INTR].revents & POLLIN) && ph__interrupt_take(p))
 			break;
 		if (pfd[SOCK].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (ph__read_messages(p) && p->state != PH_STATE_DEAD)

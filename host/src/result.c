@@ -21,6 +21,8 @@ static const char *const kind_names[PH_RESULT_KIND_COUNT] = {
     [PH_RESULT_SETUP_FAILED] = "setup-failed",
     [PH_RESULT_FD_LIMIT] = "fd-limit",
     [PH_RESULT_THREAD_LIMIT] = "thread-limit",
+    [PH_RESULT_OUTPUT_FAILED] = "output-failed",
+    [PH_RESULT_INTERRUPTED] = "interrupted",
 };
 
 PH_EXPORT const char *ph_result_kind_name(enum ph_result_kind kind)
@@ -151,6 +153,14 @@ PH_EXPORT int ph_result_describe(const struct ph_result *res, char *buf, size_t 
 		return snprintf(buf, len, "exited with status %d", res->code);
 	case PH_RESULT_PROTOCOL:
 		return snprintf(buf, len, "broke the protocol: %s — killed", res->message);
+	case PH_RESULT_OUTPUT_FAILED:
+		/* The host's side failed: say so, not that the plugin did. */
+		return snprintf(buf, len,
+				"was stopped because the host could not take its output (%s) — "
+				"killed",
+				res->code ? strerror(res->code) : "the output callback failed");
+	case PH_RESULT_INTERRUPTED:
+		return snprintf(buf, len, "was interrupted by the host — killed");
 	case PH_RESULT_SETUP_FAILED:
 		return snprintf(buf, len, "could not be started (%s step): %s%s%s",
 				ph_setup_step_name(res->setup_step), res->message,

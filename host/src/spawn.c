@@ -279,7 +279,10 @@ int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t ns_flags, struct 
 		r = -args.err;
 		syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | __WALL, NULL);
 		close(pidfd);
-		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot exec the runner");
+		/* Named: it may not be plughost's (a script cannot be exec'd
+		 * by fd, and says ENOENT then). */
+		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot exec the runner '%s'",
+				 p->host->runner_path);
 		goto out;
 	}
 	p->pid = pid;

@@ -101,6 +101,8 @@ static struct ph_zygote *zygote_new(struct ph_plugin *p, const struct stat *st,
 	struct ph_plugin *z = calloc(1, sizeof(*z));
 	int r;
 
+	if (z)
+		z->intr_fd = -1; /* a zygote takes no calls to interrupt */
 	if (!zg || !z || !(zg->path = strdup(p->path)) || !(z->path = strdup(p->path)) ||
 	    ph__policy_dup(p->cfg.policy, &zg->policy) < 0 ||
 	    ph__policy_dup(p->cfg.policy, &z->policy) < 0) {

@@ -78,6 +78,11 @@ enum ph_result_kind {
 	PH_RESULT_SETUP_FAILED, /* could not start: .setup_step, .code errno */
 	PH_RESULT_FD_LIMIT,	/* reached its open-fd limit; plugin killed */
 	PH_RESULT_THREAD_LIMIT, /* reached its thread limit; plugin killed */
+	/* The host's output callback failed (.code: its errno), so the output
+	 * had nowhere to go; plugin killed. The host's fault, not the plugin's. */
+	PH_RESULT_OUTPUT_FAILED,
+	/* ph_plugin_interrupt() ended the call; plugin killed. */
+	PH_RESULT_INTERRUPTED,
 	PH_RESULT_KIND_COUNT
 };
 
@@ -191,9 +196,17 @@ PH_EXPORT void ph_host_config_init(struct ph_host_config *cfg);
  * cfg->runner_path, else $PLUGHOST_RUNNER (ignored in setuid programs),
  * else beside libplughost.so, else in the installed libexecdir.
  * Errors: -EINVAL (NULL ret_host, or a nonzero reserved field, which
- * cfg->log_fn is told about), -ENOMEM, -ENOENT (no runner found).
+ * cfg->log_fn is told about), -ENOMEM, -ENOENT (no runner found:
+ * cfg->log_fn is told, in one PH_ERROR line, every path tried and whether
+ * PLUGHOST_RUNNER was set).
  */
 PH_EXPORT int ph_host_new(const struct ph_host_config *cfg, struct ph_host **ret_host);
+
+/*
+ * The path of the runner the host found (owned by the host, valid until
+ * ph_host_free()), or NULL for a NULL host.
+ */
+PH_EXPORT const char *ph_host_runner_path(const struct ph_host *host);
 
 /*
  * Stop the host's zygotes (ph_plugin_config.zygote), to give back their
@@ -445,7 +458,7 @@ struct ph_limits {
 	uint64_t cpu_ms;       /* per call: CPU time, user + system [none] */
 	uint64_t output_bytes; /* per call: output [none] */
 	uint64_t memory_bytes; /* instance: resident memory [none] */
-	uint32_t max_fds;      /* instance: open fds [64] */
+	uint32_t max_fds;      /* instance: open fds [64], at least PH_MAX_FDS_MIN */
 	uint32_t max_threads;  /* instance: threads incl. the main one [16];
 				  creating any needs PH_POLICY_THREADS */
 	/* per call, ph_plugin_call_collect() only: bytes it may buffer in
@@ -454,6 +467,15 @@ struct ph_limits {
 	uint64_t collect_bytes;
 	uint64_t reserved[3]; /* must be zero */
 };
+
+/*
+ * The fewest open fds (ph_limits.max_fds) an instance can start with: the
+ * runner holds its control socket, ring, wake pipe, plugin file, seccomp
+ * program and supervisor channel when it opens Landlock's ruleset and a
+ * path under the limit (one more where the kernel has no seccomp user
+ * notification). ph_plugin_spawn() refuses less as PH_RESULT_SETUP_FAILED.
+ */
+#define PH_MAX_FDS_MIN 11u
 
 struct ph_plugin_config {
 	/* Output ring data bytes: a power of two, 4 KiB..1 GiB; 0 = 1 MiB. */
@@ -625,8 +647,8 @@ PH_EXPORT const char *ph_spawn_step_name(unsigned int step);
  * Receives output as it streams; buf is host memory valid for the call.
  * Return 0 to go on, or a negative errno to abandon the call: the plugin is
  * then killed (its output can no longer be accounted for), and the call
- * ends as PH_RESULT_CRASHED with signo SIGKILL and a message naming the
- * callback's error.
+ * ends as PH_RESULT_OUTPUT_FAILED with .code the callback's errno
+ * (positive: EPIPE for a closed pipe) and a message naming it.
  */
 typedef int (*ph_output_fn)(void *userdata, const void *buf, size_t len);
 
@@ -671,6 +693,20 @@ PH_EXPORT int ph_plugin_call(struct ph_plugin *plugin, const char *method,
 PH_EXPORT int ph_plugin_call_collect(struct ph_plugin *plugin, const char *method,
 				     struct ph_blob *const *inputs, size_t n, void **ret_buf,
 				     size_t *ret_len, struct ph_result *ret_result);
+
+/*
+ * Interrupt the instance: kill it, and end the call in progress, or else
+ * the next call, as PH_RESULT_INTERRUPTED (the instance is dead then, as
+ * after any kill; ph_plugin_restart() starts it again). The kill happens
+ * as soon as the host notices: at once in a blocking ph_plugin_call() on
+ * another thread, at the next ph_plugin_process() in an event loop (the
+ * instance's fd becomes readable), else when the next call starts.
+ *
+ * Async-signal-safe (one write() to an eventfd the instance owns), and
+ * safe from any thread while the instance exists: meant for a SIGINT
+ * handler. Returns 0, -EINVAL (NULL), or -errno from write().
+ */
+PH_EXPORT int ph_plugin_interrupt(struct ph_plugin *plugin);
 
 /* ------------------------------------------------------------- event loops */
 
