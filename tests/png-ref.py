@@ -16,10 +16,18 @@ or with the plugin.
       difference on stderr.
   png-ref.py many DIR N
       N small PNGs for the thumbnailer's test: DIR/img-0000.png ... of
-      assorted kinds and sizes, 20 of them malformed or hostile (named
-      bad-*.png, listed one per line on stdout as "NAME WHAT").
+      assorted kinds and sizes, 20 of them malformed or hostile; one line
+      per file on stdout: "img-I.png KIND W H SEED" (check it as above)
+      or "bad-I.png bad WHAT".
+  png-ref.py check-many LIST OUTDIR EVERY
+      for each "img-I.png KIND W H SEED" line of LIST (what many wrote):
+      OUTDIR/img-I.png is a valid PNG of the thumbnail's size (fit in
+      64 x 64), and every EVERY-th one matches the reference pixel for
+      pixel. Prints how many it checked; exit 1 at the first failure.
   png-ref.py info RESULT.png
-      prints "W H COLORTYPE" of a valid 8-bit PNG (exit 1 if invalid).
+      prints "W H COLORTYPE" of a valid 8-bit PNG (exit 1 if invalid):
+      every chunk's CRC, the zlib stream and its length are checked, the
+      filters are not undone (that is check's job).
 
 Kinds: rgb8, rgba8, gray8, ga8, rgb16, pal8 (with tRNS), gray1,
 graytrns (gray8 with a tRNS value), rgb8i (Adam7-interlaced).
@@ -171,7 +179,7 @@ def paeth(a, b, c):
     return b if pb <= pc else c
 
 
-def decode(data):
+def decode(data, pixels=True):
     """An 8-bit, non-interlaced PNG (what the plugin writes): w, h, color
     type, pixels as tuples. Raises ValueError on anything else."""
     if data[:8] != SIG:
@@ -206,6 +214,8 @@ def decode(data):
     stride = w * bpp
     if len(raw) != h * (stride + 1):
         raise ValueError("wrong amount of image data")
+    if not pixels:
+        return w, h, color, None
     prev = bytearray(stride)
     px = []
     for y in range(h):
@@ -298,14 +308,40 @@ def many(outdir, n):
         if i in bad_at:
             what, data = bad_at[i]
             name = f"bad-{i:04d}.png"
-            print(name, what)
+            print(name, "bad", what)
         else:
             kind = kinds[i % len(kinds)]
             w, h = 16 + (i * 37) % 180, 16 + (i * 53) % 140
             data = Image(kind, w, h, i).data
             name = f"img-{i:04d}.png"
+            print(name, kind, w, h, i)
         with open(f"{outdir}/{name}", "wb") as f:
             f.write(data)
+
+
+def check_many(listing, outdir, every):
+    sized = full = 0
+    with open(listing) as f:
+        lines = [line.split() for line in f]
+    for i, fields in enumerate(fields for fields in lines if fields[1] != "bad"):
+        name, kind, w, h, seed = fields[0], fields[1], int(fields[2]), int(fields[3]), int(fields[4])
+        path = f"{outdir}/{name}"
+        try:
+            with open(path, "rb") as f:
+                tw, th, color, _ = decode(f.read(), pixels=False)
+        except (ValueError, zlib.error, OSError) as e:
+            print(f"{path}: {e}", file=sys.stderr)
+            return 1
+        if (tw, th) != thumb_size(w, h, 64):
+            print(f"{path}: {tw}x{th}, want {thumb_size(w, h, 64)} for {w}x{h}", file=sys.stderr)
+            return 1
+        sized += 1
+        if i % every == 0:
+            if check("thumbnail", kind, w, h, seed, 64, path):
+                return 1
+            full += 1
+    print(f"{sized} thumbnails of the right size, {full} of them checked pixel for pixel")
+    return 0
 
 
 def main(argv):
@@ -319,10 +355,12 @@ def main(argv):
     if len(argv) == 4 and argv[1] == "many":
         many(argv[2], int(argv[3]))
         return 0
+    if len(argv) == 5 and argv[1] == "check-many":
+        return check_many(argv[2], argv[3], int(argv[4]))
     if len(argv) == 3 and argv[1] == "info":
         try:
             with open(argv[2], "rb") as f:
-                w, h, color, _ = decode(f.read())
+                w, h, color, _ = decode(f.read(), pixels=False)
         except (ValueError, zlib.error, OSError) as e:
             print(f"{argv[2]}: {e}", file=sys.stderr)
             return 1
