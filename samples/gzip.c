@@ -62,6 +62,8 @@ static ssize_t source_next(struct source *src, const unsigned char **ret_p)
 	n = src->input->len - src->offset;
 	if (n > CHUNK_SIZE)
 		n = CHUNK_SIZE;
+	if (n == 0)
+		return 0; /* data may be NULL for an empty input */
 	*ret_p = (const unsigned char *)src->input->data + src->offset;
 	src->offset += n;
 	return (ssize_t)n;
