@@ -26,7 +26,9 @@
  * png_set_user_limits() refuses a side over 16384 pixels, and the plugin
  * refuses more than 16 Mi pixels in all (a 64 MiB decoded image), so a
  * small file that declares a huge image never gets its buffer. Ancillary
- * chunks are capped at 1 MiB each (png_set_chunk_malloc_max). libpng's
+ * chunks are capped at 1 MiB each (png_set_chunk_malloc_max), text,
+ * ICC profiles and the like are skipped unread, and libpng keeps at most
+ * 32 other ancillary chunks (png_set_chunk_cache_max). libpng's
  * "benign" errors are errors here, so more image data than the rows need
  * (a zlib stream that inflates on and on behind a small header) is
  * refused rather than warned about.
@@ -130,6 +132,9 @@ static void reset(void)
 	st.rd_info = st.wr_info = NULL;
 }
 
+/* Chunks the decoder skips unread: five bytes each, the name and a NUL. */
+static const png_byte ignored_chunks[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0";
+
 /* Decode the input into st.pixels, w x h RGBA. Call under setjmp. */
 static int decode(uint32_t *ret_w, uint32_t *ret_h, int *ret_alpha)
 {
@@ -139,6 +144,12 @@ static int decode(uint32_t *ret_w, uint32_t *ret_h, int *ret_alpha)
 	png_set_read_fn(st.rd, NULL, on_read);
 	png_set_user_limits(st.rd, MAX_SIDE, MAX_SIDE);
 	png_set_chunk_malloc_max(st.rd, MAX_CHUNK);
+	/* Compressed metadata (zTXt, iTXt, iCCP) inflates to up to MAX_CHUNK
+	 * each, from a few bytes: skip what a thumbnail has no use for, and
+	 * cap how many of the rest libpng keeps. */
+	png_set_keep_unknown_chunks(st.rd, PNG_HANDLE_CHUNK_NEVER, ignored_chunks,
+				    (int)(sizeof(ignored_chunks) / 5));
+	png_set_chunk_cache_max(st.rd, 32);
 	/* Strict: what libpng would only warn about (image data past the
 	 * last row, as in a decompression bomb behind a small header) is an
 	 * error too. */

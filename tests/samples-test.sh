@@ -31,7 +31,7 @@ LC_ALL=C
 export LC_ALL
 n=0
 
-echo "1..76" # one per ok/bad below
+echo "1..77" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() {
@@ -168,6 +168,17 @@ ihdr = struct.pack(">IIBBBBB", 16000, 16000, 8, 6, 0, 0, 0)
 sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b""))' >"$work/huge.png"
 run png thumbnail "$work/huge.png"
 expect_error "png: huge declared dimensions, refused before allocating" "returned error 3: the image is too large: 16000x16000"
+# A metadata bomb: 2,000 zTXt chunks of 1 MiB each once inflated, which
+# the plugin skips unread (under a 32 MiB memory limit).
+"$PYTHON" -c '
+import struct, sys, zlib
+def chunk(k, d): return struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d))
+png = open(sys.argv[1], "rb").read()
+z = chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * (1 << 20), 9))
+sys.stdout.buffer.write(png[:33] + z * 2000 + png[33:])' "$work/rgb8.png" >"$work/ztxt.png"
+rc=0
+"$PLUGHOST" run "$dir/png.so" -m thumbnail -i "$work/ztxt.png" --memory 32M >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && "$PYTHON" "$PNG_REF" check thumbnail rgb8 97 61 11 "$work/out" 2>"$work/cmp"; then ok "png: 2,000 MiB of zTXt metadata skipped, within 32 MiB"; else bad "png: zTXt metadata skipped" "exit $rc: $(cat "$work/err" "$work/cmp")"; fi
 printf '0' >"$work/zero"
 run png thumbnail "$work/rgb8.png" "$work/zero"
 expect_error "png: a thumbnail size of 0" "returned error 4: thumbnail: input 1 must be the size to fit"
@@ -262,4 +273,4 @@ expect_error "json: random bytes" "returned error 1: invalid JSON"
 run json pretty "$work/deep.json"
 expect_error "json: nesting past jansson's depth limit" "returned error 1: invalid JSON at line 1"
 
-[ "$n" -eq 76 ] || echo "# ran $n checks, planned 76" >&2
+[ "$n" -eq 77 ] || echo "# ran $n checks, planned 77" >&2
