@@ -3,7 +3,8 @@
  * plughost-thumbnailer: a safe thumbnailer, a sample host application of
  * libplughost's public API (host.h) only.
  *
- *	plughost-thumbnailer [-j N] [-o OUTDIR] [-s SIZE] [-p PLUGIN] FILE|DIR...
+ *	plughost-thumbnailer [-j N] [-o OUTDIR] [-s SIZE] [-t MS] [-M MIB] [-p PLUGIN]
+ *			     FILE|DIR...
  *
  * For every FILE, and every *.png file in every DIR (not recursively, in
  * name order), it runs the "thumbnail" method of the PNG sample plugin
@@ -19,9 +20,10 @@
  * (ph_pool_*, forked from a zygote) with N instances (-j, default 2), and
  * N files are thumbnailed at once by N threads. One instance per file
  * means that a file that takes over the decoder cannot touch the next
- * file's thumbnail or see its pixels. Every call runs under limits: a 5 s
- * wall-clock timeout, 5 s of CPU, 256 MiB of memory, 16 MiB of output;
- * inputs over 64 MiB are refused before they are read.
+ * file's thumbnail or see its pixels. Every call runs under limits: a
+ * wall-clock timeout (-t, default 5000 ms) and as much CPU time, memory
+ * (-M, default 256 MiB: the plugin decodes up to 16 Mi pixels, 64 MiB),
+ * 16 MiB of output; inputs over 64 MiB are refused before they are read.
  *
  * It prints one line per file on stdout, in the order the files were
  * given, as each is known:
@@ -63,9 +65,10 @@
 #define DEFAULT_SIZE	64
 #define MAX_SIZE	1024
 #define MAX_IMAGE_BYTES (64ull << 20)
-#define LIMIT_TIMEOUT	5000
-#define LIMIT_CPU	5000
-#define LIMIT_MEMORY	(256ull << 20)
+#define DEFAULT_TIMEOUT 5000 /* ms, also the CPU limit */
+#define MAX_TIMEOUT	600000
+#define DEFAULT_MEMORY	256 /* MiB */
+#define MAX_MEMORY	65536
 #define LIMIT_OUTPUT	(16ull << 20)
 #define LINE_MAX_BYTES	(PATH_MAX * 2 + 512)
 
@@ -88,12 +91,17 @@ struct run {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: plughost-thumbnailer [-j N] [-o OUTDIR] [-s SIZE] [-p PLUGIN] FILE|DIR...\n"
+		"usage: plughost-thumbnailer [-j N] [-o OUTDIR] [-s SIZE] [-t MS] [-M MIB] [-p "
+		"PLUGIN]\n"
+		"                            FILE|DIR...\n"
 		"  -j N       thumbnail N files at once (1-%d, default %d)\n"
 		"  -o OUTDIR  where the thumbnails go (default ./thumbnails)\n"
 		"  -s SIZE    fit thumbnails in SIZE x SIZE pixels (1-%d, default %d)\n"
+		"  -t MS      time limit per file, wall clock and CPU (1-%d, default %d)\n"
+		"  -M MIB     memory limit per file, MiB (16-%d, default %d)\n"
 		"  -p PLUGIN  the PNG plugin (default: png.so beside this program)\n",
-		MAX_JOBS, DEFAULT_JOBS, MAX_SIZE, DEFAULT_SIZE);
+		MAX_JOBS, DEFAULT_JOBS, MAX_SIZE, DEFAULT_SIZE, MAX_TIMEOUT, DEFAULT_TIMEOUT,
+		MAX_MEMORY, DEFAULT_MEMORY);
 }
 
 /* A decimal in lo..hi, nothing else; -1 if not. */
@@ -268,8 +276,8 @@ static char *thumbnail_one(struct run *run, struct ph_plugin *p, const char *pat
 	r = ph_plugin_call_collect(p, "thumbnail", in, run->size_blob ? 2 : 1, &buf, &len, &res);
 	ph_blob_free(in[0]);
 	if (r == -ENOENT) {
-		snprintf(line, sizeof(line), "FAILED %s (call): the plugin has no method 'thumbnail'",
-			 path);
+		snprintf(line, sizeof(line),
+			 "FAILED %s (call): the plugin has no method 'thumbnail'", path);
 	} else if (r < 0) {
 		snprintf(line, sizeof(line), "FAILED %s (call): %s", path, strerror(-r));
 	} else if (res.kind != PH_RESULT_OK) {
@@ -360,9 +368,10 @@ static void on_log(void *userdata, const struct ph_plugin *instance, enum ph_lev
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"jobs", required_argument, NULL, 'j'}, {"output", required_argument, NULL, 'o'},
-	    {"size", required_argument, NULL, 's'}, {"plugin", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"jobs", required_argument, NULL, 'j'},    {"output", required_argument, NULL, 'o'},
+	    {"size", required_argument, NULL, 's'},    {"plugin", required_argument, NULL, 'p'},
+	    {"timeout", required_argument, NULL, 't'}, {"memory", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	struct run run = {.lock = PTHREAD_MUTEX_INITIALIZER, .outdir = "thumbnails"};
 	struct ph_host_config hcfg;
@@ -372,11 +381,12 @@ int main(int argc, char **argv)
 	pthread_t threads[MAX_JOBS];
 	char plugin[PATH_MAX], why[512], size_text[24];
 	const char *plugin_arg = NULL;
-	long jobs = DEFAULT_JOBS, size = DEFAULT_SIZE;
+	long jobs = DEFAULT_JOBS, size = DEFAULT_SIZE, timeout = DEFAULT_TIMEOUT,
+	     memory = DEFAULT_MEMORY;
 	size_t cap = 0, started = 0;
 	int c, r, status = 3;
 
-	while ((c = getopt_long(argc, argv, "j:o:s:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:o:s:t:M:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			if ((jobs = parse_num(optarg, 1, MAX_JOBS)) < 0) {
@@ -396,6 +406,23 @@ int main(int argc, char **argv)
 					"plughost-thumbnailer: -s wants a number from 1 to %d, not "
 					"'%s'\n",
 					MAX_SIZE, optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			if ((timeout = parse_num(optarg, 1, MAX_TIMEOUT)) < 0) {
+				fprintf(stderr,
+					"plughost-thumbnailer: -t wants milliseconds, 1 to %d, not "
+					"'%s'\n",
+					MAX_TIMEOUT, optarg);
+				return 2;
+			}
+			break;
+		case 'M':
+			if ((memory = parse_num(optarg, 16, MAX_MEMORY)) < 0) {
+				fprintf(stderr,
+					"plughost-thumbnailer: -M wants MiB, 16 to %d, not '%s'\n",
+					MAX_MEMORY, optarg);
 				return 2;
 			}
 			break;
@@ -457,9 +484,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ph_plugin_config_init(&cfg);
-	cfg.limits.timeout_ms = LIMIT_TIMEOUT;
-	cfg.limits.cpu_ms = LIMIT_CPU;
-	cfg.limits.memory_bytes = LIMIT_MEMORY;
+	cfg.limits.timeout_ms = (uint64_t)timeout;
+	cfg.limits.cpu_ms = (uint64_t)timeout;
+	cfg.limits.memory_bytes = (uint64_t)memory << 20;
 	cfg.limits.output_bytes = LIMIT_OUTPUT;
 	cfg.limits.collect_bytes = LIMIT_OUTPUT;
 	r = ph_pool_new(host, plugin, &cfg, (size_t)jobs, &run.pool, &fail);

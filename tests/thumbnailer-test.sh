@@ -24,7 +24,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
 
-echo "1..14"
+echo "1..16"
 echo "# $count images ($good good, 20 bad; PH_THUMB_IMAGES)"
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -136,6 +136,27 @@ else
 fi
 reaped "$THUMB" -p "$PLUGIN" -o "$work/o3" "$work/one.png"
 if [ "$(cat "$work/rc")" -eq 0 ] && [ "$(wc -l <"$work/out")" -eq 1 ] && [ ! -s "$work/left" ]; then ok "all good: exit status 0"; else bad "all good: exit status 0" "exit $(cat "$work/rc"): $(cat "$work/out" "$work/err" "$work/left")"; fi
+# Limits hit for real: a valid 4000x4000 image (46 KB of zeros) needs
+# 64 MiB decoded, over a 32 MiB memory limit, and longer than 5 ms.
+"$PYTHON" -c '
+import struct, sys, zlib
+def chunk(k, d): return struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d))
+w = h = 4000
+ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+sys.stdout.buffer.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * ((w * 3 + 1) * h), 9)) + chunk(b"IEND", b""))' >"$work/big.png"
+reaped "$THUMB" -p "$PLUGIN" -o "$work/o5" -M 32 "$work/big.png" "$work/one.png"
+if [ "$(cat "$work/rc")" -eq 1 ] && grep -q "^FAILED $work/big.png (memory-limit): plugin went over its memory limit: .*(limit 32768 KiB)" "$work/out" &&
+	grep -q "^ok $work/one.png " "$work/out" && [ ! -s "$work/left" ]; then
+	ok "a memory limit hit is that file's failure (-M 32)"
+else
+	bad "a memory limit hit is that file's failure" "exit $(cat "$work/rc"): $(cat "$work/out" "$work/err" "$work/left")"
+fi
+reaped "$THUMB" -p "$PLUGIN" -o "$work/o6" -t 5 "$work/big.png"
+if [ "$(cat "$work/rc")" -eq 1 ] && grep -qF "FAILED $work/big.png (timeout): plugin ran past its deadline (5 ms)" "$work/out" && [ ! -s "$work/left" ]; then
+	ok "a timeout is that file's failure (-t 5)"
+else
+	bad "a timeout is that file's failure" "exit $(cat "$work/rc"): $(cat "$work/out" "$work/err" "$work/left")"
+fi
 rc=0
 "$THUMB" -j 0 "$work/one.png" >/dev/null 2>"$work/err" || rc=$?
 if [ "$rc" -eq 2 ] && grep -qF -- "-j wants a number from 1 to 64, not '0'" "$work/err"; then ok "a bad -j is a usage error, exit 2"; else bad "a bad -j is a usage error" "exit $rc: $(cat "$work/err")"; fi
@@ -143,4 +164,4 @@ rc=0
 "$THUMB" -p "$work/none.so" -o "$work/o4" "$work/one.png" >/dev/null 2>"$work/err" || rc=$?
 if [ "$rc" -eq 3 ] && grep -qF "cannot start the plugin '$work/none.so'" "$work/err"; then ok "a missing plugin: exit status 3, named"; else bad "a missing plugin: exit 3" "exit $rc: $(cat "$work/err")"; fi
 
-[ "$n" -eq 14 ] || echo "# ran $n checks, planned 14" >&2
+[ "$n" -eq 16 ] || echo "# ran $n checks, planned 16" >&2
