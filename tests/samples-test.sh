@@ -31,7 +31,7 @@ LC_ALL=C
 export LC_ALL
 n=0
 
-echo "1..77" # one per ok/bad below
+echo "1..78" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() {
@@ -100,6 +100,9 @@ if [ "$rc" -eq 0 ] && [ "$(wc -c <"$work/out")" -lt 1000000 ] && gzip -d <"$work
 rc=0
 "$PLUGHOST" run "$dir/gzip.so" -m gzip -i - <"$work/random" 2>"$work/err" | gzip -d >"$work/back" || rc=$?
 if [ "$rc" -eq 0 ] && cmp -s "$work/back" "$work/random"; then ok "gzip of a stream, then gzip -d"; else bad "gzip of a stream, then gzip -d" "exit $rc: $(cat "$work/err")"; fi
+rc=0
+"$PLUGHOST" run "$dir/gzip.so" -m gunzip -i - <"$work/text3m.gz" >"$work/back" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && cmp -s "$work/back" "$work/text3m"; then ok "gunzip of a stream"; else bad "gunzip of a stream" "exit $rc: $(cat "$work/err")"; fi
 # Several members, one after another, as gzip -d reads them.
 cat "$work/small.gz" "$work/random.gz" "$work/text3m.gz" >"$work/multi.gz"
 cat "$work/small" "$work/random" "$work/text3m" >"$work/multi"
@@ -273,4 +276,4 @@ expect_error "json: random bytes" "returned error 1: invalid JSON"
 run json pretty "$work/deep.json"
 expect_error "json: nesting past jansson's depth limit" "returned error 1: invalid JSON at line 1"
 
-[ "$n" -eq 77 ] || echo "# ran $n checks, planned 77" >&2
+[ "$n" -eq 78 ] || echo "# ran $n checks, planned 78" >&2
