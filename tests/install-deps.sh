@@ -8,8 +8,15 @@ set -eu
 # setpriv is in util-linux; tr, sha256sum and wc in coreutils, cmp in
 # diffutils; bwrap, the baseline of plughost bench's run.oneshot, in
 # bubblewrap.
+# The sample plugins that use real libraries inside the sandbox
+# (samples/meson.build) build against nettle-dev (sha256), zlib1g-dev
+# (gzip), libpng-dev (png), libpcre2-dev (grep) and libjansson-dev (json);
+# their tests (tests/samples-test.sh, tests/thumbnailer-test.sh) compare
+# with gzip, grep and python3 (stdlib only: json.tool, and zlib and struct
+# for tests/png-ref.py's own PNG codec).
 pkgs="gcc g++ libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
-      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev bubblewrap"
+      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev bubblewrap
+      nettle-dev zlib1g-dev libpng-dev libpcre2-dev libjansson-dev gzip grep python3"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
