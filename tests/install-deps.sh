@@ -7,9 +7,10 @@ set -eu
 # sanitizer runtimes) build the fuzz targets (tests/run-all.sh, pass 5);
 # setpriv is in util-linux; tr, sha256sum and wc in coreutils, cmp in
 # diffutils; bwrap, the baseline of plughost bench's run.oneshot, in
-# bubblewrap.
+# bubblewrap; man -l, which renders the man pages in tests/packaging-test.sh
+# and tests/install-test.sh, in man-db (with groff-base).
 pkgs="gcc g++ libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
-      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev bubblewrap"
+      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev bubblewrap man-db"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

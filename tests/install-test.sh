@@ -69,8 +69,11 @@ else
 	bad "the library's built-in runner path is the installed one: $(grep RUNNER "$work/build/ph-config.h")"
 fi
 missing=
-for f in share/man/man1/plughost.1 share/man/man3/plughost.3 \
-	share/bash-completion/completions/plughost share/doc/plughost/LICENSE \
+for f in "$SRC"/docs/*.scd; do # every man page: plughost.1.scd is man1/plughost.1
+	page=$(basename "$f" .scd)
+	[ -s "$prefix/share/man/man${page##*.}/$page" ] || missing="$missing man/$page"
+done
+for f in share/bash-completion/completions/plughost share/doc/plughost/LICENSE \
 	share/doc/plughost/NEWS.md include/plughost/host.h include/plughost/plugin.h \
 	include/plughost/level.h; do
 	[ -s "$prefix/$f" ] || missing="$missing $f"
@@ -79,7 +82,7 @@ for f in "$SRC"/docs/*.md; do
 	[ -s "$prefix/share/doc/plughost/$(basename "$f")" ] || missing="$missing doc/$(basename "$f")"
 done
 if [ -z "$missing" ]; then
-	ok "installed: plughost(1), plughost(3), the completion, LICENSE, NEWS.md, every guide, the headers"
+	ok "installed: every man page, the completion, LICENSE, NEWS.md, every guide, the headers"
 else
 	bad "not installed:$missing"
 fi
