@@ -6,7 +6,8 @@
 #   2. plughost(1) documents every subcommand and every option the CLI's
 #      --help lists, and FILES names the runner where it is installed;
 #   3. the bash completion completes subcommands, each subcommand's
-#      options, plugin files, input files and log levels.
+#      options (every option any --help lists), plugin files,
+#      input files and log levels.
 # Usage: packaging-test.sh SRC_DIR PLUGHOST RUNNER_INSTALLED MANPAGE...
 set -u
 SRC=$1
@@ -19,7 +20,7 @@ n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-echo "1..$(($# * 2 + 3))"
+echo "1..$(($# * 2 + 4))"
 
 export MANWIDTH=80 MANPAGER=cat PAGER=cat
 man1=
@@ -44,6 +45,11 @@ for page in "$@"; do
 	fi
 done
 
+: >"$work/help"
+for sub in "" run methods info bench "policy check" "policy learn"; do
+	# shellcheck disable=SC2086
+	"$PLUGHOST" $sub --help >>"$work/help" 2>&1
+done
 # 2. plughost(1) against the CLI itself: every long option any --help
 # prints, and every subcommand of the top-level usage.
 if [ -z "$man1" ]; then
@@ -51,14 +57,9 @@ if [ -z "$man1" ]; then
 	bad "plughost.1 names the installed runner"
 else
 	man -l "$man1" >"$work/man1.txt" 2>/dev/null
-	: >"$work/help"
-	for sub in "" run methods info bench "policy check" "policy learn"; do
-		# shellcheck disable=SC2086
-		"$PLUGHOST" $sub --help >>"$work/help" 2>&1
-	done
 	undocumented=
 	for opt in $(grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u); do
-		grep -q -- "$opt" "$work/man1.txt" || undocumented="$undocumented $opt"
+		grep -qE -- "$opt([^a-z-]|\$)" "$work/man1.txt" || undocumented="$undocumented $opt"
 	done
 	for sub in run methods info bench "policy check" "policy learn"; do
 		grep -q "plughost $sub" "$work/man1.txt" || undocumented="$undocumented '$sub'"
@@ -106,5 +107,18 @@ else
 	bad "bash completion: got subcommands '$got_sub', 'run --al' '$got_run', PLUGIN '$got_so'," \
 		"'-i no' '$got_in', '--log-level d' '$got_lvl', 'policy l' '$got_pol'," \
 		"'policy learn -' '$got_learn'"
+fi
+# Every long option any --help lists ($work/help, above) is offered by
+# the completion of some subcommand.
+offered=" $(completes -) $(completes run upper.so --) $(completes methods -) $(completes info -)"
+offered="$offered $(completes bench -) $(completes policy check -) $(completes policy learn x.so -) "
+unoffered=
+for opt in $(grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u); do
+	case $offered in *" $opt "* | *" $opt= "*) ;; *) unoffered="$unoffered $opt" ;; esac
+done
+if [ -s "$work/help" ] && [ -z "$unoffered" ]; then
+	ok "bash completion offers every option of every --help"
+else
+	bad "bash completion does not offer:$unoffered"
 fi
 [ "$fails" -eq 0 ]
