@@ -46,7 +46,7 @@ awk -v dir="$work/steps" '
 	mode == "console" && /^\$ / { print substr($0, 3) > (base ".console.sh"); next }
 	mode == "console" { print > (base ".console.out") }
 ' "$guide"
-runnable=$(ls "$work/steps" | grep -c -e '\.sh$')
+runnable=$(find "$work/steps" -name '*.sh' | wc -l)
 echo "1..$((runnable + 4))"
 
 # This build, installed as a user would install it, in a DESTDIR.
@@ -64,7 +64,8 @@ unset PKG_CONFIG_LIBDIR PLUGHOST_RUNNER
 
 cwd=$work/reader
 mkdir "$cwd"
-for f in $(ls "$work/steps" | sed -n 's/^\([0-9]*\)\.\(file\|sh\|console\.sh\)$/\1.\2/p'); do
+for path in "$work"/steps/*.file "$work"/steps/*.sh; do echo "${path##*/}"; done | sort >"$work/order"
+while read -r f; do
 	step=${f%%.*}
 	case $f in
 	*.file)
@@ -73,7 +74,7 @@ for f in $(ls "$work/steps" | sed -n 's/^\([0-9]*\)\.\(file\|sh\|console\.sh\)$/
 		cp "$work/steps/$f" "$cwd/$name"
 		;;
 	*.console.sh)
-		(cd "$cwd" && sh "$work/steps/$f") >"$work/actual" 2>&1
+		(cd "$cwd" && sh "$work/steps/$f") </dev/null >"$work/actual" 2>&1
 		if cmp -s "$work/actual" "$work/steps/$step.console.out"; then
 			ok "sdk.md block $step: $(head -1 "$work/steps/$f")"
 		else
@@ -83,7 +84,7 @@ for f in $(ls "$work/steps" | sed -n 's/^\([0-9]*\)\.\(file\|sh\|console\.sh\)$/
 		;;
 	*.sh)
 		if (cd "$cwd" && sh -e -c '. "$1"; pwd >"$2"' sh "$work/steps/$f" "$work/cwd") \
-			>"$work/actual" 2>&1; then
+			</dev/null >"$work/actual" 2>&1; then
 			ok "sdk.md block $step: $(head -1 "$work/steps/$f")"
 			cwd=$(cat "$work/cwd")
 		else
@@ -92,7 +93,7 @@ for f in $(ls "$work/steps" | sed -n 's/^\([0-9]*\)\.\(file\|sh\|console\.sh\)$/
 		fi
 		;;
 	esac
-done
+done <"$work/order"
 
 # The two builds agree. The flags: every -f, -O, -D and -z the guide's gcc
 # line names (its first block that runs gcc ... -shared).
@@ -108,7 +109,8 @@ for f in $flags; do
 	printf '%s\n' "$mcmds" | grep -qx -- "$f" || missing="$missing $f"
 done
 if [ -n "$flags" ] && [ -n "$mcmds" ] && [ -z "$missing" ]; then
-	ok "the Meson build uses every flag of the gcc line: $(echo $flags)"
+	# shellcheck disable=SC2086 # one flag a word
+	ok "the Meson build uses every flag of the gcc line: $(printf '%s ' $flags)"
 else
 	bad "the Meson build lacks:$missing (gcc line '$gccline'; meson build '$mbuild')"
 fi
@@ -139,6 +141,7 @@ else
 	bad "the hello.so files:$odd"
 fi
 cflags=$(pkg-config --cflags plughost-plugin)
+# shellcheck disable=SC2086 # the words pkg-config printed
 others=$(printf '%s\n' $cflags | grep -v '^-I')
 if [ -n "$cflags" ] && [ -z "$others" ]; then
 	ok "pkg-config --cflags plughost-plugin adds only its include path ($cflags)"
