@@ -30,7 +30,10 @@ check() { # NAME COMMAND...: ok when the command succeeds
 		sed 's/^/# /' "$work/log"
 	fi
 }
-headers=$(ls "$SRC"/plugin-sdk/include/plughost/*.h "$SRC"/host/include/plughost/*.h | wc -l)
+headers=0
+for h in "$SRC"/plugin-sdk/include/plughost/*.h "$SRC"/host/include/plughost/*.h; do
+	headers=$((headers + 1))
+done
 echo "1..$((12 + 2 * headers))"
 
 # 1. Exported symbols against the header.

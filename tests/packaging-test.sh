@@ -1,10 +1,12 @@
 #!/bin/sh
+# shellcheck disable=SC2013 # its loops take words (options, function names)
 # What a packager ships besides the binaries, checked in the build tree
 # (TAP, one line per check):
 #   1. each man page built here renders with man -l, without a single
 #      warning from man or troff (at 80 columns), and has its sections;
 #   2. plughost(1) documents every subcommand and every option the CLI's
 #      --help lists, and FILES names the runner where it is installed;
+#      plughost(3) names every function host.h exports;
 #   3. the bash completion completes subcommands, each subcommand's
 #      options (every option any --help lists), plugin files,
 #      input files and log levels.
@@ -20,7 +22,7 @@ n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-echo "1..$(($# * 2 + 4))"
+echo "1..$(($# * 2 + 5))"
 
 export MANWIDTH=80 MANPAGER=cat PAGER=cat
 man1=
@@ -74,6 +76,19 @@ else
 	else
 		bad "plughost.1's FILES names the runner at $RUNNER"
 	fi
+fi
+
+# plughost(3), the API's overview, names every function host.h exports
+# (in its source: the rendered page hyphenates).
+unnamed=
+for f in $(sed -n 's/^PH_EXPORT[^(]*[ *]\(ph_[a-z0-9_]*\)(.*/\1/p' \
+	"$SRC/host/include/plughost/host.h" | sort -u); do
+	grep -q "\*$f\*" "$SRC/docs/plughost.3.scd" || unnamed="$unnamed $f"
+done
+if [ -z "$unnamed" ]; then
+	ok "plughost(3) names every function host.h exports"
+else
+	bad "plughost(3) does not name:$unnamed"
 fi
 
 # 3. The completion, driven as bash drives it: COMP_WORDS and COMP_CWORD
