@@ -5,7 +5,7 @@
 #   2. a plugin built from <plughost/plugin.h> alone, in C and in C++, with
 #      -Wl,-z,defs and no plughost library, links, exports only its
 #      descriptor, needs no plughost symbol, and runs under the real runner;
-#   3. the header compiles on its own, strictly, as C11 and as C++;
+#   3. each public header compiles on its own, strictly, as C11 and as C++;
 #   4. sandbox/ includes no wire or ring header, plugin-sdk/ holds no
 #      protocol, and the host never dlopens plugin code.
 # Struct sizes and offsets are pinned by the static asserts in plugin.h
@@ -30,7 +30,11 @@ check() { # NAME COMMAND...: ok when the command succeeds
 		sed 's/^/# /' "$work/log"
 	fi
 }
-echo "1..17"
+headers=0
+for h in "$SRC"/plugin-sdk/include/plughost/*.h "$SRC"/host/include/plughost/*.h; do
+	headers=$((headers + 1))
+done
+echo "1..$((13 + 2 * headers))"
 
 # 1. Exported symbols against the header.
 sed -n 's/^PH_EXPORT[^(]*[ *]\(ph_[a-z0-9_]*\)(.*/\1/p' "$SRC/host/include/plughost/host.h" |
@@ -101,22 +105,21 @@ else
 	bad "pkg-config --libs plughost-plugin is empty: got '$libs'"
 fi
 
-# 3. The header on its own, strictly.
-echo '#include <plughost/plugin.h>' >"$work/h.c"
-cp "$work/h.c" "$work/h.cc"
-check "plugin.h compiles alone as -std=c11 -pedantic -Werror" \
-	cc -std=c11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/plugin-sdk/include" "$work/h.c"
-check "plugin.h compiles alone as -std=c++11 -pedantic -Werror" \
-	c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/plugin-sdk/include" "$work/h.cc"
-# host.h, whose static asserts pin the public structs' layouts.
-echo '#include <plughost/host.h>' >"$work/hh.c"
-cp "$work/hh.c" "$work/hh.cc"
-check "host.h compiles alone as -std=c11 -pedantic -Werror" \
-	cc -std=c11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/host/include" \
-	-I"$SRC/plugin-sdk/include" "$work/hh.c"
-check "host.h compiles alone as -std=c++11 -pedantic -Werror" \
-	c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$SRC/host/include" \
-	-I"$SRC/plugin-sdk/include" "$work/hh.cc"
+# 3. Each public header on its own, strictly: plugin.h and level.h (the
+# SDK), and host.h, whose static asserts pin the public structs' layouts.
+for h in "$SRC"/plugin-sdk/include/plughost/*.h "$SRC"/host/include/plughost/*.h; do
+	hname=$(basename "$h")
+	inc=-I"$SRC/plugin-sdk/include" # an SDK header needs nothing else
+	case $h in "$SRC"/host/*) inc="$inc -I$SRC/host/include" ;; esac
+	echo "#include <plughost/$hname>" >"$work/h.c"
+	cp "$work/h.c" "$work/h.cc"
+	# shellcheck disable=SC2086 # $inc is two words
+	check "$hname compiles alone as -std=c11 -pedantic -Werror" \
+		cc -std=c11 -pedantic -Wall -Wextra -Werror -fsyntax-only $inc "$work/h.c"
+	# shellcheck disable=SC2086
+	check "$hname compiles alone as -std=c++11 -pedantic -Werror" \
+		c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only $inc "$work/h.cc"
+done
 # 4. The house: the boundaries hold by construction.
 if grep -rlE '#include "(wire|ring-layout|proto)\.h"' "$SRC/sandbox" >"$work/inc"; then
 	bad "sandbox/ includes no wire or ring header: $(tr '\n' ' ' <"$work/inc")"

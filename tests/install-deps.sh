@@ -7,7 +7,8 @@ set -eu
 # sanitizer runtimes) build the fuzz targets (tests/run-all.sh, pass 5);
 # setpriv is in util-linux; tr, sha256sum and wc in coreutils, cmp in
 # diffutils; bwrap, the baseline of plughost bench's run.oneshot, in
-# bubblewrap.
+# bubblewrap; man -l, which renders the man pages in tests/packaging-test.sh
+# and tests/install-test.sh, in man-db (with groff-base).
 # The sample plugins that use real libraries inside the sandbox
 # (samples/meson.build) build against nettle-dev (sha256), zlib1g-dev
 # (gzip), libpng-dev (png), libpcre2-dev (grep) and libjansson-dev (json);
@@ -15,7 +16,7 @@ set -eu
 # with gzip, grep and python3 (stdlib only: json.tool, and zlib and struct
 # for tests/png-ref.py's own PNG codec).
 pkgs="gcc g++ libc6-dev pkg-config meson ninja-build libseccomp-dev libcap-dev libcmocka-dev
-      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev bubblewrap
+      scdoc util-linux coreutils diffutils clang libclang-rt-14-dev bubblewrap man-db
       nettle-dev zlib1g-dev libpng-dev libpcre2-dev libjansson-dev gzip grep python3"
 missing=
 for p in $pkgs; do
