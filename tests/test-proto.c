@@ -2204,8 +2204,9 @@ static void test_fuzz_wire(void **state)
 	    [PH_MSG_INIT] = {1, 1},
 	    [PH_MSG_ZYGOTE_READY] = {0, 0},
 	    [PH_MSG_FORK] = {4, 4},
+	    [PH_MSG_GRANT] = {1, 2},
 	};
-	_Static_assert(PH_MSG_TYPE_MAX == PH_MSG_FORK, "a new message type: restate its fds here");
+	_Static_assert(PH_MSG_TYPE_MAX == PH_MSG_GRANT, "a new message type: restate its fds here");
 	uint64_t seed = 0xC0FFEE;
 	static struct bb b;
 	unsigned int ok = 0, bad = 0;

@@ -187,7 +187,7 @@ static int filtered_child(void *arg)
 	if (s1 < 0)
 		return C_COMPILE;
 	if (f->stage2) {
-		s2 = ph__policy_compile_stage2();
+		s2 = ph__policy_compile_stage2(0);
 		if (s2 < 0)
 			return C_STAGE2;
 	}
@@ -677,7 +677,7 @@ static void test_policy_compile_memfd(void **state)
 				 F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 		close(fd);
 	}
-	fd = ph__policy_compile_stage2();
+	fd = ph__policy_compile_stage2(0);
 	assert_true(fd >= 0);
 	close(fd);
 
@@ -954,7 +954,7 @@ static void test_program_semantics(void **state)
 	}
 	prog_read(ph__policy_compile(NULL, 0), &kill);
 	prog_read(ph__policy_compile(NULL, 1), &notify);
-	prog_read(ph__policy_compile_stage2(), &stage2);
+	prog_read(ph__policy_compile_stage2(0), &stage2);
 	/* In stage 1 only (libseccomp shares one comparison between the kill
 	 * and tgkill rules); both then name pid 7, as the checks below show. */
 	assert_true(kill.patched >= 1 && notify.patched >= 1);
@@ -1442,7 +1442,7 @@ static int layers_child(void *arg)
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return 11;
 
-	abi = ph__sb_landlock("/nonexistent-ok");
+	abi = ph__sb_landlock("/nonexistent-ok", NULL, 0);
 	if (abi < 0 || abi != ph__probe()->landlock_abi)
 		return 12;
 	if (abi == 0)
@@ -1544,7 +1544,7 @@ static int mounts_child(void *arg)
 	{
 		int dir = open("/usr", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (dir < 0 || ph__sb_mounts(dir, "/usr", &inside) != -EINVAL || inside)
+		if (dir < 0 || ph__sb_mounts(dir, "/usr", NULL, 0, &inside) != -EINVAL || inside)
 			return 4;
 		close(dir);
 	}
@@ -1556,7 +1556,7 @@ static int mounts_child(void *arg)
 	{
 		int fd = open(copy, O_RDONLY | O_CLOEXEC);
 
-		if (fd < 0 || ph__sb_mounts(fd, copy, &inside) < 0 || !inside)
+		if (fd < 0 || ph__sb_mounts(fd, copy, NULL, 0, &inside) < 0 || !inside)
 			return 6;
 		close(fd);
 	}
@@ -1601,7 +1601,7 @@ static int mounts_peer_child(void *arg)
 		return 1;
 	int fd = open(arg, O_RDONLY | O_CLOEXEC);
 
-	return fd >= 0 && ph__sb_mounts(fd, arg, &inside) == 0 ? 0 : 2;
+	return fd >= 0 && ph__sb_mounts(fd, arg, NULL, 0, &inside) == 0 ? 0 : 2;
 }
 
 /*

@@ -91,6 +91,8 @@ static const char usage_text[] =
     "  -v, --verbose       Report the plugin, its sandbox layers and resource use\n"
     "                      on standard error.\n"
     "      --threads       Let the plugin create threads (at most 16 in all).\n"
+    "      --allow-read PATH  Let the plugin read the file or directory PATH\n"
+    "                      (read-only, at its real path). Repeatable.\n"
     "      --json[=FILE]   Also print the result as one line of JSON, on standard\n"
     "                      error or into FILE.\n"
     "      --unsandboxed   Run without any sandbox (debugging only).\n"
@@ -417,6 +419,7 @@ static int cmd_run(int argc, char **argv)
 		OPT_MAX_FDS,
 		OPT_MAX_INPUT,
 		OPT_THREADS,
+		OPT_ALLOW_READ,
 		OPT_JSON,
 	};
 	static const struct option opts[] = {
@@ -431,6 +434,7 @@ static int cmd_run(int argc, char **argv)
 	    {"max-fds", required_argument, NULL, OPT_MAX_FDS},
 	    {"max-input", required_argument, NULL, OPT_MAX_INPUT},
 	    {"threads", no_argument, NULL, OPT_THREADS},
+	    {"allow-read", required_argument, NULL, OPT_ALLOW_READ},
 	    {"json", optional_argument, NULL, OPT_JSON},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -448,6 +452,8 @@ static int cmd_run(int argc, char **argv)
 	FILE *json = NULL;
 	size_t n_inputs = 0;
 	int verbose = 0, unsandboxed = 0, threads = 0, want_json = 0, have_result = 0;
+	const char *allow_read[PH_ALLOW_READ_MAX];
+	size_t n_allow_read = 0;
 	int stdin_streams;
 	int c, r, code = EXIT_INTERNAL;
 	uint64_t v, max_input = 0;
@@ -490,6 +496,13 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_THREADS:
 			threads = 1;
+			break;
+		case OPT_ALLOW_READ:
+			if (n_allow_read == PH_ALLOW_READ_MAX)
+				return usage_error("too many --allow-read paths (at most %u; "
+						   "grant a directory that holds them)",
+						   PH_ALLOW_READ_MAX);
+			allow_read[n_allow_read++] = optarg;
 			break;
 		case OPT_JSON:
 			if (optarg && !*optarg)
@@ -568,6 +581,8 @@ static int cmd_run(int argc, char **argv)
 	pcfg.ring_size = 4u << 20;
 	pcfg.unsandboxed = unsandboxed;
 	pcfg.limits = limits;
+	pcfg.allow_read = allow_read;
+	pcfg.n_allow_read = n_allow_read;
 	if (threads) {
 		r = ph_policy_new(PH_POLICY_THREADS, &policy);
 		if (r < 0) {
@@ -591,8 +606,16 @@ static int cmd_run(int argc, char **argv)
 		code = r == -EINVAL ? EXIT_USAGE : exit_code(res.kind);
 		goto out;
 	}
-	if (verbose)
+	if (verbose) {
 		report_layers(plugin);
+		for (size_t i = 0; i < ph_plugin_grant_count(plugin); i++) {
+			int lib = 0;
+			const char *g = ph_plugin_grant_path(plugin, i, &lib);
+
+			fprintf(stderr, "plughost: granted read-only: %s%s\n", g,
+				lib ? " (a library the plugin needs)" : "");
+		}
+	}
 
 	for (size_t i = 0; i < n_inputs; i++) {
 		if (inputs[i])

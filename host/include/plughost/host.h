@@ -338,8 +338,22 @@ struct ph_plugin_config {
 	 * unsandboxed, and where the sandbox has no pid namespace.
 	 */
 	uint32_t zygote;
-	uint64_t reserved[7]; /* must be zero (ph_plugin_config_init()) */
+	/*
+	 * Read-only file grants (plughost run --allow-read PATH): each of
+	 * the n_allow_read paths (at most PH_ALLOW_READ_MAX) names a file or
+	 * directory that becomes visible inside the sandbox at its real path
+	 * (symlinks resolved), read-only, enforced by the mount namespace and
+	 * by Landlock; after loading, the plugin may open files beneath its
+	 * grants for reading, and nothing else (docs/security.md, "File
+	 * grants"). Copied at spawn (and by ph_pool_new()): the caller may
+	 * free them after the call. NULL with 0: no grants.
+	 */
+	const char *const *allow_read;
+	size_t n_allow_read;
+	uint64_t reserved[5]; /* must be zero (ph_plugin_config_init()) */
 };
+/* The most paths one ph_plugin_config.allow_read may list. */
+#define PH_ALLOW_READ_MAX 32
 
 /* How a blocking call waits for its plugin (ph_plugin_config.wait). */
 enum ph_wait {
@@ -403,6 +417,20 @@ PH_EXPORT size_t ph_plugin_method_count(const struct ph_plugin *plugin);
 PH_EXPORT const char *ph_plugin_method_name(const struct ph_plugin *plugin, size_t i);
 /* PH_LAYER bits (see ph_layer_name()) active in this instance's sandbox. */
 PH_EXPORT uint32_t ph_plugin_layers(const struct ph_plugin *plugin);
+
+/*
+ * What the instance's latest start made visible to it read-only: its
+ * ph_plugin_config.allow_read grants, and the libraries the plugin needs
+ * from its own directory (found through its ELF DT_NEEDED entries),
+ * copied next to it. ph_plugin_grant_count() is how many (0 for NULL);
+ * ph_plugin_grant_path() the i-th one's real path on the host, owned by
+ * the instance and valid until it is restarted or freed, or NULL when i
+ * is out of range. *ret_is_lib, when not NULL, is set to 1 for a library
+ * and 0 for an allow_read grant.
+ */
+PH_EXPORT size_t ph_plugin_grant_count(const struct ph_plugin *plugin);
+PH_EXPORT const char *ph_plugin_grant_path(const struct ph_plugin *plugin, size_t i,
+					   int *ret_is_lib);
 /* Name of one PH_LAYER_* bit, e.g. "userns", or NULL. */
 PH_EXPORT const char *ph_layer_name(uint32_t bit);
 /* The instance's process as the host sees it: the plugin itself, or with a
@@ -744,7 +772,9 @@ PH__HOST_ABI_ASSERT(sizeof(struct ph_plugin_config) == 168 &&
 			offsetof(struct ph_plugin_config, unsandboxed) == 96 &&
 			offsetof(struct ph_plugin_config, wait) == 104 &&
 			offsetof(struct ph_plugin_config, zygote) == 108 &&
-			offsetof(struct ph_plugin_config, reserved) == 112,
+			offsetof(struct ph_plugin_config, allow_read) == 112 &&
+			offsetof(struct ph_plugin_config, n_allow_read) == 120 &&
+			offsetof(struct ph_plugin_config, reserved) == 128,
 		    "struct ph_plugin_config is ABI");
 PH__HOST_ABI_ASSERT(sizeof(struct ph_host_config) == 88 &&
 			offsetof(struct ph_host_config, reserved) == 24,
