@@ -179,8 +179,7 @@ static int add_user_grant(struct ph__grants *g, const char *path, struct ph_resu
 	why = ph__grant_path_check(x.inside, strlen(x.inside), 0);
 	if (why) {
 		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
-				 "cannot grant '%s' (allow_read, real path '%s'): %s (the "
-				 "loader's directories are visible read-only in every sandbox)",
+				 "cannot grant '%s' (allow_read, real path '%s'): %s",
 				 path, x.inside, why);
 		r = -EINVAL;
 		goto out;
