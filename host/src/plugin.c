@@ -512,6 +512,20 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 		if (r < 0)
 			goto out;
 	}
+	/* Libraries are copied beside the plugin in its own view: without
+	 * one (the plugin is loaded through its fd) the loader's $ORIGIN
+	 * would lead nowhere. Say so rather than let dlopen() fail. */
+	for (size_t i = 0; i < p->grants.n && !(clone_flags & CLONE_NEWNS); i++) {
+		if (!p->grants.v[i].is_lib)
+			continue;
+		ph__result_setup(fail, PH_STEP_MOUNTS, EOPNOTSUPP,
+				 "the plugin needs '%s' from its own directory, which takes a "
+				 "mount namespace, and this system gives the sandbox none "
+				 "('plughost info' says why)",
+				 p->grants.v[i].inside);
+		r = -EOPNOTSUPP;
+		goto out;
+	}
 	/* A zygote needs the init of a pid namespace to fork from. */
 	if (warm && !(clone_flags & CLONE_NEWPID))
 		warm = 0;
