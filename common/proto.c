@@ -680,9 +680,11 @@ int ph__parse_grant(const struct ph_msg *msg, struct ph_grant_view *out, const c
 		return bad(ret_why, "GRANT path empty, too long, or longer than the message");
 	if (c.left != 0)
 		return bad(ret_why, "GRANT message has trailing bytes");
+	/* The host checked the path with the same function, and said what
+	 * was wrong in its own words. */
 	why = ph__grant_path_check(out->path.p, out->path.len, !!(out->fixed.flags & PH_GRANT_LIB));
 	if (why)
-		return bad(ret_why, why);
+		return bad(ret_why, "GRANT path is not one a grant may have");
 	return 0;
 }
 
