@@ -393,6 +393,13 @@ static void test_bad_grants(void **state)
 	snprintf(missing, sizeof(missing), "%s/missing", work);
 	one[0] = missing;
 	expect_refused(plugin, &cfg, -ENOENT, missing);
+	{
+		struct ph_plugin *p = NULL;
+		struct ph_result res;
+
+		assert_int_equal(ph_plugin_spawn(host, plugin, &cfg, &p, &res), -ENOENT);
+		assert_int_equal(res.code, ENOENT);
+	}
 	snprintf(fifo, sizeof(fifo), "%s/fifo", work);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	one[0] = fifo;

@@ -158,8 +158,7 @@ static int add_user_grant(struct ph__grants *g, const char *path, struct ph_resu
 	x.fd = open(path, O_PATH | O_CLOEXEC);
 	if (x.fd < 0) {
 		r = -errno;
-		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot grant '%s' (allow_read): %s",
-				 path, strerror(-r));
+		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot grant '%s' (allow_read)", path);
 		return r;
 	}
 	if (fstat(x.fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
