@@ -659,9 +659,10 @@ const char *ph__grant_path_check(const char *path, size_t len, int lib)
 	for (size_t i = 0; i < ELEMENTSOF(reserved); i++) {
 		size_t rl = strlen(reserved[i]);
 
-		if (path_covers(path, len, reserved[i], rl) || path_covers(reserved[i], rl, path, len))
-			return "the path is, covers or lies inside /plugin or the loader's files, which "
-			       "every sandbox shows read-only already";
+		if (path_covers(path, len, reserved[i], rl) ||
+		    path_covers(reserved[i], rl, path, len))
+			return "the path is, covers or lies inside /plugin or the loader's files, "
+			       "which every sandbox shows read-only already";
 	}
 	return NULL;
 }

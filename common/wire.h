@@ -245,7 +245,7 @@ struct ph_msg_grant {
 	uint64_t reserved;
 };
 #define PH_GRANT_LIB	  0x1u
-#define PH_GRANTS_MAX	  96u  /* user grants (32) and libraries (64) */
+#define PH_GRANTS_MAX	  96u	/* user grants (32) and libraries (64) */
 #define PH_GRANT_PATH_MAX 1024u /* bytes of one path inside */
 
 /* PH_MSG_LOG payload, followed by len bytes of text. */

@@ -653,9 +653,10 @@ int main(int argc, char **argv)
 
 		r = ph__sb_grant_trees(grants, n_grants, &bad, &what);
 		if (r < 0)
-			ph__runner_fail(PH_STEP_MOUNTS, -r, "cannot mount the file grant '%s': %s%s",
-					grants[bad].inside, what,
-					r == -ENOSYS ? " (this kernel has no open_tree(), 5.2)" : "");
+			ph__runner_fail(
+			    PH_STEP_MOUNTS, -r, "cannot mount the file grant '%s': %s%s",
+			    grants[bad].inside, what,
+			    r == -ENOSYS ? " (this kernel has no open_tree(), 5.2)" : "");
 	}
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		enter_namespaces(setup.fixed.ns_flags & ~(uint32_t)CLONE_NEWUSER);

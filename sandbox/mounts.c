@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The plugin's filesystem view: an empty tmpfs root holding read-only
- * binds of what the dynamic loader needs, and a copy of the plugin file.
- * Nothing else exists in it: no /proc, /dev, /tmp, /home or /etc beyond
- * ld.so.cache. Runs in the runner as root of its own user and mount
- * namespaces, before capabilities are dropped.
+ * binds of what the dynamic loader needs, a copy of the plugin file (and
+ * of the libraries it needs from its own directory), and the file grants
+ * the host opened for it, mounted read-only from their fds. Nothing else
+ * exists in it: no /proc, /dev, /tmp, /home or /etc beyond ld.so.cache.
+ * Runs in the runner as root of its own user and mount namespaces, before
+ * capabilities are dropped.
  *
  * The approach is bubblewrap's: mount the tmpfs over an existing
  * directory, pivot_root() into it with the old root parked beneath, bind
@@ -299,7 +301,7 @@ int ph__sb_grant_trees(struct ph__sb_grant *g, size_t n, size_t *ret_i, const ch
 
 			close(slot);
 			*ret_what = st > 0 && st < (int)ELEMENTSOF(tree_steps) ? tree_steps[st]
-										: "its child died";
+									       : "its child died";
 			/* ENOSYS: a kernel before open_tree (5.2) cannot grant. */
 			return st == TREE_CLONE ? -ENOSYS : st == TREE_ENTER ? -EACCES : -EPERM;
 		}

@@ -12,7 +12,8 @@
  *      which step 4 removes);
  *   4. drop every capability, all five sets;
  *   5. no_new_privs (required by Landlock and unprivileged seccomp);
- *   6. Landlock: read-only access to the loader's files, nothing else;
+ *   6. Landlock: read-only access to the loader's files and the file
+ *      grants, nothing else;
  *   7. seccomp stage 1 with the listener, sent to the host;
  *   8. load the plugin (its constructors run under all of the above);
  *   9. stage 2: the host stops allowing loader syscalls (notify mode), or

@@ -78,11 +78,11 @@ static void parse_as(uint16_t type, const char *prefix)
 		struct ph_grant_view v;
 
 		r = ph__parse_grant(&msg, &v, &why);
-		if (r == 0 && (len != sizeof(v.fixed) + v.path.len || !in_payload(v.path) ||
-			       v.path.len == 0 || v.path.len > PH_GRANT_PATH_MAX || v.fixed.reserved ||
-			       (v.fixed.flags & ~PH_GRANT_LIB) ||
-			       ph__grant_path_check(v.path.p, v.path.len,
-						    !!(v.fixed.flags & PH_GRANT_LIB))))
+		if (r == 0 &&
+		    (len != sizeof(v.fixed) + v.path.len || !in_payload(v.path) ||
+		     v.path.len == 0 || v.path.len > PH_GRANT_PATH_MAX || v.fixed.reserved ||
+		     (v.fixed.flags & ~PH_GRANT_LIB) ||
+		     ph__grant_path_check(v.path.p, v.path.len, !!(v.fixed.flags & PH_GRANT_LIB))))
 			abort();
 		break;
 	}

@@ -39,11 +39,11 @@
 
 #include "testhost.h"
 
-static char work[64];	  /* a fresh directory of test files */
-static char f_path[128];  /* work/f.bin: granted on its own */
-static char d_path[128];  /* work/d: granted as a directory */
-static char x_path[128];  /* work/d/sub/x.txt */
-static char secret[128];  /* work/secret: never granted */
+static char work[64];	 /* a fresh directory of test files */
+static char f_path[128]; /* work/f.bin: granted on its own */
+static char d_path[128]; /* work/d: granted as a directory */
+static char x_path[128]; /* work/d/sub/x.txt */
+static char secret[128]; /* work/secret: never granted */
 static uint8_t f_bytes[70000];
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -211,7 +211,8 @@ static void attack(const char *name, const char *path, enum want want, int value
 	case NO_ENTRY:
 		/* The mount namespace shows nothing there (ENOENT); where only
 		 * Landlock confines the plugin, it refuses (EACCES). */
-		if (res.kind != PH_RESULT_PLUGIN_ERROR || (res.code != ENOENT && res.code != EACCES))
+		if (res.kind != PH_RESULT_PLUGIN_ERROR ||
+		    (res.code != ENOENT && res.code != EACCES))
 			fail_msg("%s: wanted ENOENT or EACCES, got: %s", name, line);
 		if (ph_plugin_layers(p) & PH_LAYER_MNTNS)
 			assert_int_equal(res.code, ENOENT);
@@ -435,7 +436,8 @@ static void copy_file(const char *from, const char *to, const char *find, const 
 
 static void test_libs(void **state)
 {
-	char *plugin = tu_plugin_path("needs_helper.so"), *helper = tu_plugin_path("libphhelper.so");
+	char *plugin = tu_plugin_path("needs_helper.so"),
+	     *helper = tu_plugin_path("libphhelper.so");
 	char dir[160], lone[192], lib[192], other[192];
 	struct ph_plugin_config cfg;
 	struct ph_result res;
@@ -539,10 +541,14 @@ static void test_load_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_granted), cmocka_unit_test(test_attacks),
-	    cmocka_unit_test(test_no_grants_no_open), cmocka_unit_test(test_kill_mode),
-	    cmocka_unit_test(test_copies), cmocka_unit_test(test_zygote_key),
-	    cmocka_unit_test(test_bad_grants), cmocka_unit_test(test_libs),
+	    cmocka_unit_test(test_read_granted),
+	    cmocka_unit_test(test_attacks),
+	    cmocka_unit_test(test_no_grants_no_open),
+	    cmocka_unit_test(test_kill_mode),
+	    cmocka_unit_test(test_copies),
+	    cmocka_unit_test(test_zygote_key),
+	    cmocka_unit_test(test_bad_grants),
+	    cmocka_unit_test(test_libs),
 	    cmocka_unit_test(test_load_errors),
 	};
 

@@ -25,7 +25,7 @@
 
 #define ELF_FILE_MAX	(1ull << 30) /* 1 GiB: no plugin or library is bigger */
 #define ELF_PHNUM_MAX	256u
-#define ELF_DYNAMIC_MAX 4096u	  /* dynamic entries */
+#define ELF_DYNAMIC_MAX 4096u	   /* dynamic entries */
 #define ELF_STRTAB_MAX	(1u << 20) /* bytes of the dynamic string table */
 
 static int refuse(char *why, size_t why_len, const char *what)
@@ -152,7 +152,8 @@ int ph__elf_read(int fd, struct ph__elf_info *out, char *why, size_t why_len)
 	for (size_t i = 0; i < eh.e_phnum; i++) {
 		if (ph[i].p_type == PT_LOAD || ph[i].p_type == PT_DYNAMIC) {
 			if (!within(ph[i].p_offset, ph[i].p_filesz, size))
-				return refuse(why, why_len, "a segment lies beyond the end of the file");
+				return refuse(why, why_len,
+					      "a segment lies beyond the end of the file");
 		}
 		if (ph[i].p_type == PT_INTERP)
 			info.has_interp = 1;

@@ -110,8 +110,8 @@ int ph__grants_same(const struct ph__grants *a, const struct ph__grants *b)
 			return 0;
 		/* A library is copied: a changed one needs a new zygote. A
 		 * mounted grant shows its current content anyway. */
-		if (x->is_lib && (x->mtime.tv_sec != y->mtime.tv_sec ||
-				  x->mtime.tv_nsec != y->mtime.tv_nsec))
+		if (x->is_lib &&
+		    (x->mtime.tv_sec != y->mtime.tv_sec || x->mtime.tv_nsec != y->mtime.tv_nsec))
 			return 0;
 	}
 	return 1;
@@ -178,8 +178,8 @@ static int add_user_grant(struct ph__grants *g, const char *path, struct ph_resu
 	why = ph__grant_path_check(x.inside, strlen(x.inside), 0);
 	if (why) {
 		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
-				 "cannot grant '%s' (allow_read, real path '%s'): %s",
-				 path, x.inside, why);
+				 "cannot grant '%s' (allow_read, real path '%s'): %s", path,
+				 x.inside, why);
 		r = -EINVAL;
 		goto out;
 	}
@@ -219,8 +219,7 @@ out:
 /* Is every entry of a DT_RUNPATH / DT_RPATH value $ORIGIN? Sets
  * *ret_origin when one is; returns NULL, or the first entry refused
  * (copied into bad). */
-static const char *search_path_check(const char *value, int *ret_origin, char *bad,
-				     size_t bad_len)
+static const char *search_path_check(const char *value, int *ret_origin, char *bad, size_t bad_len)
 {
 	const char *p = value;
 
@@ -271,7 +270,8 @@ static int in_system_dirs(const char *name)
 }
 
 /* system_dirs[], said short enough for a one-line error. */
-#define SYSTEM_DIRS_TEXT "/lib, /usr/lib, /usr/local/lib, their x86_64-linux-gnu/, /lib64, /usr/lib64"
+#define SYSTEM_DIRS_TEXT                                                                           \
+	"/lib, /usr/lib, /usr/local/lib, their x86_64-linux-gnu/, /lib64, /usr/lib64"
 
 /* A library named name in the plugin's directory (dir_fd, real path dir):
  * its fd, open for reading, or -errno. The real file must be in that

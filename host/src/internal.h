@@ -187,10 +187,10 @@ struct ph_plugin {
 	char *given_path; /* as the caller named it, for messages */
 	struct ph_plugin_config cfg;
 	struct ph_policy *policy;
-	char **allow_read;	   /* cfg.allow_read points here: the instance's copy */
+	char **allow_read;	  /* cfg.allow_read points here: the instance's copy */
 	struct ph__grants grants; /* as opened for the latest start */
-	struct ph__prog prog[2]; /* policy compiled (kill, notify mode) */
-	struct ph_limits limits; /* per-call ones may change between calls */
+	struct ph__prog prog[2];  /* policy compiled (kill, notify mode) */
+	struct ph_limits limits;  /* per-call ones may change between calls */
 
 	char *name, *version, **methods;
 	size_t n_methods;

@@ -287,7 +287,9 @@ static void map_load_error(struct ph_plugin *p, struct ph_result *r)
 		if (skip) {
 			int n = snprintf(out + o, sizeof(out) - o, "%s", p->given_path);
 
-			o = n < 0 ? o : o + (size_t)n >= sizeof(out) ? sizeof(out) - 1 : o + (size_t)n;
+			o = n < 0			   ? o
+			    : o + (size_t)n >= sizeof(out) ? sizeof(out) - 1
+							   : o + (size_t)n;
 			m += skip;
 		} else
 			out[o++] = *m++;
@@ -507,8 +509,7 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 	 * it too. Without a sandbox everything is readable anyway. */
 	ph__grants_free(&p->grants);
 	if (!cfg->unsandboxed) {
-		r = ph__grants_build(p->path, cfg->allow_read, cfg->n_allow_read, &p->grants,
-				     fail);
+		r = ph__grants_build(p->path, cfg->allow_read, cfg->n_allow_read, &p->grants, fail);
 		if (r < 0)
 			goto out;
 	}
@@ -652,8 +653,9 @@ int ph__plugin_config_check(const struct ph_plugin_config *cfg, struct ph_result
 		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
 				 "ph_plugin_config.n_allow_read is %zu: %s", cfg->n_allow_read,
 				 cfg->n_allow_read > PH_ALLOW_READ_MAX
-				     ? "at most " PH__STR(PH_ALLOW_READ_MAX) " paths can be granted "
-				       "(grant a directory that holds them)"
+				     ? "at most " PH__STR(
+					   PH_ALLOW_READ_MAX) " paths can be granted "
+							      "(grant a directory that holds them)"
 				     : "but allow_read is NULL");
 		return -EINVAL;
 	}
@@ -731,8 +733,8 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 	p->cfg.policy = p->policy;
 	/* The grants too, and the name the caller knows the plugin by. */
 	p->cfg.allow_read = NULL;
-	if (ph__allow_read_dup(cfg ? cfg->allow_read : NULL, p->cfg.n_allow_read,
-			       &p->allow_read) < 0 ||
+	if (ph__allow_read_dup(cfg ? cfg->allow_read : NULL, p->cfg.n_allow_read, &p->allow_read) <
+		0 ||
 	    !(p->given_path = strdup(path))) {
 		/* Not started: nothing but these to free (its fds are not
 		 * set yet, so not ph__plugin_free_internal()). */
