@@ -716,6 +716,9 @@ int main(int argc, char **argv)
 		_exit(1);
 	safe_close(listener);
 
+	/* No grant fd reaches plugin code (apply_sandbox() closed them
+	 * where there is a sandbox; the host sends none without one). */
+	close_grants();
 	/* From here on, untrusted code runs in this process. */
 	if (zygote)
 		gap = shift_layout(&gap_len);

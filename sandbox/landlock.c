@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <linux/landlock.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -173,7 +174,9 @@ int ph__sb_landlock(const char *plugin_path, const struct ph__sb_grant *grants, 
 		r = add_fd_rule(ruleset, grants[i].fd);
 		if (r < 0)
 			return r;
-		if (!grants[i].is_lib)
+		/* Only in our own view, where the plugin is /plugin/NAME:
+		 * without one, /plugin would be a host path. */
+		if (!grants[i].is_lib || strncmp(plugin_path, "/plugin/", 8) != 0)
 			continue;
 		if (snprintf(copy, sizeof(copy), "/plugin/%s", grants[i].inside) >=
 		    (int)sizeof(copy))

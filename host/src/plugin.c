@@ -515,7 +515,7 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 	}
 	/* Libraries are copied beside the plugin in its own view: without
 	 * one (the plugin is loaded through its fd) the loader's $ORIGIN
-	 * would lead nowhere. Say so rather than let dlopen() fail. */
+	 * would lead nowhere. Say so rather than let the loader fail. */
 	for (size_t i = 0; i < p->grants.n && !(clone_flags & CLONE_NEWNS); i++) {
 		if (!p->grants.v[i].is_lib)
 			continue;

@@ -346,7 +346,8 @@ struct ph_plugin_config {
 	 * by Landlock; after loading, the plugin may open files beneath its
 	 * grants for reading, and nothing else (docs/security.md, "File
 	 * grants"). Copied at spawn (and by ph_pool_new()): the caller may
-	 * free them after the call. NULL with 0: no grants.
+	 * free them after the call. NULL with 0: no grants. Ignored with
+	 * unsandboxed, where everything is readable anyway.
 	 */
 	const char *const *allow_read;
 	size_t n_allow_read;
@@ -379,9 +380,12 @@ PH_EXPORT void ph_plugin_config_init(struct ph_plugin_config *cfg);
  * included), or how the plugin ended while loading (PH_RESULT_VIOLATION,
  * PH_RESULT_CRASHED, ...). Errors: -EPROTO (the plugin could not be
  * started), -EINVAL (a NULL argument, a ring_size out of range, a nonzero
- * reserved field), -ENOMEM, -ENOENT (no such plugin file), -ENOEXEC (not
- * an ELF shared object), -EPERM (a required layer is missing), and
- * clone/exec errors.
+ * reserved field, a bad allow_read list or path), -ENOMEM, -ENOENT (no
+ * such plugin file, allow_read path or needed library), -ENOEXEC (not an
+ * ELF shared object, or a library or search path plughost refuses),
+ * -EXDEV (a needed library is a symlink out of the plugin's directory),
+ * -EOPNOTSUPP (libraries beside the plugin, without a mount namespace),
+ * -EPERM (a required layer is missing), and clone/exec errors.
  */
 PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 			      const struct ph_plugin_config *cfg, struct ph_plugin **ret_plugin,
