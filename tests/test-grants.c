@@ -436,8 +436,8 @@ static void copy_file(const char *from, const char *to, const char *find, const 
 
 static void test_libs(void **state)
 {
-	char *plugin = tu_plugin_path("needs_helper.so"),
-	     *helper = tu_plugin_path("libphhelper.so");
+	char *plugin = tu_plugin_path("needs_helper.so"), *helper = tu_plugin_path("libphhelper.so"),
+	     *helper2 = tu_plugin_path("libphhelper2.so");
 	char dir[160], lone[192], lib[192], other[192];
 	struct ph_plugin_config cfg;
 	struct ph_result res;
@@ -457,6 +457,7 @@ static void test_libs(void **state)
 		expect_refused(plugin, &cfg, -EOPNOTSUPP, "takes a mount namespace");
 		free(plugin);
 		free(helper);
+		free(helper2);
 		return;
 	}
 	ph_plugin_free(p);
@@ -466,10 +467,14 @@ static void test_libs(void **state)
 	assert_int_equal(len, 23);
 	assert_memory_equal(out, "hello from libphhelper\n", 23);
 	free(out);
-	assert_int_equal(ph_plugin_grant_count(p), 1);
+	/* The library, and what it needs in turn. */
+	assert_int_equal(ph_plugin_grant_count(p), 2);
 	g = ph_plugin_grant_path(p, 0, &is_lib);
 	assert_int_equal(is_lib, 1);
 	assert_non_null(strstr(g, "/libphhelper.so"));
+	g = ph_plugin_grant_path(p, 1, &is_lib);
+	assert_int_equal(is_lib, 1);
+	assert_non_null(strstr(g, "/libphhelper2.so"));
 	ph_plugin_free(p);
 
 	/* The plugin alone in a directory of its own. */
@@ -492,8 +497,12 @@ static void test_libs(void **state)
 	assert_int_equal(symlink(other, lib), 0);
 	expect_refused(lone, &cfg, -EXDEV, "symlink leading out");
 	unlink(lib);
-	/* With the library beside it: runs. */
+	/* With the library beside it, but not what that one needs. */
 	copy_file(helper, lib, NULL, NULL);
+	expect_refused(lone, &cfg, -ENOENT, "libphhelper.so needs 'libphhelper2.so', which is");
+	/* With both: runs. */
+	snprintf(other, sizeof(other), "%s/libphhelper2.so", dir);
+	copy_file(helper2, other, NULL, NULL);
 	p = tu_spawn_ok(lone, NULL);
 	out = call(p, "greet", "", NULL, &len, &res);
 	assert_int_equal(res.kind, PH_RESULT_OK);
@@ -510,6 +519,7 @@ static void test_libs(void **state)
 	rmdir(dir);
 	free(plugin);
 	free(helper);
+	free(helper2);
 }
 
 static void test_load_errors(void **state)
