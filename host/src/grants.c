@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,7 +31,8 @@
 
 /* Where the loader looks when no search path of the object's own names
  * the library, as far as the sandbox can see (it binds /usr and /lib*):
- * Debian's multiarch directories, the classic ones, and /usr/local. */
+ * Debian's multiarch directories, the classic ones, and /usr/local; and
+ * the directories /etc/ld.so.conf adds beneath /usr and /lib*. */
 static const char *const system_dirs[] = {
     "/lib/x86_64-linux-gnu",
     "/usr/lib/x86_64-linux-gnu",
@@ -254,19 +256,73 @@ static const char *needed_name_check(const char *name)
 	return NULL;
 }
 
-static int in_system_dirs(const char *name)
+static int in_dir(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++) {
-		if (snprintf(path, sizeof(path), "%s/%s", system_dirs[i], name) >=
-		    (int)sizeof(path))
-			continue;
-		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return 0;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Is dir one the sandbox shows (beneath /usr or /lib*)? */
+static int dir_visible(const char *dir)
+{
+	static const char *const visible[] = {"/usr/", "/lib/", "/lib64/", "/lib32/", "/libx32/"};
+
+	for (size_t i = 0; i < ELEMENTSOF(visible); i++)
+		if (strncmp(dir, visible[i], strlen(visible[i])) == 0)
 			return 1;
-	}
 	return 0;
+}
+
+/* Search the directories one ld.so.conf file lists (a line each; '#'
+ * comments; "include GLOB" one level deep), those the sandbox shows. */
+static int in_conf_file(const char *file, const char *name, int depth)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0, lines = 0;
+	FILE *f = fopen(file, "re");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && lines++ < 1024 && getline(&line, &cap, f) > 0) {
+		char *p = line, *end;
+
+		if ((end = strchr(p, '#')))
+			*end = '\0';
+		p += strspn(p, " \t");
+		end = p + strlen(p);
+		while (end > p && strchr(" \t\r\n", end[-1]))
+			*--end = '\0';
+		if (strncmp(p, "include", 7) == 0 && (p[7] == ' ' || p[7] == '\t')) {
+			glob_t g;
+
+			if (depth > 0)
+				continue;
+			p += 7 + strspn(p + 7, " \t");
+			if (glob(p, 0, NULL, &g) != 0)
+				continue;
+			for (size_t i = 0; i < g.gl_pathc && i < 256 && !found; i++)
+				found = in_conf_file(g.gl_pathv[i], name, depth + 1);
+			globfree(&g);
+		} else if (p[0] == '/' && dir_visible(p))
+			found = in_dir(p, name);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Would the loader find name in the sandbox without our help: in its
+ * default directories, or in one ld.so.conf adds that the sandbox shows? */
+static int in_system_dirs(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++)
+		if (in_dir(system_dirs[i], name))
+			return 1;
+	return in_conf_file("/etc/ld.so.conf", name, 0);
 }
 
 /* system_dirs[], said short enough for a one-line error. */
