@@ -140,6 +140,11 @@ fail:
 		free(zg->path);
 		free(zg);
 	}
+	if (z && z->allow_read && !z->cfg.n_allow_read) {
+		/* Copied before z->cfg said how many. */
+		ph__allow_read_free(z->allow_read, p->cfg.n_allow_read);
+		z->allow_read = NULL;
+	}
 	ph__plugin_free_internal(z);
 	return NULL;
 }
