@@ -123,6 +123,10 @@ static const struct fd_rule {
      4,
      4,
      {PH_FD_RING, PH_FD_PLUGIN_FILE, PH_FD_WAKE, PH_FD_SECCOMP_PROG}},
+    /* One file grant each, right after SETUP (whose n_grants ties the
+     * count of these messages): the granted object and, for a file
+     * mounted on its own, the directory it is in. */
+    {PH_DIR_HOST_TO_RUNNER, PHASE(SPAWNING), PH_MSG_GRANT, 1, 2, 1, {PH_FD_GRANT}},
     /* The sealed inputs of a request that travel as fds
      * (ph__parse_call() ties the count). */
     {PH_DIR_HOST_TO_RUNNER, PHASE(READY), PH_MSG_CALL, 1, PH_INPUTS_MAX, 1, {PH_FD_INPUT}},
@@ -282,6 +286,14 @@ static int check_kind(int fd, enum ph_fd_kind kind, const char **ret_why)
 	case PH_FD_PIDFD:
 		if (ph__fd_is_pidfd(fd, NULL) < 0)
 			return bad(ret_why, "fd is not a pidfd");
+		return 0;
+	case PH_FD_GRANT:
+		/* What the sandbox may read: a file or a directory, never one
+		 * open for writing (an O_PATH fd has no access mode at all). */
+		fl = fcntl(fd, F_GETFL);
+		if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) || fl < 0 ||
+		    (!(fl & O_PATH) && (fl & O_ACCMODE) != O_RDONLY))
+			return bad(ret_why, "fd is not a file or directory closed to writing");
 		return 0;
 	}
 	return bad(ret_why, "fd of no allowed kind");
@@ -601,6 +613,82 @@ int ph__slot_req_check(const struct ph_slot_req *q, const char **ret_why)
 	return 0;
 }
 
+/* Is a ends exactly at a component boundary of b's prefix: a == b, or a
+ * is an ancestor of b ("/usr" of "/usr/lib", not of "/usrx")? */
+static bool path_covers(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen == 1 && a[0] == '/')
+		return true;
+	return alen <= blen && memcmp(a, b, alen) == 0 && (alen == blen || b[alen] == '/');
+}
+
+const char *ph__grant_path_check(const char *path, size_t len, int lib)
+{
+	/* What the sandbox itself puts in its root, which no grant may
+	 * cover, hide or reach into: the plugin and the loader's files. */
+	static const char *const reserved[] = {
+	    "/plugin", "/usr", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache",
+	};
+
+	if (!path || len == 0 || memchr(path, '\0', len))
+		return "the path is empty or holds a NUL byte";
+	if (lib) {
+		/* A bare file name in /plugin, next to the plugin. */
+		if (len > 255 || memchr(path, '/', len) || (len == 1 && path[0] == '.') ||
+		    (len == 2 && path[0] == '.' && path[1] == '.'))
+			return "a library's name must be a plain file name";
+		return NULL;
+	}
+	if (len > PH_GRANT_PATH_MAX)
+		return "the path is longer than the sandbox takes";
+	if (path[0] != '/' || len == 1)
+		return "the path is not absolute, or is the root itself";
+	if (path[len - 1] == '/')
+		return "the path is not normalised (a trailing '/')";
+	for (size_t i = 0; i < len;) {
+		size_t j = i + 1;
+
+		while (j < len && path[j] != '/')
+			j++;
+		/* path[i] is '/', the component is path[i + 1 .. j). */
+		if (j == i + 1 || (j == i + 2 && path[i + 1] == '.') ||
+		    (j == i + 3 && path[i + 1] == '.' && path[i + 2] == '.'))
+			return "the path is not normalised (an empty, '.' or '..' component)";
+		i = j;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(reserved); i++) {
+		size_t rl = strlen(reserved[i]);
+
+		if (path_covers(path, len, reserved[i], rl) ||
+		    path_covers(reserved[i], rl, path, len))
+			return "the path is, covers or lies inside /plugin or the loader's files, "
+			       "which every sandbox shows read-only already";
+	}
+	return NULL;
+}
+
+int ph__parse_grant(const struct ph_msg *msg, struct ph_grant_view *out, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+	const char *why;
+
+	if (msg->hdr.type != PH_MSG_GRANT || take(&c, &out->fixed, sizeof(out->fixed)) < 0)
+		return bad(ret_why, "GRANT message too short");
+	if (out->fixed.reserved || (out->fixed.flags & ~PH_GRANT_LIB))
+		return bad(ret_why, "GRANT has unknown flags or a nonzero reserved field");
+	if (out->fixed.path_len == 0 || out->fixed.path_len > PH_GRANT_PATH_MAX ||
+	    take_str(&c, out->fixed.path_len, &out->path) < 0)
+		return bad(ret_why, "GRANT path empty, too long, or longer than the message");
+	if (c.left != 0)
+		return bad(ret_why, "GRANT message has trailing bytes");
+	/* The host checked the path with the same function, and said what
+	 * was wrong in its own words. */
+	why = ph__grant_path_check(out->path.p, out->path.len, !!(out->fixed.flags & PH_GRANT_LIB));
+	if (why)
+		return bad(ret_why, "GRANT path is not one a grant may have");
+	return 0;
+}
+
 int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const char **ret_why)
 {
 	struct cursor c = cursor_of(msg);
@@ -615,6 +703,8 @@ int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const c
 		return bad(ret_why, "SETUP ring capacity not a power of two in range");
 	if (out->fixed.path_len == 0 || out->fixed.path_len > 4096)
 		return bad(ret_why, "SETUP plugin path empty or too long");
+	if (out->fixed.n_grants > PH_GRANTS_MAX || out->fixed.reserved32)
+		return bad(ret_why, "SETUP announces too many grants, or reserved32 is not zero");
 	if (take_str(&c, out->fixed.path_len, &out->path) < 0)
 		return bad(ret_why, "SETUP message shorter than its path length says");
 	if (c.left != 0)

@@ -91,6 +91,7 @@ enum ph_fd_kind {
 	PH_FD_WAKE,	    /* the write end of a pipe */
 	PH_FD_SOCKET,	    /* a SOCK_SEQPACKET socket */
 	PH_FD_PIDFD,	    /* a pidfd */
+	PH_FD_GRANT,	    /* a regular file or directory, not open for writing */
 };
 
 /*
@@ -138,6 +139,11 @@ struct ph_setup_view {
 	struct ph_str path;
 };
 
+struct ph_grant_view {
+	struct ph_msg_grant fixed;
+	struct ph_str path;
+};
+
 struct ph_failed_view {
 	struct ph_msg_setup_failed fixed;
 	struct ph_str msg;
@@ -157,6 +163,13 @@ int ph__parse_call(const struct ph_msg *msg, struct ph_msg_call *out, const char
 int ph__parse_fork(const struct ph_msg *msg, struct ph_msg_fork *out, const char **ret_why);
 int ph__parse_loaded(const struct ph_msg *msg, struct ph_loaded_view *out, const char **ret_why);
 int ph__parse_setup(const struct ph_msg *msg, struct ph_setup_view *out, const char **ret_why);
+/* Is path (len bytes, no NUL needed) one a grant may have inside the
+ * sandbox? lib: a bare file name in /plugin; else absolute, normalised
+ * (no empty, '.' or '..' component, no trailing '/'), at most
+ * PH_GRANT_PATH_MAX bytes, not the root, and neither covering nor inside
+ * /plugin or the loader's files. Returns NULL, or a static reason. */
+const char *ph__grant_path_check(const char *path, size_t len, int lib);
+int ph__parse_grant(const struct ph_msg *msg, struct ph_grant_view *out, const char **ret_why);
 int ph__parse_failed(const struct ph_msg *msg, struct ph_failed_view *out, const char **ret_why);
 int ph__parse_log(const struct ph_msg *msg, struct ph_log_view *out, const char **ret_why);
 int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char **ret_why);

@@ -97,7 +97,13 @@ enum ph_msg_type {
 	 * control socket from SANDBOXED on, as a cold one does, and the
 	 * zygote reports CHILD and EXIT on its supervisor socket. */
 	PH_MSG_FORK = 16,
-	PH_MSG_TYPE_MAX = 16,
+	/* host -> runner, right after SETUP, once per file grant (SETUP's
+	 * n_grants of them): the granted file or directory as the host
+	 * opened it (and, for a file that is not a library, the directory
+	 * it is in), and the path it gets inside the sandbox. The runner
+	 * mounts it from the fds and never resolves a host path. */
+	PH_MSG_GRANT = 17,
+	PH_MSG_TYPE_MAX = 17,
 };
 
 /* Every message starts with this header; len counts the payload after it. */
@@ -124,7 +130,9 @@ struct ph_msg_setup {
 	uint64_t rlimit_as; /* bytes, 0 = leave */
 	uint32_t rlimit_nofile;
 	uint32_t rlimit_nproc;
-	uint64_t reserved[5];
+	uint32_t n_grants; /* PH_MSG_GRANT messages that follow, <= PH_GRANTS_MAX */
+	uint32_t reserved32;
+	uint64_t reserved[4];
 };
 
 #define PH_SETUP_SECCOMP	0x1u  /* fd[3] holds a seccomp program */
@@ -223,6 +231,23 @@ struct ph_msg_exit {
 	uint32_t reserved;
 };
 
+/*
+ * PH_MSG_GRANT payload, followed by path_len bytes of the path inside the
+ * sandbox (absolute, normalised, no NUL). The fd is a regular file or a
+ * directory, never open for writing. PH_GRANT_LIB: a library the plugin
+ * needs, copied next to it into /plugin (path is then its bare name),
+ * so its fd is open for reading; otherwise a read-only view mounted at
+ * path.
+ */
+struct ph_msg_grant {
+	uint32_t flags; /* PH_GRANT_* */
+	uint32_t path_len;
+	uint64_t reserved;
+};
+#define PH_GRANT_LIB	  0x1u
+#define PH_GRANTS_MAX	  96u	/* user grants (32) and libraries (64) */
+#define PH_GRANT_PATH_MAX 1024u /* bytes of one path inside */
+
 /* PH_MSG_LOG payload, followed by len bytes of text. */
 struct ph_msg_log {
 	uint32_t level; /* enum ph_level of <plughost/level.h> */
@@ -233,5 +258,6 @@ struct ph_msg_log {
 _Static_assert(sizeof(struct ph_msg_setup) == 80 && sizeof(struct ph_msg_sandboxed) == 88 &&
 		   sizeof(struct ph_msg_setup_failed) == 16 && sizeof(struct ph_msg_loaded) == 16 &&
 		   sizeof(struct ph_msg_call) == 8 && sizeof(struct ph_msg_exit) == 56 &&
-		   sizeof(struct ph_msg_log) == 8 && sizeof(struct ph_msg_fork) == 32,
+		   sizeof(struct ph_msg_log) == 8 && sizeof(struct ph_msg_fork) == 32 &&
+		   sizeof(struct ph_msg_grant) == 16,
 	       "wire message layouts are fixed");

@@ -34,6 +34,7 @@
 #include <sys/random.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -216,6 +217,70 @@ static void enter_namespaces(uint32_t ns)
 	}
 }
 
+/* The instance's file grants (PH_MSG_GRANT), as received. */
+static struct ph__sb_grant grants[PH_GRANTS_MAX];
+static char grant_paths[PH_GRANTS_MAX][PH_GRANT_PATH_MAX + 1];
+static size_t n_grants;
+static int user_grants; /* grants that are not libraries */
+
+/*
+ * The n GRANT messages that follow SETUP, each checked like SETUP: its fds
+ * against the table (on the fds themselves), its path by
+ * ph__grant_path_check(), and the fds' shape against what it claims.
+ */
+static void receive_grants(uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct ph__sb_grant *g = &grants[i];
+		struct ph_grant_view v;
+		const char *why = "got another message";
+		struct stat st;
+		int r = ph__msg_recv(PH_FD_CONTROL, &msg, 0, &why), fl;
+
+		if (r == 0)
+			_exit(1);
+		if (r < 0 || msg.hdr.type != PH_MSG_GRANT || ph__parse_grant(&msg, &v, &why) < 0 ||
+		    ph__msg_check_fds(&msg, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, &why) < 0) {
+			ph__msg_close_fds(&msg);
+			ph__runner_fail(PH_STEP_PROTOCOL, 0, "bad GRANT message: %s", why);
+		}
+		g->fd = msg.fds[0];
+		g->parent_fd = msg.nfds > 1 ? msg.fds[1] : -1;
+		g->tree_fd = -1;
+		g->is_lib = !!(v.fixed.flags & PH_GRANT_LIB);
+		msg.nfds = 0; /* taken */
+		fl = fcntl(g->fd, F_GETFL);
+		if (fstat(g->fd, &st) < 0 || fl < 0)
+			ph__runner_fail(PH_STEP_PROTOCOL, errno, "cannot look at a granted fd");
+		g->is_dir = S_ISDIR(st.st_mode);
+		/* A library is read to be copied: a readable regular file, on
+		 * its own. A directory comes alone; a file with its directory. */
+		if (g->is_lib ? (g->is_dir || (fl & O_PATH) || g->parent_fd >= 0)
+			      : (g->is_dir ? g->parent_fd >= 0
+					   : (g->parent_fd < 0 || fstat(g->parent_fd, &st) < 0 ||
+					      !S_ISDIR(st.st_mode))))
+			ph__runner_fail(PH_STEP_PROTOCOL, 0,
+					"GRANT fds do not match what it grants");
+		memcpy(grant_paths[i], v.path.p, v.path.len);
+		grant_paths[i][v.path.len] = '\0';
+		g->inside = grant_paths[i];
+		user_grants += !g->is_lib;
+		n_grants = i + 1;
+	}
+}
+
+/* Every fd of the grants, once the sandbox has what it needs of them:
+ * none may reach plugin code, which could walk out of a grant through
+ * an fd of the host's (openat(fd, "..")). */
+static void close_grants(void)
+{
+	for (size_t i = 0; i < n_grants; i++) {
+		grants[i].fd = safe_close(grants[i].fd);
+		grants[i].parent_fd = safe_close(grants[i].parent_fd);
+		grants[i].tree_fd = safe_close(grants[i].tree_fd);
+	}
+}
+
 /* The sandbox layers, in order. Returns the PH_LAYER_* bits now active. */
 static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, int plugin_fd,
 			      const char **ret_path_inside, int *ret_landlock_abi)
@@ -245,10 +310,12 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 	if (ns & CLONE_NEWNS) {
 		/* The filesystem view shrinks to what loading needs; done while
 		 * we still hold CAP_SYS_ADMIN in our own user namespace. */
-		r = ph__sb_mounts(plugin_fd, path, ret_path_inside);
+		r = ph__sb_mounts(plugin_fd, path, grants, n_grants, ret_path_inside);
 		if (r < 0)
 			ph__runner_fail(PH_STEP_MOUNTS, -r,
-					"cannot build the plugin's filesystem view");
+					n_grants ? "cannot build the plugin's filesystem view "
+						   "with its file grants"
+						 : "cannot build the plugin's filesystem view");
 		ph__runner_mark(PH_MARK_MOUNTS);
 	}
 	/* Limits before dropping capabilities: lowering needs none, and once
@@ -304,10 +371,18 @@ static uint32_t apply_sandbox(const struct ph_setup_view *s, const char *path, i
 				"cannot keep the runner dumpable for the host's watchdog");
 	ph__runner_mark(PH_MARK_LIMITS);
 
-	r = ph__sb_landlock(*ret_path_inside);
+	r = ph__sb_landlock(*ret_path_inside, grants, n_grants);
 	if (r < 0)
 		ph__runner_fail(PH_STEP_LANDLOCK, -r,
 				"cannot restrict filesystem access with Landlock");
+	/* Grants open files after loading: one of the two layers that say
+	 * which must be there, or a read-only open would reach every file
+	 * the uid we run as can read. */
+	if (user_grants && r == 0 && !(ns & CLONE_NEWNS))
+		ph__runner_fail(PH_STEP_LANDLOCK, EOPNOTSUPP,
+				"file grants need a mount namespace or Landlock, and this "
+				"system gives the sandbox neither");
+	close_grants();
 	if (r > 0) {
 		layers |= PH_LAYER_LANDLOCK;
 		if (r >= 4)
@@ -537,6 +612,9 @@ int main(int argc, char **argv)
 	if (setup.fixed.flags & PH_SETUP_SECCOMP)
 		prog_fd = msg.fds[3];
 	notify = !!(setup.fixed.flags & PH_SETUP_SECCOMP_LISTEN);
+	/* SETUP's fds are ours now: msg can take the grants. */
+	msg.nfds = 0;
+	receive_grants(setup.fixed.n_grants);
 
 	ring = map_ring(ring_fd, setup.fixed.ring_capacity);
 
@@ -544,7 +622,7 @@ int main(int argc, char **argv)
 	 * now: once the rlimits are in force (FSIZE 0) its memfd cannot be
 	 * written, and once stage 1 is loaded memfd_create is refused. */
 	if (prog_fd >= 0 && !notify) {
-		stage2_fd = ph__policy_compile_stage2();
+		stage2_fd = ph__policy_compile_stage2(user_grants > 0);
 		if (stage2_fd < 0)
 			ph__runner_fail(PH_STEP_SECCOMP, -stage2_fd,
 					"cannot build seccomp stage 2");
@@ -567,6 +645,19 @@ int main(int argc, char **argv)
 	inst_nofile = setup.fixed.rlimit_nofile;
 	if (zygote && setup.fixed.rlimit_nofile)
 		setup.fixed.rlimit_nofile = PH_ZYGOTE_NOFILE;
+	/* The grants' mounts are cloned from the host's mount namespace,
+	 * the only one their fds lead into, before we leave it. */
+	if ((setup.fixed.flags & PH_SETUP_SANDBOX) && (setup.fixed.ns_flags & CLONE_NEWNS)) {
+		size_t bad = 0;
+		const char *what = "";
+
+		r = ph__sb_grant_trees(grants, n_grants, &bad, &what);
+		if (r < 0)
+			ph__runner_fail(
+			    PH_STEP_MOUNTS, -r, "cannot mount the file grant '%s': %s%s",
+			    grants[bad].inside, what,
+			    r == -ENOSYS ? " (this kernel has no open_tree(), 5.2)" : "");
+	}
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
 		enter_namespaces(setup.fixed.ns_flags & ~(uint32_t)CLONE_NEWUSER);
 	if (setup.fixed.flags & PH_SETUP_SANDBOX)
@@ -625,6 +716,9 @@ int main(int argc, char **argv)
 		_exit(1);
 	safe_close(listener);
 
+	/* No grant fd reaches plugin code (apply_sandbox() closed them
+	 * where there is a sandbox; the host sends none without one). */
+	close_grants();
 	/* From here on, untrusted code runs in this process. */
 	if (zygote)
 		gap = shift_layout(&gap_len);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Landlock: read-only access beneath the loader's files and the plugin,
- * nothing else on the filesystem, no TCP, and no signals or abstract
+ * Landlock: read-only access beneath the loader's files, the plugin and
+ * the instance's file grants, nothing else on the filesystem, no TCP, and no signals or abstract
  * sockets outside the sandbox, as far as the running kernel's ABI goes.
  *
  * This is the layer that still holds where the mount namespace is missing
@@ -13,6 +13,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <linux/landlock.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -84,17 +87,13 @@ static const char *const loader_paths[] = {
     "/usr", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache",
 };
 
-static int add_path_rule(int ruleset, const char *path)
+/* Read-only rights beneath the object fd names (directory rights for a
+ * directory, file rights for anything else). */
+static int add_fd_rule(int ruleset, int fd)
 {
 	struct landlock_path_beneath_attr rule = {0};
-	_cleanup_close_ int fd = -1;
 	struct stat st;
 
-	/* O_PATH: no read access needed to name the hierarchy. Following
-	 * symlinks is right: /lib -> usr/lib grants what it points to. */
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	rule.parent_fd = fd;
@@ -104,7 +103,19 @@ static int add_path_rule(int ruleset, const char *path)
 	return 0;
 }
 
-int ph__sb_landlock(const char *plugin_path)
+static int add_path_rule(int ruleset, const char *path)
+{
+	_cleanup_close_ int fd = -1;
+
+	/* O_PATH: no read access needed to name the hierarchy. Following
+	 * symlinks is right: /lib -> usr/lib grants what it points to. */
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	return add_fd_rule(ruleset, fd);
+}
+
+int ph__sb_landlock(const char *plugin_path, const struct ph__sb_grant *grants, size_t n_grants)
 {
 	struct ph_landlock_ruleset_attr attr = {0};
 	_cleanup_close_ int ruleset = -1;
@@ -112,7 +123,7 @@ int ph__sb_landlock(const char *plugin_path)
 	long abi;
 	int r;
 
-	if (!plugin_path)
+	if (!plugin_path || (n_grants && !grants))
 		return -EINVAL;
 
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -151,6 +162,29 @@ int ph__sb_landlock(const char *plugin_path)
 	r = add_path_rule(ruleset, plugin_path);
 	if (r < 0)
 		return r;
+	/* Each grant from the host's own fd: Landlock ties a rule to the
+	 * inode, so it holds for the grant's mount in our view as well as
+	 * for the host's path where there is no view of our own. Libraries
+	 * are copied beside the plugin in our view: their copies there get
+	 * a rule of their own (a path of our tmpfs, not the host's; absent
+	 * without a view, where the rule on the original serves). */
+	for (size_t i = 0; i < n_grants; i++) {
+		char copy[PATH_MAX];
+
+		r = add_fd_rule(ruleset, grants[i].fd);
+		if (r < 0)
+			return r;
+		/* Only in our own view, where the plugin is /plugin/NAME:
+		 * without one, /plugin would be a host path. */
+		if (!grants[i].is_lib || strncmp(plugin_path, "/plugin/", 8) != 0)
+			continue;
+		if (snprintf(copy, sizeof(copy), "/plugin/%s", grants[i].inside) >=
+		    (int)sizeof(copy))
+			return -ENAMETOOLONG;
+		r = add_path_rule(ruleset, copy);
+		if (r < 0)
+			return r;
+	}
 
 	/* Needs no_new_privs (ph__sb_nnp) since the capabilities are gone. */
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)

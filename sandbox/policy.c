@@ -343,6 +343,50 @@ int ph__policy_threads_allows(uint32_t arch, int nr, const uint64_t args[6])
 	       (args[0] & (THREAD_CLONE_FLAGS | NS_CLONE_FLAGS)) == THREAD_CLONE_FLAGS;
 }
 
+/*
+ * With file grants: after loading, the plugin may still open for reading
+ * (the access mode O_RDONLY, nothing that creates, truncates, appends or
+ * makes an O_PATH or O_TMPFILE fd: a condition on the flags register,
+ * never on the path, which the mount namespace and Landlock confine),
+ * stat paths and list directories. openat2's flags are behind a pointer:
+ * ENOSYS, so that a library falls back to openat.
+ */
+static const struct rule grant_rules[] = {
+    R1("open", MASKED(1, OPEN_WRITE_BITS, 0)),
+    R1("openat", MASKED(2, OPEN_WRITE_BITS, 0)),
+    R0("newfstatat"),
+    R0("statx"),
+    R0("getdents64"),
+};
+/* Kill mode's stage 1 allows these already while loading (loader rules). */
+static bool grant_rule_is_loader(const char *name)
+{
+	return strcmp(name, "open") == 0 || strcmp(name, "openat") == 0 ||
+	       strcmp(name, "newfstatat") == 0;
+}
+
+/* Each flag of OPEN_WRITE_BITS alone, for stage 2's kill rules (a filter
+ * can test a masked value for equality only). */
+static const unsigned long long open_write_bits[] = {
+    O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_PATH, O_TMPFILE & ~O_DIRECTORY,
+};
+
+static int add_rules(scmp_filter_ctx ctx, uint32_t action, const struct rule *rules, size_t n);
+
+static int add_grant_rules(scmp_filter_ctx ctx, int notify)
+{
+	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(grant_rules); i++) {
+		if (!notify && grant_rule_is_loader(grant_rules[i].name))
+			continue;
+		r = add_rules(ctx, SCMP_ACT_ALLOW, &grant_rules[i], 1);
+		if (r < 0)
+			return r;
+	}
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0);
+}
+
 /* --------------------------------------------------------------- compile */
 
 static void releasep(scmp_filter_ctx *ctx)
@@ -572,10 +616,15 @@ int ph__policy_compile(const struct ph__sb_policy *policy, int notify)
 		if (r < 0)
 			return r;
 	}
+	if (policy && policy->read_opens) {
+		r = add_grant_rules(ctx, notify);
+		if (r < 0)
+			return r;
+	}
 	return export_sealed(ctx);
 }
 
-int ph__policy_compile_stage2(void)
+int ph__policy_compile_stage2(int read_opens)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	int r;
@@ -588,6 +637,25 @@ int ph__policy_compile_stage2(void)
 	for (size_t i = 0; i < ELEMENTSOF(loader_syscalls); i++) {
 		const struct loader_syscall *l = &loader_syscalls[i];
 
+		if (read_opens && (l->nr == __NR_open || l->nr == __NR_openat)) {
+			/* Spare the read-only opens stage 1 allows: kill each
+			 * open that sets any one of the writing flags. */
+			const unsigned int arg = l->nr == __NR_open ? 1 : 2;
+
+			for (size_t b = 0; b < ELEMENTSOF(open_write_bits); b++) {
+				const struct scmp_arg_cmp c =
+				    MASKED(arg, open_write_bits[b], open_write_bits[b]);
+
+				r = seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, l->nr, 1,
+							   &c);
+				if (r < 0)
+					return r;
+			}
+			continue;
+		}
+		/* Path stat stays allowed, openat2 stays ENOSYS (stage 1). */
+		if (read_opens && (l->nr == __NR_newfstatat || l->nr == __NR_openat2))
+			continue;
 		r = seccomp_rule_add_array(ctx, SCMP_ACT_KILL_PROCESS, l->nr, l->n_kill, l->kill);
 		if (r < 0)
 			return r;

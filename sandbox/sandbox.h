@@ -12,7 +12,8 @@
  *      which step 4 removes);
  *   4. drop every capability, all five sets;
  *   5. no_new_privs (required by Landlock and unprivileged seccomp);
- *   6. Landlock: read-only access to the loader's files, nothing else;
+ *   6. Landlock: read-only access to the loader's files and the file
+ *      grants, nothing else;
  *   7. seccomp stage 1 with the listener, sent to the host;
  *   8. load the plugin (its constructors run under all of the above);
  *   9. stage 2: the host stops allowing loader syscalls (notify mode), or
@@ -115,6 +116,10 @@ struct ph__sb_policy {
 	 * PH__POLICY_BASE_VERSION for the current one; an older one adds the
 	 * rules that base had and the current one no longer has. */
 	unsigned int base_version;
+	/* The instance has file grants: read-only opens (and stat, directory
+	 * listing) stay allowed after loading; the mount namespace and
+	 * Landlock decide which paths. */
+	int read_opens;
 };
 
 /*
@@ -175,10 +180,12 @@ unsigned int ph__sb_seccomp_patch_self(struct sock_filter *insns, unsigned int n
 
 /*
  * Fallback stage 2 program (no user notification): kill-process on the
- * loader-only syscalls (open*, exec*, PROT_EXEC mmap/mprotect). Same
- * memfd form. Returns the fd or -errno.
+ * loader-only syscalls (open*, exec*, PROT_EXEC mmap/mprotect). With
+ * read_opens (the instance has file grants) opens that only read, and
+ * path stat, are spared, as ph__sb_policy.read_opens has stage 1 allow
+ * them. Same memfd form. Returns the fd or -errno.
  */
-int ph__policy_compile_stage2(void);
+int ph__policy_compile_stage2(int read_opens);
 
 /*
  * In notify mode, a syscall that the policy sends to the host: may it go
@@ -203,14 +210,45 @@ int ph__probe_report(char *buf, size_t len);
 /* ---------------------------------------------------------- runner side */
 
 /*
+ * A read-only file grant (PH_MSG_GRANT), as the runner holds it. fd is the
+ * object the host opened (the Landlock rule's object; a library's bytes);
+ * parent_fd, for a file that is not a library, the directory it is in
+ * (also the host's); tree_fd a detached copy of its mount made by
+ * ph__sb_grant_trees(), or -1. inside: its path in the sandbox, checked
+ * by ph__grant_path_check() (a bare name in /plugin for a library).
+ */
+struct ph__sb_grant {
+	int fd, parent_fd, tree_fd;
+	int is_lib, is_dir;
+	const char *inside;
+};
+
+/*
+ * Make each grant's tree_fd, while the runner is still in the host's
+ * mount namespace (after its user namespace, before CLONE_NEWNS). The
+ * kernel clones a mount only from the caller's own mount namespace, and
+ * the host's fds point into the host's: so for each grant a short-lived
+ * child (sharing our fd table) enters the object through its fd
+ * (fchdir(), or its parent's for a file), unshares a mount namespace of
+ * its own, which carries that working directory over, and clones the
+ * mount from there, by fd and one path component, never a host path.
+ * The clone is checked to be the very inode the host opened. Returns 0,
+ * or -errno with *ret_i the grant that failed and *ret_what the step.
+ */
+int ph__sb_grant_trees(struct ph__sb_grant *g, size_t n, size_t *ret_i, const char **ret_what);
+
+/*
  * Build the plugin's filesystem view: a fresh tmpfs root holding read-only
  * binds of the dynamic loader's directories (/usr, /lib*, /etc's
  * ld.so.cache) and, in a tmpfs of its own, a read-only copy of the plugin
  * read from plugin_fd (opened by the host) at /plugin/<basename of
- * plugin_name>; then pivot_root into it and detach the old root. *ret_path
- * gets the plugin's path inside (static storage). Returns 0 or -errno.
+ * plugin_name>, with the library grants copied beside it; each other
+ * grant's tree_fd mounted read-only, nosuid and nodev at its path; then
+ * pivot_root into it and detach the old root. *ret_path gets the plugin's
+ * path inside (static storage). Returns 0 or -errno.
  */
-int ph__sb_mounts(int plugin_fd, const char *plugin_name, const char **ret_path);
+int ph__sb_mounts(int plugin_fd, const char *plugin_name, const struct ph__sb_grant *grants,
+		  size_t n_grants, const char **ret_path);
 
 /* Kernel-enforced instance limits; 0 leaves a limit as it is. */
 struct ph__sb_limits {
@@ -248,11 +286,12 @@ int ph__sb_spec_ctrl_possible(void);
 int ph__sb_core_sched_possible(void);
 
 /*
- * Landlock: read-only access beneath the loader's directories and the
- * plugin file, nothing else; network denied where the ABI has it. Returns
+ * Landlock: read-only access beneath the loader's directories, the
+ * plugin file and each grant (its rule made from the host's fd, never a
+ * path), nothing else; network denied where the ABI has it. Returns
  * the ABI in force (> 0), 0 when the kernel has no Landlock, or -errno.
  */
-int ph__sb_landlock(const char *plugin_path);
+int ph__sb_landlock(const char *plugin_path, const struct ph__sb_grant *grants, size_t n_grants);
 
 /*
  * Load the BPF program held in prog_fd (verified sealed memfd). With

@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..85" # one per ok/bad below
+echo "1..93" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -137,6 +137,26 @@ assert t["results"]["timeout"] == 1 and t["ends"]["timeout"] == 1, t
 assert (o["calls"], o["results"]["ok"], o["bytes_in"], o["bytes_out"]) == (1, 1, 15, 15), o
 assert o["limits_hit"] == o["crashes"] == o["violations"] == 0, o
 PY
+
+# File grants: a granted file reads back byte-identical, -v lists it, an
+# ungranted one is a violation; a bad grant names its path.
+head -c 70000 /dev/urandom >"$work/grant.bin"
+chmod 0755 "$work"
+printf '%s' "$work/grant.bin" >"$work/grant.path"
+rc=0
+"$PLUGHOST" run "$tdir/files.so" -m cat -i "$work/grant.path" --allow-read "$work/grant.bin" -v >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && cmp -s "$work/out" "$work/grant.bin"; then ok "--allow-read: the file reads back byte-identical"; else bad "--allow-read: the file reads back byte-identical" "exit $rc; stderr: $(cat "$work/err")"; fi
+if grep -qF "granted read-only: $work/grant.bin" "$work/err"; then ok "-v lists the grant"; else bad "-v lists the grant" "stderr: $(cat "$work/err")"; fi
+expect "no grant: open is a violation" 7 "violated the sandbox: openat(AT_FDCWD" -- "$PLUGHOST" run "$tdir/files.so" -m cat -i "$work/grant.path"
+expect "missing grant" 3 "cannot grant '$work/nope' (allow_read): No such file or directory" -- "$PLUGHOST" run "$tdir/files.so" -m cat -i "$work/grant.path" --allow-read "$work/nope"
+# Load errors name the file as given, never its path in the sandbox.
+expect "load error names the file" 3 "$tdir/undef.so: undefined symbol: ph_test_symbol_nobody_defines" -- "$PLUGHOST" run "$tdir/undef.so"
+if ! grep -qF "/plugin/" "$work/err"; then ok "load error: no sandbox path"; else bad "load error: no sandbox path" "stderr: $(cat "$work/err")"; fi
+cp "$tdir/pie_exe" "$work/program.so"
+expect "PIE renamed .so" 3 "a position-independent executable, not a shared object (build it with -shared)" -- "$PLUGHOST" run "$work/program.so"
+mkdir "$work/libless"
+cp "$tdir/needs_helper.so" "$work/libless/"
+expect "missing library" 3 "needs 'libphhelper.so', which is neither in $work/libless (\$ORIGIN) nor in the system's library directories" -- "$PLUGHOST" run "$work/libless/needs_helper.so"
 
 # The bench, quick: it must run to its end and print one JSON document.
 rc=0

@@ -74,6 +74,18 @@ static void parse_as(uint16_t type, const char *prefix)
 			abort();
 		break;
 	}
+	case PH_MSG_GRANT: {
+		struct ph_grant_view v;
+
+		r = ph__parse_grant(&msg, &v, &why);
+		if (r == 0 &&
+		    (len != sizeof(v.fixed) + v.path.len || !in_payload(v.path) ||
+		     v.path.len == 0 || v.path.len > PH_GRANT_PATH_MAX || v.fixed.reserved ||
+		     (v.fixed.flags & ~PH_GRANT_LIB) ||
+		     ph__grant_path_check(v.path.p, v.path.len, !!(v.fixed.flags & PH_GRANT_LIB))))
+			abort();
+		break;
+	}
 	case PH_MSG_FORK: {
 		struct ph_msg_fork v;
 
@@ -192,6 +204,7 @@ static const struct {
 } parsers[] = {
     {PH_MSG_CALL, "CALL "},
     {PH_MSG_FORK, "FORK "},
+    {PH_MSG_GRANT, "GRANT "},
     {PH_MSG_LOADED, "LOADED "},
     {PH_MSG_SETUP, "SETUP "},
     {PH_MSG_SETUP_FAILED, "SETUP_FAILED "},

@@ -117,7 +117,9 @@ echo "== 5/5: libFuzzer targets (clang, -Dfuzz=true): the fuzz suite =="
 	export CC CXX
 	setup build-fuzz --werror -Dfuzz=true
 )
-pass fuzz sh -c "ninja -C build-fuzz tests/fuzz-slot tests/fuzz-msg tests/fuzz-policy >/dev/null &&
+pass fuzz sh -c "ninja -C build-fuzz tests/fuzz-slot tests/fuzz-msg tests/fuzz-elf tests/fuzz-policy \
+		tests/plugins/needs_helper.so tests/plugins/libphhelper.so tests/plugins/echo.so \
+		tests/plugins/pie_exe >/dev/null &&
 	meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz"
 
 echo "$passed passed, $failed failed"

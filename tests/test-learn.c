@@ -446,9 +446,22 @@ static void test_hostile_under_learned(void **state)
 		    strncmp(out_b, "reached ", 8))
 			fail_msg("%s did not reach its attack (outputs '%s' and '%s')", names[i],
 				 out_a ? out_a : "(none)", out_b ? out_b : "(none)");
+		/* A race by design, its kind included: each run ends in a
+		 * protocol violation or a plugin error (test-sandbox.c's
+		 * test_call_slot_double_fetch says why), whatever the policy. */
+		if (!strcmp(names[i], "done_torn")) {
+			if ((a.kind != PH_RESULT_PROTOCOL && a.kind != PH_RESULT_PLUGIN_ERROR) ||
+			    (b.kind != PH_RESULT_PROTOCOL && b.kind != PH_RESULT_PLUGIN_ERROR))
+				fail_msg("done_torn: ended as %s under strict, %s under the "
+					 "learned policy",
+					 ph_result_kind_name(a.kind), ph_result_kind_name(b.kind));
+			free(out_a);
+			free(out_b);
+			continue;
+		}
 		/* A race by design: its message varies, its kind does not. */
-		if (!strcmp(names[i], "done_torn") || !strcmp(names[i], "ring_flood") ||
-		    !strcmp(names[i], "log_flood") || !strcmp(names[i], "wake_flood")) {
+		if (!strcmp(names[i], "ring_flood") || !strcmp(names[i], "log_flood") ||
+		    !strcmp(names[i], "wake_flood")) {
 			free(out_a);
 			free(out_b);
 			out_a = out_b = NULL;

@@ -2204,8 +2204,9 @@ static void test_fuzz_wire(void **state)
 	    [PH_MSG_INIT] = {1, 1},
 	    [PH_MSG_ZYGOTE_READY] = {0, 0},
 	    [PH_MSG_FORK] = {4, 4},
+	    [PH_MSG_GRANT] = {1, 2},
 	};
-	_Static_assert(PH_MSG_TYPE_MAX == PH_MSG_FORK, "a new message type: restate its fds here");
+	_Static_assert(PH_MSG_TYPE_MAX == PH_MSG_GRANT, "a new message type: restate its fds here");
 	uint64_t seed = 0xC0FFEE;
 	static struct bb b;
 	unsigned int ok = 0, bad = 0;
@@ -2656,6 +2657,156 @@ static void test_fd_table_bounds(void **state)
 	}
 }
 
+/* ------------------------------------------------ file grants */
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The paths a grant may have inside the sandbox: one function decides,
+ * for the host's errors and the runner's check of GRANT alike. */
+static void test_grant_paths(void **state)
+{
+	static const char *const good[] = {
+	    "/a", "/home/u/data", "/etc/ssl/certs", "/usrx", "/lib64x/y", "/tmp/x.bin", "/pluginx",
+	};
+	static const char *const bad[] = {
+	    "",
+	    "a/b",
+	    "/",
+	    "/a/",
+	    "/a//b",
+	    "/a/./b",
+	    "/a/../b",
+	    "/..",
+	    "/.",
+	    "/usr",
+	    "/usr/share/dict",
+	    "/lib",
+	    "/lib/x86_64-linux-gnu",
+	    "/lib64",
+	    "/plugin",
+	    "/plugin/x.so",
+	    "/etc",
+	    "/etc/ld.so.cache",
+	    "/etc/ld.so.cache/x",
+	};
+	static const char *const good_lib[] = {"libx.so", "libx.so.1", "..x", ".hidden"};
+	static const char *const bad_lib[] = {"", ".", "..", "a/b", "/libx.so"};
+	char longp[PH_GRANT_PATH_MAX + 2];
+
+	(void)state;
+	for (size_t i = 0; i < N_OF(good); i++)
+		if (ph__grant_path_check(good[i], strlen(good[i]), 0))
+			fail_msg("'%s' refused: %s", good[i],
+				 ph__grant_path_check(good[i], strlen(good[i]), 0));
+	for (size_t i = 0; i < N_OF(bad); i++)
+		if (!ph__grant_path_check(bad[i], strlen(bad[i]), 0))
+			fail_msg("'%s' accepted", bad[i]);
+	for (size_t i = 0; i < N_OF(good_lib); i++)
+		assert_null(ph__grant_path_check(good_lib[i], strlen(good_lib[i]), 1));
+	for (size_t i = 0; i < N_OF(bad_lib); i++)
+		assert_non_null(ph__grant_path_check(bad_lib[i], strlen(bad_lib[i]), 1));
+	/* A NUL inside, and the length cap. */
+	assert_non_null(ph__grant_path_check("/a\0b", 4, 0));
+	longp[0] = '/';
+	memset(longp + 1, 'a', sizeof(longp) - 2);
+	longp[sizeof(longp) - 1] = '\0';
+	assert_non_null(ph__grant_path_check(longp, strlen(longp), 0));
+	assert_null(ph__grant_path_check(longp, PH_GRANT_PATH_MAX, 0));
+}
+
+static void put_grant(uint32_t flags, const char *path, uint64_t reserved)
+{
+	struct ph_msg_grant g = {
+	    .flags = flags, .path_len = (uint32_t)strlen(path), .reserved = reserved};
+
+	memset(&msg.hdr, 0, sizeof(msg.hdr));
+	msg.hdr.type = PH_MSG_GRANT;
+	memcpy(msg.payload, &g, sizeof(g));
+	memcpy(msg.payload + sizeof(g), path, strlen(path));
+	msg.hdr.len = (uint32_t)(sizeof(g) + strlen(path));
+}
+
+static void test_grant_parse(void **state)
+{
+	struct ph_grant_view v;
+	const char *why = NULL;
+
+	(void)state;
+	put_grant(0, "/home/u/data", 0);
+	assert_int_equal(ph__parse_grant(&msg, &v, &why), 0);
+	assert_int_equal(v.path.len, 12);
+	assert_memory_equal(v.path.p, "/home/u/data", 12);
+	put_grant(PH_GRANT_LIB, "libx.so", 0);
+	assert_int_equal(ph__parse_grant(&msg, &v, &why), 0);
+	put_grant(PH_GRANT_LIB, "/home/u/libx.so", 0);
+	assert_int_equal(ph__parse_grant(&msg, &v, &why), -EBADMSG);
+	assert_string_equal(why, "GRANT path is not one a grant may have");
+	put_grant(0, "/usr/lib", 0);
+	assert_int_equal(ph__parse_grant(&msg, &v, &why), -EBADMSG);
+	put_grant(0x2, "/a", 0);
+	assert_int_equal(ph__parse_grant(&msg, &v, &why), -EBADMSG);
+	put_grant(0, "/a", 1);
+	assert_int_equal(ph__parse_grant(&msg, &v, &why), -EBADMSG);
+	/* A path length beyond the message. */
+	put_grant(0, "/abc", 0);
+	msg.hdr.len -= 1;
+	assert_int_equal(ph__parse_grant(&msg, &v, &why), -EBADMSG);
+	/* Trailing bytes. */
+	put_grant(0, "/abc", 0);
+	msg.hdr.len += 1;
+	assert_int_equal(ph__parse_grant(&msg, &v, &why), -EBADMSG);
+	assert_string_equal(why, "GRANT message has trailing bytes");
+}
+
+/* A grant fd is a file or directory closed to writing, checked on the
+ * fd: O_PATH and read-only ones pass, writable ones and others do not. */
+static void test_grant_fds(void **state)
+{
+	const char *no = "fd is not a file or directory closed to writing";
+	char path[] = "/tmp/ph-grant-fd-XXXXXX";
+	int file = mkstemp(path), fds[2], sv[2];
+	int ro, opath, dir, rw;
+
+	(void)state;
+	assert_true(file >= 0);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	opath = open(path, O_PATH | O_CLOEXEC);
+	dir = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rw = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(ro >= 0 && opath >= 0 && dir >= 0 && rw >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+
+	fds[0] = dir;
+	expect_fds(PH_MSG_GRANT, fds, 1, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, NULL);
+	fds[0] = opath;
+	fds[1] = dir;
+	expect_fds(PH_MSG_GRANT, fds, 2, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, NULL);
+	fds[0] = ro;
+	expect_fds(PH_MSG_GRANT, fds, 1, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, NULL);
+	fds[0] = rw;
+	expect_fds(PH_MSG_GRANT, fds, 1, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, no);
+	fds[0] = sv[0];
+	expect_fds(PH_MSG_GRANT, fds, 1, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, no);
+	fds[0] = dir;
+	fds[1] = rw;
+	expect_fds(PH_MSG_GRANT, fds, 2, PH_DIR_HOST_TO_RUNNER, PH_PHASE_SPAWNING, no);
+	/* Only host to runner, only while spawning. */
+	fds[0] = dir;
+	expect_fds(PH_MSG_GRANT, fds, 1, PH_DIR_HOST_TO_RUNNER, PH_PHASE_READY,
+		   "fds attached to a message that may carry none here");
+	expect_fds(PH_MSG_GRANT, fds, 1, PH_DIR_RUNNER_TO_HOST, PH_PHASE_SPAWNING,
+		   "fds attached to a message that may carry none here");
+	msg.nfds = 0;
+	unlink(path);
+	close(file);
+	close(ro);
+	close(opath);
+	close(dir);
+	close(rw);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2690,6 +2841,9 @@ int main(void)
 	    cmocka_unit_test(test_fuzz_parsers),
 	    cmocka_unit_test(test_fuzz_wire),
 	    cmocka_unit_test(test_fd_table_kinds),
+	    cmocka_unit_test(test_grant_paths),
+	    cmocka_unit_test(test_grant_parse),
+	    cmocka_unit_test(test_grant_fds),
 	    cmocka_unit_test(test_fd_table_call),
 	    cmocka_unit_test(test_fd_table_setup),
 	    cmocka_unit_test(test_fd_wake_check),

@@ -187,7 +187,7 @@ static int filtered_child(void *arg)
 	if (s1 < 0)
 		return C_COMPILE;
 	if (f->stage2) {
-		s2 = ph__policy_compile_stage2();
+		s2 = ph__policy_compile_stage2(0);
 		if (s2 < 0)
 			return C_STAGE2;
 	}
@@ -677,7 +677,7 @@ static void test_policy_compile_memfd(void **state)
 				 F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 		close(fd);
 	}
-	fd = ph__policy_compile_stage2();
+	fd = ph__policy_compile_stage2(0);
 	assert_true(fd >= 0);
 	close(fd);
 
@@ -954,7 +954,7 @@ static void test_program_semantics(void **state)
 	}
 	prog_read(ph__policy_compile(NULL, 0), &kill);
 	prog_read(ph__policy_compile(NULL, 1), &notify);
-	prog_read(ph__policy_compile_stage2(), &stage2);
+	prog_read(ph__policy_compile_stage2(0), &stage2);
 	/* In stage 1 only (libseccomp shares one comparison between the kill
 	 * and tgkill rules); both then name pid 7, as the checks below show. */
 	assert_true(kill.patched >= 1 && notify.patched >= 1);
@@ -1442,7 +1442,7 @@ static int layers_child(void *arg)
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return 11;
 
-	abi = ph__sb_landlock("/nonexistent-ok");
+	abi = ph__sb_landlock("/nonexistent-ok", NULL, 0);
 	if (abi < 0 || abi != ph__probe()->landlock_abi)
 		return 12;
 	if (abi == 0)
@@ -1544,7 +1544,7 @@ static int mounts_child(void *arg)
 	{
 		int dir = open("/usr", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (dir < 0 || ph__sb_mounts(dir, "/usr", &inside) != -EINVAL || inside)
+		if (dir < 0 || ph__sb_mounts(dir, "/usr", NULL, 0, &inside) != -EINVAL || inside)
 			return 4;
 		close(dir);
 	}
@@ -1556,7 +1556,7 @@ static int mounts_child(void *arg)
 	{
 		int fd = open(copy, O_RDONLY | O_CLOEXEC);
 
-		if (fd < 0 || ph__sb_mounts(fd, copy, &inside) < 0 || !inside)
+		if (fd < 0 || ph__sb_mounts(fd, copy, NULL, 0, &inside) < 0 || !inside)
 			return 6;
 		close(fd);
 	}
@@ -1601,7 +1601,7 @@ static int mounts_peer_child(void *arg)
 		return 1;
 	int fd = open(arg, O_RDONLY | O_CLOEXEC);
 
-	return fd >= 0 && ph__sb_mounts(fd, arg, &inside) == 0 ? 0 : 2;
+	return fd >= 0 && ph__sb_mounts(fd, arg, NULL, 0, &inside) == 0 ? 0 : 2;
 }
 
 /*
@@ -1661,6 +1661,109 @@ static void test_mounts(void **state)
 	assert_exited(st, 0);
 }
 
+/*
+ * Landlock's half of the file grants on its own (no mount namespace):
+ * rules made from fds, as the runner makes them from the host's. A
+ * granted directory reads beneath it and nothing else: no write, no
+ * create, no sibling, no way out through '..'; a granted file is itself
+ * alone.
+ */
+static char grant_dir[64];
+
+static int landlock_grants_child(void *arg)
+{
+	char path[160];
+	struct ph__sb_grant g[2] = {
+	    {.parent_fd = -1, .tree_fd = -1, .is_dir = 1, .inside = "/unused"},
+	    {.parent_fd = -1, .tree_fd = -1, .is_dir = 0, .inside = "/unused-file"},
+	};
+	int abi, fd;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/d", grant_dir);
+	g[0].fd = open(path, O_PATH | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/f", grant_dir);
+	g[1].fd = open(path, O_PATH | O_CLOEXEC);
+	if (g[0].fd < 0 || g[1].fd < 0)
+		return 2;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return 3;
+	abi = ph__sb_landlock("/nonexistent-ok", g, 2);
+	if (abi < 0)
+		return 4;
+	if (abi == 0)
+		return 77;
+	close(g[0].fd);
+	close(g[1].fd);
+	/* Beneath the granted directory: reads. */
+	snprintf(path, sizeof(path), "%s/d/in", grant_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 5;
+	close(fd);
+	snprintf(path, sizeof(path), "%s/d", grant_dir);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 6;
+	close(fd);
+	/* Never for writing, never a new file. */
+	snprintf(path, sizeof(path), "%s/d/in", grant_dir);
+	if (open(path, O_WRONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+		return 7;
+	snprintf(path, sizeof(path), "%s/d/new", grant_dir);
+	if (open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) >= 0 || errno != EACCES)
+		return 8;
+	/* Not beside it, not through '..'. */
+	snprintf(path, sizeof(path), "%s/secret", grant_dir);
+	if (open(path, O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+		return 9;
+	snprintf(path, sizeof(path), "%s/d/../secret", grant_dir);
+	if (open(path, O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+		return 10;
+	/* The granted file reads; its directory does not list. */
+	snprintf(path, sizeof(path), "%s/f", grant_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 11;
+	close(fd);
+	if (open(grant_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) >= 0 || errno != EACCES)
+		return 12;
+	return 0;
+}
+
+static void test_landlock_grants(void **state)
+{
+	char path[160], cmd[96];
+	int st, fd;
+
+	(void)state;
+	snprintf(grant_dir, sizeof(grant_dir), "/tmp/ph-llgrant-XXXXXX");
+	assert_non_null(mkdtemp(grant_dir));
+	snprintf(path, sizeof(path), "%s/d", grant_dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/d/in", grant_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/f", grant_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/secret", grant_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	st = run_child(landlock_grants_child, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", grant_dir);
+	assert_int_equal(system(cmd), 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		assert_int_equal(ph__probe()->landlock_abi, 0);
+		print_message("  no Landlock here: nothing to check\n");
+		return;
+	}
+	assert_exited(st, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1681,6 +1784,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_caps_drop_plain, teardown_child),
 	    cmocka_unit_test_teardown(test_layers, teardown_child),
 	    cmocka_unit_test_teardown(test_mounts, teardown_child),
+	    cmocka_unit_test_teardown(test_landlock_grants, teardown_child),
 	};
 
 	parent_pid = getpid();

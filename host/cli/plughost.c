@@ -91,6 +91,8 @@ static const char run_usage[] =
     "                      the strict default (plughost-policy(5); 'plughost\n"
     "                      policy learn' writes one).\n"
     "      --threads       Let the plugin create threads (at most 16 in all).\n"
+    "      --allow-read PATH  Let the plugin read the file or directory PATH\n"
+    "                      (read-only, at its real path). Repeatable.\n"
     "      --json[=FILE]   Also print the result as one line of JSON, on standard\n"
     "                      error or into FILE.\n"
     "      --unsandboxed   Run without any sandbox (debugging only: nothing is\n"
@@ -267,6 +269,7 @@ static int cmd_run(int argc, char **argv)
 		OPT_MAX_FDS,
 		OPT_MAX_INPUT,
 		OPT_THREADS,
+		OPT_ALLOW_READ,
 		OPT_JSON,
 		OPT_POLICY,
 		OPT_LOG_LEVEL,
@@ -283,6 +286,7 @@ static int cmd_run(int argc, char **argv)
 	    {"max-fds", required_argument, NULL, OPT_MAX_FDS},
 	    {"max-input", required_argument, NULL, OPT_MAX_INPUT},
 	    {"threads", no_argument, NULL, OPT_THREADS},
+	    {"allow-read", required_argument, NULL, OPT_ALLOW_READ},
 	    {"json", optional_argument, NULL, OPT_JSON},
 	    {"policy", required_argument, NULL, OPT_POLICY},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -307,6 +311,8 @@ static int cmd_run(int argc, char **argv)
 	const char *seen[sizeof(opts) / sizeof(opts[0])] = {NULL};
 	struct cli_log log = {.level = PH_INFO};
 	struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = SA_RESTART}, old_sa;
+	const char *allow_read[PH_ALLOW_READ_MAX];
+	size_t n_allow_read = 0;
 	int c, r, code = EXIT_INTERNAL;
 	uint64_t v, max_input = 0;
 	char line[512];
@@ -359,6 +365,13 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_POLICY: /* policy-cmd.c; loaded once the options are read */
 			policy_path = optarg;
+			break;
+		case OPT_ALLOW_READ:
+			if (n_allow_read == PH_ALLOW_READ_MAX)
+				return usage_error("too many --allow-read paths (at most %u; "
+						   "grant a directory that holds them)",
+						   PH_ALLOW_READ_MAX);
+			allow_read[n_allow_read++] = optarg;
 			break;
 		case OPT_JSON:
 			if (optarg && !*optarg)
@@ -463,6 +476,8 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	pcfg.policy = policy;
+	pcfg.allow_read = allow_read;
+	pcfg.n_allow_read = n_allow_read;
 	if (threads) {
 		r = policy ? ph_policy_set_preset(policy, PH_POLICY_THREADS)
 			   : ph_policy_new(PH_POLICY_THREADS, &policy);
@@ -499,8 +514,16 @@ static int cmd_run(int argc, char **argv)
 	__atomic_store_n(&running, plugin, __ATOMIC_SEQ_CST);
 	if (got_sigint)
 		ph_plugin_interrupt(plugin);
-	if (verbose)
+	if (verbose) {
 		report_layers(plugin);
+		for (size_t i = 0; i < ph_plugin_grant_count(plugin); i++) {
+			int lib = 0;
+			const char *g = ph_plugin_grant_path(plugin, i, &lib);
+
+			fprintf(stderr, "plughost: granted read-only: %s%s\n", g,
+				lib ? " (a library the plugin needs)" : "");
+		}
+	}
 
 	for (size_t i = 0; i < n_inputs; i++) {
 		if (inputs[i])

@@ -114,6 +114,59 @@ struct ph_cached_input {
 	uint64_t last_call; /* the call that last used it; 0: the entry is free */
 };
 
+/* elf.c: what a plugin's or library's ELF file says of its dependencies. */
+#define PH_ELF_NEEDED_MAX 64u	/* DT_NEEDED entries of one file */
+#define PH_ELF_NAME_MAX	  255u	/* bytes of one DT_NEEDED name */
+#define PH_ELF_PATH_MAX	  4096u /* bytes of DT_RUNPATH or DT_RPATH */
+struct ph__elf_info {
+	int is_pie;	/* DF_1_PIE: an executable, not a shared object */
+	int has_interp; /* PT_INTERP: names a program interpreter */
+	size_t n_needed;
+	char *needed[PH_ELF_NEEDED_MAX];
+	char *runpath, *rpath; /* NULL when absent */
+};
+/* Read fd (a hostile file: every offset, size and string checked) as an
+ * x86_64 ELF shared object. Returns 0 with *out filled (free it with
+ * ph__elf_info_free()), -ENOEXEC or -E2BIG with the reason in why, or
+ * another negative errno. */
+int ph__elf_read(int fd, struct ph__elf_info *out, char *why, size_t why_len);
+void ph__elf_info_free(struct ph__elf_info *info);
+
+/* grants.c: the instance's read-only file grants (its allow_read paths
+ * and the libraries it needs from its own directory), as opened for one
+ * start. */
+#define PH_LIBS_MAX 64u /* libraries from the plugin's directory, all told */
+struct ph__grant {
+	char *host_path; /* the real path on the host */
+	char *inside;	 /* its path in the sandbox; a library's bare name */
+	int is_lib, is_dir;
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	int fd, parent_fd; /* what goes to the runner, until sent; else -1 */
+};
+struct ph__grants {
+	struct ph__grant *v;
+	size_t n;
+};
+/* Open allow (n paths) and find the libraries plugin_path needs from its
+ * own directory. Returns 0, or a negative errno with *fail saying which
+ * path or library and why. */
+int ph__grants_build(const char *plugin_path, const char *const *allow, size_t n,
+		     struct ph__grants *out, struct ph_result *fail);
+/* Send each grant as a GRANT message on sock. Returns 0 or -errno. */
+int ph__grants_send(int sock, const struct ph__grants *g);
+/* Close the fds, keep the list (for ph_plugin_grant_path()). */
+void ph__grants_close(struct ph__grants *g);
+void ph__grants_free(struct ph__grants *g);
+/* Do two lists make the same sandbox (the zygote's key)? */
+int ph__grants_same(const struct ph__grants *a, const struct ph__grants *b);
+/* Does any grant open files after loading (not a library)? */
+int ph__grants_have_user(const struct ph__grants *g);
+/* A private copy of an allow_read list (NULL for n 0). */
+int ph__allow_read_dup(const char *const *src, size_t n, char ***ret);
+void ph__allow_read_free(char **v, size_t n);
+
 struct ph_plugin {
 	struct ph_host *host;
 	enum ph_plugin_state state;
@@ -153,10 +206,13 @@ struct ph_plugin {
 	/* What it was spawned from, for ph_plugin_restart(). cfg.policy
 	 * points at policy, the instance's own copy. */
 	char *path;
+	char *given_path; /* as the caller named it, for messages */
 	struct ph_plugin_config cfg;
 	struct ph_policy *policy;
-	struct ph__prog prog[2]; /* policy compiled (kill, notify mode) */
-	struct ph_limits limits; /* per-call ones may change between calls */
+	char **allow_read;	  /* cfg.allow_read points here: the instance's copy */
+	struct ph__grants grants; /* as opened for the latest start */
+	struct ph__prog prog[2];  /* policy compiled (kill, notify mode) */
+	struct ph_limits limits;  /* per-call ones may change between calls */
 
 	char *name, *version, **methods;
 	size_t n_methods;

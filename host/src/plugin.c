@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <limits.h>
 #include <sys/timerfd.h>
 
 #include "internal.h"
@@ -23,6 +24,8 @@
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define DEFAULT_MAX_FDS	     64
 #define DEFAULT_MAX_THREADS  16
+#define PH__STR2(x)	     #x
+#define PH__STR(x)	     PH__STR2(x)
 
 /* ------------------------------------------------------------- public API */
 
@@ -80,6 +83,9 @@ void ph__plugin_free_internal(struct ph_plugin *p)
 	free(p->prog[0].insns);
 	free(p->prog[1].insns);
 	ph_policy_free(p->policy);
+	ph__grants_free(&p->grants);
+	ph__allow_read_free(p->allow_read, p->cfg.n_allow_read);
+	free(p->given_path);
 	free(p->path);
 	free(p);
 }
@@ -201,8 +207,10 @@ static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plu
 	    .path_len = (uint32_t)strlen(path),
 	    .ns_flags = (uint32_t)clone_flags,
 	    .require = cfg->require,
+	    .n_grants = (uint32_t)p->grants.n,
 	};
 	int fds[4] = {ring_fd, plugin_fd, wake_wr, prog_fd};
+	int r;
 
 	/* Kernel-enforced backstops for the instance limits; the host's
 	 * watchdog (watchdog.c) turns reaching them into a result. Init counts
@@ -226,8 +234,71 @@ static int send_setup(struct ph_plugin *p, const char *path, const struct ph_plu
 	}
 	if (prog_fd >= 0)
 		s.flags |= PH_SETUP_SECCOMP | (notify ? PH_SETUP_SECCOMP_LISTEN : 0);
-	return ph__msg_send2(p->sock, PH_MSG_SETUP, 0, &s, sizeof(s), path, s.path_len, fds,
-			     prog_fd >= 0 ? 4 : 3);
+	r = ph__msg_send2(p->sock, PH_MSG_SETUP, 0, &s, sizeof(s), path, s.path_len, fds,
+			  prog_fd >= 0 ? 4 : 3);
+	/* The grants right behind it, as SETUP announced. */
+	if (r == 0)
+		r = ph__grants_send(p->sock, &p->grants);
+	return r;
+}
+
+/*
+ * The stage 1 program of an instance with file grants: its policy (NULL:
+ * the strict preset) with read-only opens kept after loading. Compiled
+ * per start: grants are the instance's own, and a zygote compiles once
+ * for all its instances.
+ */
+static int grants_prog(const struct ph_plugin_config *cfg, int notify)
+{
+	const struct ph__sb_policy *base = cfg->policy ? ph__policy_sb(cfg->policy) : NULL;
+	struct ph__sb_policy sb = {0};
+
+	if (base)
+		sb = *base;
+	sb.read_opens = 1;
+	return ph__policy_compile(&sb, notify);
+}
+
+/*
+ * A load error names the plugin by its path inside the sandbox
+ * (/plugin/x.so, or /proc/self/fd/N without a view of its own): put the
+ * path the caller gave in its place. The runner's text is untrusted: only
+ * those exact forms are replaced, and the result is cut to fit.
+ */
+static void map_load_error(struct ph_plugin *p, struct ph_result *r)
+{
+	char inside[PATH_MAX], out[sizeof(r->message)];
+	const char *name = strrchr(p->path, '/'), *m = r->message;
+	size_t o = 0, il;
+
+	if (r->kind != PH_RESULT_SETUP_FAILED ||
+	    (r->setup_step != PH_STEP_LOAD && r->setup_step != PH_STEP_DESCRIPTOR) ||
+	    !p->given_path)
+		return;
+	snprintf(inside, sizeof(inside), "/plugin/%s", name ? name + 1 : p->path);
+	il = strlen(inside);
+	while (*m && o + 1 < sizeof(out)) {
+		size_t skip = 0;
+
+		if (strncmp(m, inside, il) == 0)
+			skip = il;
+		else if (strncmp(m, "/proc/self/fd/", 14) == 0 && m[14] >= '0' && m[14] <= '9') {
+			skip = 14;
+			while (m[skip] >= '0' && m[skip] <= '9')
+				skip++;
+		}
+		if (skip) {
+			int n = snprintf(out + o, sizeof(out) - o, "%s", p->given_path);
+
+			o = n < 0			   ? o
+			    : o + (size_t)n >= sizeof(out) ? sizeof(out) - 1
+							   : o + (size_t)n;
+			m += skip;
+		} else
+			out[o++] = *m++;
+	}
+	out[o] = '\0';
+	memcpy(r->message, out, sizeof(out));
 }
 
 /*
@@ -474,6 +545,28 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 		ph__result_setup(fail, PH_STEP_SECCOMP, -r, "cannot size seccomp notifications");
 		goto out;
 	}
+	/* What the sandbox gets to read, opened now; a zygote is chosen by
+	 * it too. Without a sandbox everything is readable anyway. */
+	ph__grants_free(&p->grants);
+	if (!cfg->unsandboxed) {
+		r = ph__grants_build(p->path, cfg->allow_read, cfg->n_allow_read, &p->grants, fail);
+		if (r < 0)
+			goto out;
+	}
+	/* Libraries are copied beside the plugin in its own view: without
+	 * one (the plugin is loaded through its fd) the loader's $ORIGIN
+	 * would lead nowhere. Say so rather than let the loader fail. */
+	for (size_t i = 0; i < p->grants.n && !(clone_flags & CLONE_NEWNS); i++) {
+		if (!p->grants.v[i].is_lib)
+			continue;
+		ph__result_setup(fail, PH_STEP_MOUNTS, EOPNOTSUPP,
+				 "the plugin needs '%s' from its own directory, which takes a "
+				 "mount namespace, and this system gives the sandbox none "
+				 "('plughost info' says why)",
+				 p->grants.v[i].inside);
+		r = -EOPNOTSUPP;
+		goto out;
+	}
 	/* A zygote needs the init of a pid namespace to fork from. */
 	if (warm && !(clone_flags & CLONE_NEWPID))
 		warm = 0;
@@ -497,7 +590,9 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 	if (r < 0)
 		goto out;
 	if (seccomp) {
-		prog_fd = ph__host_prog(p->host, cfg->policy, notify, &p->prog[!!notify]);
+		prog_fd = ph__grants_have_user(&p->grants)
+			      ? grants_prog(cfg, notify)
+			      : ph__host_prog(p->host, cfg->policy, notify, &p->prog[!!notify]);
 		if (prog_fd < 0) {
 			r = prog_fd;
 			ph__result_setup(fail, PH_STEP_SECCOMP, -r,
@@ -523,6 +618,7 @@ handshake:
 		handshake(p, PH_STATE_LOADING);
 	if (p->state != PH_STATE_IDLE) {
 		start_failure(p, warm, fail);
+		map_load_error(p, fail);
 		r = -EPROTO;
 		goto out;
 	}
@@ -562,6 +658,9 @@ handshake:
 	if (r == 0)
 		spawn_times(p, t_start);
 out:
+	/* Sent, or kept by the zygote's own start: the list stays for
+	 * ph_plugin_grant_path(), the fds go. */
+	ph__grants_close(&p->grants);
 	if (r < 0)
 		plugin_stop(p);
 	return r;
@@ -597,6 +696,24 @@ int ph__plugin_config_check(const struct ph_plugin_config *cfg, struct ph_result
 				 "limits.max_fds %u is below the sandbox's minimum of %u",
 				 cfg->limits.max_fds, PH_MAX_FDS_MIN);
 		return -EINVAL;
+	}
+	if (cfg->n_allow_read > PH_ALLOW_READ_MAX || (cfg->n_allow_read && !cfg->allow_read)) {
+		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
+				 "ph_plugin_config.n_allow_read is %zu: %s", cfg->n_allow_read,
+				 cfg->n_allow_read > PH_ALLOW_READ_MAX
+				     ? "at most " PH__STR(
+					   PH_ALLOW_READ_MAX) " paths can be granted "
+							      "(grant a directory that holds them)"
+				     : "but allow_read is NULL");
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < cfg->n_allow_read; k++) {
+		if (!cfg->allow_read[k] || !cfg->allow_read[k][0]) {
+			ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
+					 "ph_plugin_config.allow_read[%zu] is %s", k,
+					 cfg->allow_read[k] ? "empty" : "NULL");
+			return -EINVAL;
+		}
 	}
 	if ((i = PH_RESERVED_NONZERO(cfg->limits.reserved)) >= 0) {
 		ph__result_setup(fail, PH_STEP_SPAWN, EINVAL,
@@ -672,6 +789,23 @@ PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 		goto fail;
 	}
 	p->cfg.policy = p->policy;
+	/* The grants too, and the name the caller knows the plugin by. */
+	p->cfg.allow_read = NULL;
+	if (ph__allow_read_dup(cfg ? cfg->allow_read : NULL, p->cfg.n_allow_read, &p->allow_read) <
+		0 ||
+	    !(p->given_path = strdup(path))) {
+		/* Not started: nothing but these to free (its fds are not
+		 * set yet, so not ph__plugin_free_internal()). */
+		ph__allow_read_free(p->allow_read, p->cfg.n_allow_read);
+		ph_policy_free(p->policy);
+		free(p->given_path);
+		free(p->path);
+		free(p);
+		r = -ENOMEM;
+		ph__result_setup(&fail, PH_STEP_SPAWN, ENOMEM, "cannot copy the file grants");
+		goto fail;
+	}
+	p->cfg.allow_read = (const char *const *)p->allow_read;
 	if (!p->cfg.limits.max_fds)
 		p->cfg.limits.max_fds = DEFAULT_MAX_FDS;
 	if (!p->cfg.limits.max_threads)
@@ -769,6 +903,20 @@ PH_EXPORT const char *ph_spawn_step_name(unsigned int step)
 PH_EXPORT uint32_t ph_plugin_layers(const struct ph_plugin *p)
 {
 	return p ? p->layers : 0;
+}
+
+PH_EXPORT size_t ph_plugin_grant_count(const struct ph_plugin *p)
+{
+	return p ? p->grants.n : 0;
+}
+
+PH_EXPORT const char *ph_plugin_grant_path(const struct ph_plugin *p, size_t i, int *ret_is_lib)
+{
+	if (!p || i >= p->grants.n)
+		return NULL;
+	if (ret_is_lib)
+		*ret_is_lib = p->grants.v[i].is_lib;
+	return p->grants.v[i].host_path;
 }
 
 PH_EXPORT int ph_plugin_pid(const struct ph_plugin *p)

@@ -17,6 +17,7 @@ struct ph_pool {
 	char *path;
 	struct ph_plugin_config cfg; /* cfg.policy points at policy */
 	struct ph_policy *policy;
+	char **allow_read; /* cfg.allow_read points here */
 	size_t want;
 	int reuse; /* ph_pool_put() keeps instances for the next taker */
 	size_t n_ready;
@@ -88,6 +89,12 @@ PH_EXPORT int ph_pool_new(struct ph_host *host, const char *path,
 	if (ph__policy_dup(pool->cfg.policy, &pool->policy) < 0)
 		goto nomem;
 	pool->cfg.policy = pool->policy;
+	if (ph__allow_read_dup(pool->cfg.allow_read, pool->cfg.n_allow_read, &pool->allow_read) <
+	    0) {
+		pool->cfg.n_allow_read = 0;
+		goto nomem;
+	}
+	pool->cfg.allow_read = (const char *const *)pool->allow_read;
 
 	r = pool_fill(pool, &fail);
 	if (r < 0)
@@ -173,6 +180,7 @@ PH_EXPORT void ph_pool_free(struct ph_pool *pool)
 		ph_plugin_free(pool->ready[i]);
 	free(pool->ready);
 	ph_policy_free(pool->policy);
+	ph__allow_read_free(pool->allow_read, pool->cfg.n_allow_read);
 	free(pool->path);
 	free(pool);
 }

@@ -67,6 +67,23 @@ int ph__check_plugin_file(const char *path, char *why, size_t why_len)
 	} else if (eh.e_type != ET_DYN) {
 		snprintf(why, why_len, "not a shared object (build it with -shared)");
 		r = -ENOEXEC;
+	} else {
+		/* ET_DYN is also what a position-independent executable is:
+		 * the ELF reader tells them apart, and refuses what is
+		 * malformed, with the same kind of hint. */
+		struct ph__elf_info info = {0};
+
+		r = ph__elf_read(fd, &info, why, why_len);
+		if (r == 0 && (info.is_pie || info.has_interp)) {
+			snprintf(why, why_len,
+				 "a position-independent executable, not a shared object (build "
+				 "it with -shared)");
+			r = -ENOEXEC;
+		} else if (r < 0 && r != -ENOEXEC && r != -E2BIG)
+			snprintf(why, why_len, "cannot read it: %s", strerror(-r));
+		ph__elf_info_free(&info); /* untouched (zero) unless it was read */
+		if (r == -E2BIG)
+			r = -ENOEXEC;
 	}
 out:
 	close(fd);

@@ -8,8 +8,9 @@
  *
  * A zygote is keyed by everything that shapes the sandbox: the plugin
  * file (its identity, not only its path), the policy, the required
- * layers, the kill mode and the limits fixed at spawn (the rlimits made
- * from memory_bytes, max_fds, max_threads). Instances with different keys
+ * layers, the kill mode, the limits fixed at spawn (the rlimits made
+ * from memory_bytes, max_fds, max_threads) and the file grants (each
+ * path inside and the identity of what it shows). Instances with different keys
  * never share one. Zygotes live as long as the host.
  */
 #include <errno.h>
@@ -52,7 +53,10 @@ static int same_key(const struct ph_zygote *zg, const struct ph_plugin *p, const
 	       ph__policy_equal(zg->policy, c->policy) && zg->require == c->require &&
 	       zg->kill_mode == !!c->seccomp_kill_mode &&
 	       zg->memory_bytes == c->limits.memory_bytes && zg->max_fds == c->limits.max_fds &&
-	       zg->max_threads == c->limits.max_threads;
+	       zg->max_threads == c->limits.max_threads &&
+	       /* The grants live in the zygote's mount namespace and Landlock
+		* domain: as the zygote opened them, and as p's start did. */
+	       ph__grants_same(&zg->z->grants, &p->grants);
 }
 
 static void zygote_free(struct ph_zygote *zg)
@@ -105,7 +109,8 @@ static struct ph_zygote *zygote_new(struct ph_plugin *p, const struct stat *st,
 		z->intr_fd = -1; /* a zygote takes no calls to interrupt */
 	if (!zg || !z || !(zg->path = strdup(p->path)) || !(z->path = strdup(p->path)) ||
 	    ph__policy_dup(p->cfg.policy, &zg->policy) < 0 ||
-	    ph__policy_dup(p->cfg.policy, &z->policy) < 0) {
+	    ph__policy_dup(p->cfg.policy, &z->policy) < 0 ||
+	    ph__allow_read_dup(p->cfg.allow_read, p->cfg.n_allow_read, &z->allow_read) < 0) {
 		ph__result_setup(fail, PH_STEP_SPAWN, ENOMEM, "cannot allocate a zygote");
 		goto fail;
 	}
@@ -120,6 +125,8 @@ static struct ph_zygote *zygote_new(struct ph_plugin *p, const struct stat *st,
 	z->host = p->host;
 	z->cfg = p->cfg;
 	z->cfg.policy = z->policy;
+	/* Its own copy of the grants' paths: it outlives p. */
+	z->cfg.allow_read = (const char *const *)z->allow_read;
 	z->cfg.zygote = 0;
 	z->cfg.ring_size = PH_RING_MIN_CAPACITY; /* its own ring is never used */
 	z->limits = z->cfg.limits;
@@ -134,6 +141,11 @@ fail:
 		ph_policy_free(zg->policy);
 		free(zg->path);
 		free(zg);
+	}
+	if (z && z->allow_read && !z->cfg.n_allow_read) {
+		/* Copied before z->cfg said how many. */
+		ph__allow_read_free(z->allow_read, p->cfg.n_allow_read);
+		z->allow_read = NULL;
 	}
 	ph__plugin_free_internal(z);
 	return NULL;

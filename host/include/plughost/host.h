@@ -511,14 +511,29 @@ struct ph_plugin_config {
 	 */
 	uint32_t zygote;
 	/*
+	 * Read-only file grants (plughost run --allow-read PATH): each of
+	 * the n_allow_read paths (at most PH_ALLOW_READ_MAX) names a file or
+	 * directory that becomes visible inside the sandbox at its real path
+	 * (symlinks resolved), read-only, enforced by the mount namespace and
+	 * by Landlock; after loading, the plugin may open files beneath its
+	 * grants for reading, and nothing else (docs/security.md, "File
+	 * grants"). Copied at spawn (and by ph_pool_new()): the caller may
+	 * free them after the call. NULL with 0: no grants. Ignored with
+	 * unsandboxed, where everything is readable anyway.
+	 */
+	const char *const *allow_read;
+	size_t n_allow_read;
+	/*
 	 * Learning mode (see struct ph_learner): record the syscalls beyond
 	 * the policy and let them go on, instead of killing. Borrowed: the
 	 * learner must outlive the instance. The policy, if any, must be a
 	 * preset without rules. NULL: off.
 	 */
 	struct ph_learner *learn;
-	uint64_t reserved[6]; /* must be zero (ph_plugin_config_init()) */
+	uint64_t reserved[4]; /* must be zero (ph_plugin_config_init()) */
 };
+/* The most paths one ph_plugin_config.allow_read may list. */
+#define PH_ALLOW_READ_MAX 32
 
 /* How a blocking call waits for its plugin (ph_plugin_config.wait). */
 enum ph_wait {
@@ -544,9 +559,12 @@ PH_EXPORT void ph_plugin_config_init(struct ph_plugin_config *cfg);
  * included), or how the plugin ended while loading (PH_RESULT_VIOLATION,
  * PH_RESULT_CRASHED, ...). Errors: -EPROTO (the plugin could not be
  * started), -EINVAL (a NULL argument, a ring_size out of range, a nonzero
- * reserved field), -ENOMEM, -ENOENT (no such plugin file), -ENOEXEC (not
- * an ELF shared object), -EPERM (a required layer is missing), and
- * clone/exec errors.
+ * reserved field, a bad allow_read list or path), -ENOMEM, -ENOENT (no
+ * such plugin file, allow_read path or needed library), -ENOEXEC (not an
+ * ELF shared object, or a library or search path plughost refuses),
+ * -EXDEV (a needed library is a symlink out of the plugin's directory),
+ * -EOPNOTSUPP (libraries beside the plugin, without a mount namespace),
+ * -EPERM (a required layer is missing), and clone/exec errors.
  */
 PH_EXPORT int ph_plugin_spawn(struct ph_host *host, const char *path,
 			      const struct ph_plugin_config *cfg, struct ph_plugin **ret_plugin,
@@ -582,6 +600,20 @@ PH_EXPORT size_t ph_plugin_method_count(const struct ph_plugin *plugin);
 PH_EXPORT const char *ph_plugin_method_name(const struct ph_plugin *plugin, size_t i);
 /* PH_LAYER bits (see ph_layer_name()) active in this instance's sandbox. */
 PH_EXPORT uint32_t ph_plugin_layers(const struct ph_plugin *plugin);
+
+/*
+ * What the instance's latest start made visible to it read-only: its
+ * ph_plugin_config.allow_read grants, and the libraries the plugin needs
+ * from its own directory (found through its ELF DT_NEEDED entries),
+ * copied next to it. ph_plugin_grant_count() is how many (0 for NULL);
+ * ph_plugin_grant_path() the i-th one's real path on the host, owned by
+ * the instance and valid until it is restarted or freed, or NULL when i
+ * is out of range. *ret_is_lib, when not NULL, is set to 1 for a library
+ * and 0 for an allow_read grant.
+ */
+PH_EXPORT size_t ph_plugin_grant_count(const struct ph_plugin *plugin);
+PH_EXPORT const char *ph_plugin_grant_path(const struct ph_plugin *plugin, size_t i,
+					   int *ret_is_lib);
 /* Name of one PH_LAYER_* bit, e.g. "userns", or NULL. */
 PH_EXPORT const char *ph_layer_name(uint32_t bit);
 /* The instance's process as the host sees it: the plugin itself, or with a
@@ -1010,8 +1042,10 @@ PH__HOST_ABI_ASSERT(sizeof(struct ph_plugin_config) == 168 &&
 			offsetof(struct ph_plugin_config, unsandboxed) == 96 &&
 			offsetof(struct ph_plugin_config, wait) == 104 &&
 			offsetof(struct ph_plugin_config, zygote) == 108 &&
-			offsetof(struct ph_plugin_config, learn) == 112 &&
-			offsetof(struct ph_plugin_config, reserved) == 120,
+			offsetof(struct ph_plugin_config, allow_read) == 112 &&
+			offsetof(struct ph_plugin_config, n_allow_read) == 120 &&
+			offsetof(struct ph_plugin_config, learn) == 128 &&
+			offsetof(struct ph_plugin_config, reserved) == 136,
 		    "struct ph_plugin_config is ABI");
 PH__HOST_ABI_ASSERT(sizeof(struct ph_host_config) == 88 &&
 			offsetof(struct ph_host_config, reserved) == 24,
