@@ -111,7 +111,7 @@ static const struct fd_rule {
 	uint16_t type;	/* enum ph_msg_type */
 	uint8_t min, max;
 	uint8_t nkinds;	 /* kinds listed; fd i has kind[min(i, nkinds - 1)] */
-	uint8_t kind[4]; /* enum ph_fd_kind */
+	uint8_t kind[5]; /* enum ph_fd_kind */
 } fd_rules[] = {
     /* The ring, the plugin file, the wake pipe and, with
      * PH_SETUP_SECCOMP, the compiled filter (ph__parse_setup() ties the
@@ -127,14 +127,15 @@ static const struct fd_rule {
      * (ph__parse_call() ties the count). */
     {PH_DIR_HOST_TO_RUNNER, PHASE(READY), PH_MSG_CALL, 1, PH_INPUTS_MAX, 1, {PH_FD_INPUT}},
     /* A zygote's instance: its control and supervisor sockets (the
-     * zygote's ends), its ring and its wake pipe. */
+     * zygote's ends), its ring, its wake pipe, and the write ends of its
+     * stdout and stderr pipes. */
     {PH_DIR_HOST_TO_RUNNER,
      PHASE(READY),
      PH_MSG_FORK,
-     4,
-     4,
-     4,
-     {PH_FD_SOCKET, PH_FD_SOCKET, PH_FD_RING, PH_FD_WAKE}},
+     6,
+     6,
+     5,
+     {PH_FD_SOCKET, PH_FD_SOCKET, PH_FD_RING, PH_FD_WAKE, PH_FD_STDIO}},
     /* The listener, sent before any plugin code ran; never later, when
      * the plugin could have made one of its own. */
     {PH_DIR_RUNNER_TO_HOST, PHASE(SPAWNING), PH_MSG_SANDBOXED, 0, 1, 1, {PH_FD_LISTENER}},
@@ -257,8 +258,10 @@ static int check_kind(int fd, enum ph_fd_kind kind, const char **ret_why)
 			return bad(ret_why, "fd is not a regular file open for reading");
 		return 0;
 	case PH_FD_WAKE:
+	case PH_FD_STDIO:
 		/* The write end of a pipe, and only that: the runner writes a
-		 * byte to it, and must not be handed anything it could read. */
+		 * byte to it (or the plugin its stdout and stderr), and must
+		 * not be handed anything it could read. */
 		fl = fcntl(fd, F_GETFL);
 		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fl < 0 ||
 		    (fl & O_ACCMODE) != O_WRONLY)

@@ -91,6 +91,7 @@ enum ph_fd_kind {
 	PH_FD_WAKE,	    /* the write end of a pipe */
 	PH_FD_SOCKET,	    /* a SOCK_SEQPACKET socket */
 	PH_FD_PIDFD,	    /* a pidfd */
+	PH_FD_STDIO,	    /* the write end of a pipe: an instance's stdout or stderr */
 };
 
 /*

@@ -91,9 +91,10 @@ enum ph_msg_type {
 	 * zygote (PH_SETUP_ZYGOTE): the zygote has every layer but seccomp
 	 * in force, loaded no plugin code, and waits for FORK. */
 	PH_MSG_ZYGOTE_READY = 15,
-	/* host -> zygote: fork one instance. Four fds: the instance's control
-	 * socket and supervisor socket (the zygote's ends), its ring and the
-	 * write end of its wake pipe. The instance then talks on its own
+	/* host -> zygote: fork one instance. Six fds: the instance's control
+	 * socket and supervisor socket (the zygote's ends), its ring, the
+	 * write end of its wake pipe, and the write ends of the pipes that
+	 * become its stdout and stderr (fds 1 and 2). The instance then talks on its own
 	 * control socket from SANDBOXED on, as a cold one does, and the
 	 * zygote reports CHILD and EXIT on its supervisor socket. */
 	PH_MSG_FORK = 16,

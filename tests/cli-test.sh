@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..45" # one per ok/bad below
+echo "1..46" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -110,6 +110,15 @@ printf 'open_passwd' >"$work/attack"
 expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, 0x" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
 if grep -q "^reached open_passwd$" "$work/out"; then ok "violation: the attack ran"; else bad "violation: the attack ran" "stdout: $(cat "$work/out")"; fi
 expect "constructor violation" 7 "violated the sandbox: socket(AF_INET" -- "$PLUGHOST" run "$tdir/ctor_attack.so"
+# A plugin's printf() is a log line on stderr, not a violation (issue 11).
+rc=0
+"$PLUGHOST" run "$tdir/chatty.so" -m print >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && [ "$(cat "$work/out")" = "ring ok" ] &&
+	grep -qF "plughost: [chatty] info: stdout: hello from stdout" "$work/err" &&
+	grep -qF "plughost: [chatty] warning: stderr: hello from stderr" "$work/err" &&
+	grep -qF "plughost: [plugin] info: stdout: chatty ctor: loading" "$work/err"; then
+	ok "plugin stdout and stderr as log lines"
+else bad "plugin stdout and stderr as log lines" "exit $rc; stdout: $(cat "$work/out"); stderr: $(cat "$work/err")"; fi
 # Limits: each its own line and exit code.
 expect "timeout" 8 "plugin 'limits' ran past its deadline (300 ms) — killed" -- "$PLUGHOST" run "$tdir/limits.so" -m spin --timeout 300ms
 expect "timeout in a syscall" 8 "ran past its deadline (300 ms)" -- "$PLUGHOST" run "$tdir/limits.so" -m sleep --timeout 300ms

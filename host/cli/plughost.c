@@ -325,7 +325,8 @@ static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_l
 	if (sev == PH_DEBUG && !*verbose)
 		return;
 
-	fprintf(stderr, "plughost: [%s] %s: %s\n", instance ? ph_plugin_name(instance) : "host",
+	fprintf(stderr, "plughost: [%s] %s: %s\n",
+		instance ? (ph_plugin_name(instance) ?: "plugin") : "host",
 		names[sev], line);
 }
 

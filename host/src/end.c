@@ -182,6 +182,8 @@ void ph__plugin_reap(struct ph_plugin *p)
 		ph__deliver_leftovers(p);
 	p->call.deadline_ms = 0;
 	ph__plugin_arm_timer(p);
+	/* Its last words: what it printed before it died (stdio.c). */
+	ph__stdio_read(p, 1);
 	p->state = PH_STATE_DEAD;
 	p->sock = safe_close(p->sock);
 	p->listener = safe_close(p->listener);

