@@ -107,7 +107,7 @@ grep -qF "half the available memory; see --max-input)" "$work/err" && ok "defaul
 expect "input within --max-input" 0 "" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-input 14
 expect "input one byte over --max-input" 2 "(13 bytes, set by --max-input" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-input 13
 printf 'open_passwd' >"$work/attack"
-expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, 0x" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
+expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC, 00) (as read at the time of the call); hint: files are granted with --allow-read PATH — killed" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
 if grep -q "^reached open_passwd$" "$work/out"; then ok "violation: the attack ran"; else bad "violation: the attack ran" "stdout: $(cat "$work/out")"; fi
 expect "constructor violation" 7 "violated the sandbox: socket(AF_INET" -- "$PLUGHOST" run "$tdir/ctor_attack.so"
 # A plugin's printf() is a log line on stderr, not a violation (issue 11).

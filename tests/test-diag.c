@@ -226,12 +226,86 @@ static void test_stdio_flood_bounded(void **state)
 	ph_plugin_free(p);
 }
 
+/* ----------------------------------------------------- violation reports */
+
+/* Run hostile.so's attack name; it must have reached it ("reached NAME")
+ * and been stopped as a violation whose message holds each of want[]. */
+static void attack_says(const char *name, const char *const *want, size_t n_want)
+{
+	struct ph_plugin *p = tu_spawn_ok("hostile.so", NULL);
+	struct ph_result res;
+	struct sink out;
+	char reached[96];
+
+	call(p, "attack", name, &out, &res);
+	snprintf(reached, sizeof(reached), "reached %s\n", name);
+	assert_string_equal(out.buf, reached);
+	assert_int_equal(res.kind, PH_RESULT_VIOLATION);
+	for (size_t i = 0; i < n_want; i++)
+		if (!strstr(res.message, want[i]))
+			fail_msg("%s: message lacks '%s': %s", name, want[i], res.message);
+	ph_plugin_free(p);
+}
+#define ATTACK_SAYS(name, ...)                                                                     \
+	do {                                                                                       \
+		static const char *const w_[] = {__VA_ARGS__};                                     \
+		attack_says(name, w_, sizeof(w_) / sizeof(w_[0]));                                 \
+	} while (0)
+
+/* A path is read from the plugin's memory and shown as a string, labelled
+ * as read at the time of the call, with the hint that would allow it. */
+static void test_violation_path(void **state)
+{
+	(void)state;
+	ATTACK_SAYS("open_passwd", "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC",
+		    "(as read at the time of the call)",
+		    "; hint: files are granted with --allow-read PATH");
+	/* Quotes, backslash, newline and a terminal escape, escaped. */
+	ATTACK_SAYS("open_path_escape",
+		    "openat(AT_FDCWD, \"/tmp/\\\"q\\\"\\\\\\n\\x1b[31m\", O_RDONLY");
+}
+
+/* Garbage pointers: an unmapped one is <unreadable>, one with no NUL
+ * before the mapping ends or within the cap is cut and marked; the host
+ * neither faults nor reads past its cap, and the report stays one line
+ * that fits with its hint. */
+static void test_violation_garbage_pointers(void **state)
+{
+	(void)state;
+	ATTACK_SAYS("open_path_unmapped", " <unreadable>, O_RDONLY",
+		    "; hint: files are granted with --allow-read PATH");
+	ATTACK_SAYS("open_path_unterminated",
+		    "openat(AT_FDCWD, "
+		    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"..., O_RDONLY",
+		    "; hint: files are granted with --allow-read PATH");
+	ATTACK_SAYS("open_path_long", "openat(AT_FDCWD, \"AAAAAAAAAAAAAAAA", "\"..., O_RDONLY",
+		    "; hint: files are granted with --allow-read PATH");
+}
+
+/* ioctls by name (with the high bits of the CVE-2019-10063 trick shown),
+ * clone flags decoded, and the hints that go with them. */
+static void test_violation_decoded(void **state)
+{
+	(void)state;
+	ATTACK_SAYS("ioctl_tiocsti", "ioctl(0, TIOCSTI|0x100000000, ",
+		    "; hint: no ioctl is allowed");
+	ATTACK_SAYS("thread", "clone(CLONE_VM|", "CLONE_THREAD",
+		    "; hint: threads need --threads (PH_POLICY_THREADS)");
+	ATTACK_SAYS("socket_inet",
+		    "socket(AF_INET, SOCK_STREAM, 0); hint: the sandbox has no network");
+	ATTACK_SAYS("exec_shell", "execve(\"/bin/sh\", ", "; hint: a plugin cannot run programs");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stdio_lines),
 	    cmocka_unit_test(test_stdio_isatty),
 	    cmocka_unit_test(test_stdio_flood_bounded),
+	    cmocka_unit_test(test_violation_path),
+	    cmocka_unit_test(test_violation_garbage_pointers),
+	    cmocka_unit_test(test_violation_decoded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
