@@ -12,6 +12,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -148,6 +150,9 @@ static const struct fd_rule {
      1,
      1,
      {PH_FD_PIDFD}},
+    /* The plugin's memory, for init to read a fault's stack through: the
+     * host opened it, where init could not. */
+    {PH_DIR_HOST_TO_INIT, PHASE(READY), PH_MSG_MEM, 1, 1, 1, {PH_FD_PROC_MEM}},
     /* The runner's pidfd of the init it made with CLONE_PARENT: before
      * SANDBOXED, so before any plugin code exists. */
     {PH_DIR_RUNNER_TO_HOST, PHASE(SPAWNING), PH_MSG_INIT, 1, 1, 1, {PH_FD_PIDFD}},
@@ -286,6 +291,17 @@ static int check_kind(int fd, enum ph_fd_kind kind, const char **ret_why)
 		if (ph__fd_is_pidfd(fd, NULL) < 0)
 			return bad(ret_why, "fd is not a pidfd");
 		return 0;
+	case PH_FD_PROC_MEM: {
+		/* A file of procfs, open for reading only: never anything
+		 * init could write through. */
+		struct statfs sfs;
+
+		fl = fcntl(fd, F_GETFL);
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(fd, &sfs) < 0 ||
+		    sfs.f_type != PROC_SUPER_MAGIC || fl < 0 || (fl & O_ACCMODE) != O_RDONLY)
+			return bad(ret_why, "fd is not a /proc file open read-only");
+		return 0;
+	}
 	}
 	return bad(ret_why, "fd of no allowed kind");
 }
@@ -706,5 +722,40 @@ int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char
 	if (out->fault_signo < 0 || out->fault_signo >= 65 ||
 	    (!out->fault_signo && out->fault_code))
 		return bad(ret_why, "EXIT fault signal out of range");
+	return 0;
+}
+
+int ph__parse_crash(const struct ph_msg *msg, struct ph_msg_crash *out, const uint8_t **ret_stack,
+		    const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+
+	if (msg->hdr.type != PH_MSG_CRASH || take(&c, out, sizeof(*out)) < 0)
+		return bad(ret_why, "CRASH message too short");
+	if (!RESERVED_ZERO(out->reserved))
+		return bad(ret_why, "CRASH reserved field is not zero");
+	if (out->signo <= 0 || out->signo >= 65)
+		return bad(ret_why, "CRASH signal out of range");
+	if (out->stack_len > PH_CRASH_STACK_MAX || out->stack_len % 8 != 0)
+		return bad(ret_why, "CRASH stack longer than allowed or not in whole words");
+	if (c.left != out->stack_len)
+		return bad(ret_why, "CRASH message length differs from its stack length");
+	*ret_stack = c.p;
+	return 0;
+}
+
+int ph__parse_mem(const struct ph_msg *msg, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+	struct ph_msg_mem m;
+
+	if (msg->hdr.type != PH_MSG_MEM || take(&c, &m, sizeof(m)) < 0)
+		return bad(ret_why, "MEM message too short");
+	if (!RESERVED_ZERO(m.reserved))
+		return bad(ret_why, "MEM reserved field is not zero");
+	if (c.left != 0)
+		return bad(ret_why, "MEM message has trailing bytes");
+	if (msg->nfds != 1)
+		return bad(ret_why, "MEM carries no fd, or more than one");
 	return 0;
 }

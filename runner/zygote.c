@@ -197,8 +197,8 @@ void ph__runner_zygote(const struct ph_msg_sandboxed *ready, int *ret_ring_fd, i
 						remember_tid(new_tid, i);
 					continue;
 				}
-				ph__msg_send(inst[i].sup, PH_MSG_EXIT, 0, &inst[i].c.ex,
-					     sizeof(inst[i].c.ex), NULL, 0);
+				ph__init_send_end(inst[i].sup, &inst[i].c);
+				inst[i].c.mem_fd = safe_close(inst[i].c.mem_fd);
 				inst[i].sup = safe_close(inst[i].sup);
 				forget_tids(i);
 			}
@@ -246,8 +246,11 @@ void ph__runner_zygote(const struct ph_msg_sandboxed *ready, int *ret_ring_fd, i
 			ph__msg_close_fds(&msg);
 			continue;
 		}
-		inst[slot].c = (struct ph_init_child){.pid = child};
+		memset(&inst[slot].c, 0, sizeof(inst[slot].c));
+		inst[slot].c.pid = child;
+		inst[slot].c.mem_fd = -1;
 		inst[slot].sup = msg.fds[1];
+		inst[slot].c.sup = inst[slot].sup;
 		msg.fds[1] = -1;
 		ph__msg_close_fds(&msg);
 		if (ph__init_send_child(inst[slot].sup, child) < 0)

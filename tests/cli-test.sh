@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..46" # one per ok/bad below
+echo "1..47" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -91,7 +91,19 @@ if [ "$rc" -eq 2 ] && grep -qF "'--input -' can be given only once" "$work/err";
 expect "missing descriptor" 3 "cannot load '$tdir/nodesc.so': the plugin failed to load (reported by the sandboxed process): not a plughost plugin (missing descriptor" -- "$PLUGHOST" run "$tdir/nodesc.so"
 expect "no such plugin" 3 "cannot load '$work/none.so': No such file or directory" -- "$PLUGHOST" run "$work/none.so"
 expect "not ELF" 3 "not an ELF file" -- "$PLUGHOST" run "$work/small"
-expect "crash" 4 "plugin 'echo' crashed: SIGSEGV (Segmentation fault) at 0x40 (address not mapped)" -- "$PLUGHOST" run "$tdir/echo.so" --method crash
+# A crash: one line saying so, then only the backtrace's lines (issue 11).
+rc=0
+"$PLUGHOST" run "$tdir/echo.so" --method crash >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 4 ] && [ "$(head -n 1 "$work/err")" = "plughost: plugin 'echo' crashed: SIGSEGV (Segmentation fault) at 0x40 (address not mapped)" ] &&
+	! tail -n +2 "$work/err" | grep -q -v -e '^#[0-9]' -e '^   ' -e '^backtrace of thread '; then
+	ok "crash"
+else bad "crash" "exit $rc; stderr: $(cat "$work/err")"; fi
+rc=0
+"$PLUGHOST" run "$tdir/crasher.so" -m deep >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 4 ] && grep -q "^#0  0x[0-9a-f]*  crash_here+0x[0-9a-f]* (crasher.so+0x[0-9a-f]*)$" "$work/err" &&
+	grep -q "  crash_outer+0x" "$work/err" && grep -q "  do_deep+0x" "$work/err"; then
+	ok "crash backtrace names the plugin's functions"
+else bad "crash backtrace names the plugin's functions" "exit $rc; stderr: $(cat "$work/err")"; fi
 expect "plugin error" 1 "plugin 'echo' returned error 42: asked to fail" -- "$PLUGHOST" run "$tdir/echo.so" -m fail
 expect "exited" 5 "plugin 'echo' exited with status 3" -- "$PLUGHOST" run "$tdir/echo.so" -m exit
 expect "no such method" 2 "has no method 'nope'" -- "$PLUGHOST" run "$tdir/echo.so" -m nope

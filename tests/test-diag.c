@@ -11,6 +11,7 @@
  * With PH_TEST_ZYGOTE set (diag-zygote), every instance is a warm one.
  */
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,6 +298,144 @@ static void test_violation_decoded(void **state)
 	ATTACK_SAYS("exec_shell", "execve(\"/bin/sh\", ", "; hint: a plugin cannot run programs");
 }
 
+/* ------------------------------------------------------------ crashes */
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Call crasher.so's method on p: it must crash of SIGSEGV mid-call. */
+static const char *crash(struct ph_plugin *p, const char *method)
+{
+	struct ph_result res;
+	struct sink out;
+
+	call(p, method, NULL, &out, &res);
+	assert_string_equal(out.buf, "crashing\n");
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGSEGV);
+	return ph_plugin_backtrace(p);
+}
+
+/* A crash two calls down: #0 names the faulting function from the
+ * plugin's own symbols, with its offset in the file, and its callers
+ * follow (the leaf's return address at rsp, then the frame chain). */
+static void test_backtrace_named(void **state)
+{
+	struct ph_plugin *p = tu_spawn_ok("crasher.so", NULL);
+	struct ph_result res;
+	const char *bt;
+
+	(void)state;
+	assert_null(ph_plugin_backtrace(p)); /* no crash yet */
+	bt = crash(p, "deep");
+	assert_non_null(bt);
+	print_message("%s", bt);
+	if (!strstr(bt, "\n#0  0x") || !strstr(bt, "  crash_here+0x") ||
+	    !strstr(bt, " (crasher.so+0x") || !strstr(bt, "  crash_outer+0x") ||
+	    !strstr(bt, "  do_deep+0x"))
+		fail_msg("backtrace lacks the plugin's frames:\n%s", bt);
+	/* In call order: the faulting function first. */
+	assert_true(strstr(bt, "crash_here+") < strstr(bt, "crash_outer+"));
+	assert_true(strstr(bt, "crash_outer+") < strstr(bt, "do_deep+"));
+	assert_true(count_lines(bt) <= 16 + 3);
+	/* It stays until the restart, which forgets it. */
+	assert_ptr_equal(ph_plugin_backtrace(p), bt);
+	assert_int_equal(ph_plugin_restart(p, &res), 0);
+	assert_null(ph_plugin_backtrace(p));
+	ph_plugin_free(p);
+	assert_null(ph_plugin_backtrace(NULL));
+}
+
+/* rsp and rbp set to garbage before the fault: nothing of the stack can
+ * be read, and the host says so in a short backtrace (and lives). */
+static void test_backtrace_garbage_stack(void **state)
+{
+	struct ph_plugin *p = tu_spawn_ok("crasher.so", NULL);
+	const char *bt;
+
+	(void)state;
+	bt = crash(p, "wild");
+	assert_non_null(bt);
+	print_message("%s", bt);
+	if (!strstr(bt, "#0  0x") || !strstr(bt, "do_wild+0x") ||
+	    !strstr(bt, "(the stack at rsp 0x10 could not be read)") || strstr(bt, "#1 "))
+		fail_msg("unexpected backtrace:\n%s", bt);
+	ph_plugin_free(p);
+}
+
+/* Deaths that are no fault leave no backtrace. */
+static void test_backtrace_only_for_faults(void **state)
+{
+	struct ph_plugin *p = tu_spawn_ok("echo.so", NULL);
+	struct ph_result res;
+	struct sink out;
+
+	(void)state;
+	call(p, "abort", NULL, &out, &res);
+	assert_int_equal(res.kind, PH_RESULT_CRASHED);
+	assert_int_equal(res.crash.signo, SIGABRT);
+	assert_null(ph_plugin_backtrace(p));
+	assert_int_equal(ph_plugin_restart(p, &res), 0);
+	call(p, "exit", NULL, &out, &res);
+	assert_int_equal(res.kind, PH_RESULT_EXITED);
+	assert_null(ph_plugin_backtrace(p));
+	ph_plugin_free(p);
+}
+
+/* The symbols come from the file the user named, read at the crash:
+ * replaced meanwhile by garbage (ELF magic, then noise) or cut short,
+ * the reader names nothing and the host neither crashes nor hangs. */
+static void test_backtrace_hostile_elf(void **state)
+{
+	char dir[] = "/tmp/ph-diag-XXXXXX", path[64], cmd[256];
+	char *src = tu_plugin_path("crasher.so");
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/crasher.so", dir);
+	for (int round = 0; round < 3; round++) {
+		struct ph_plugin *p = NULL;
+		struct ph_result res;
+		const char *bt;
+		uint64_t seed = 0x5EED + (uint64_t)round;
+		FILE *f;
+
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, path);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), 0);
+		if (round == 0) {
+			assert_int_equal(truncate(path, 100), 0);
+		} else {
+			/* Keep the ELF header's first 16 bytes; noise after. */
+			long len;
+
+			f = fopen(path, "r+b");
+			assert_non_null(f);
+			fseek(f, 0, SEEK_END);
+			len = ftell(f);
+			fseek(f, 16, SEEK_SET);
+			for (long i = 16; i < len; i++)
+				fputc((int)(tu_rng_next(&seed) & (round == 1 ? 0xff : 0x01)), f);
+			fclose(f);
+		}
+		bt = crash(p, "deep");
+		assert_non_null(bt);
+		if (!strstr(bt, "#0  0x") || !strstr(bt, "?? (crasher.so+0x") ||
+		    strstr(bt, "crash_here"))
+			fail_msg("round %d: unexpected backtrace:\n%s", round, bt);
+		ph_plugin_free(p);
+	}
+	unlink(path);
+	rmdir(dir);
+	free(src);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +445,10 @@ int main(void)
 	    cmocka_unit_test(test_violation_path),
 	    cmocka_unit_test(test_violation_garbage_pointers),
 	    cmocka_unit_test(test_violation_decoded),
+	    cmocka_unit_test(test_backtrace_named),
+	    cmocka_unit_test(test_backtrace_garbage_stack),
+	    cmocka_unit_test(test_backtrace_only_for_faults),
+	    cmocka_unit_test(test_backtrace_hostile_elf),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

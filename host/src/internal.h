@@ -122,6 +122,10 @@ struct ph_plugin {
 		size_t len;
 	} stdio_line[2];
 	uint64_t stdio_lines, stdio_bytes, stdio_dropped; /* since the call (or load) began */
+	/* symbols.c: where the plugin was mapped when it loaded (from
+	 * /proc/PID/maps), and the text of its crash's backtrace, or NULL. */
+	struct ph__load_map *load_map;
+	char *backtrace;
 	uint32_t done_seen; /* the completions we took (done_seq as we know it) */
 	/* What the runner keeps mapped, entry by entry, as we told it. */
 	struct ph_cached_input cache[PH_SLOT_CACHE_MAX];
@@ -343,6 +347,18 @@ int ph__stdio_open(struct ph_plugin *p);
 void ph__stdio_read(struct ph_plugin *p, int at_end);
 /* Close everything (keeps nothing for later). */
 void ph__stdio_close(struct ph_plugin *p);
+
+/* symbols.c: backtraces of a crash. */
+/* Right after the load: note where the plugin's file (and the other
+ * executable files) are mapped, from the kernel's /proc/PID/maps. */
+void ph__symbols_note_load(struct ph_plugin *p);
+/* And hand init (or the zygote) the plugin's /proc/PID/mem, opened by us,
+ * to read a fault's stack through (MEM). */
+void ph__symbols_send_mem(struct ph_plugin *p);
+/* init's CRASH (checked): make p->backtrace from it. */
+void ph__symbols_backtrace(struct ph_plugin *p, const struct ph_msg_crash *c, const uint8_t *stack);
+/* Forget both (restart, free). */
+void ph__symbols_free(struct ph_plugin *p);
 
 /* plugin.c: start p (host, path, cfg set) and take it through the
  * handshake; free an instance whatever its state. */

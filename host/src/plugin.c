@@ -51,6 +51,7 @@ static void plugin_stop(struct ph_plugin *p)
 	p->timer_armed = 0;
 	p->wake_rd = safe_close(p->wake_rd);
 	ph__stdio_close(p);
+	ph__symbols_free(p);
 	p->stat_fd = safe_close(p->stat_fd);
 	p->status_fd = safe_close(p->status_fd);
 	if (p->ring_map)
@@ -524,6 +525,9 @@ handshake:
 		r = -EPROTO; /* the reason is in *fail, as for every start failure */
 		goto out;
 	}
+	/* Where it is loaded, from the kernel, for a crash's backtrace. */
+	ph__symbols_note_load(p);
+	ph__symbols_send_mem(p);
 	if ((p->layers & cfg->require) != cfg->require) {
 		uint32_t missing = cfg->require & ~p->layers;
 		ph__result_setup(fail, PH_STEP_SPAWN, EPERM, "required layer '%s' did not come up",
