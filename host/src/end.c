@@ -69,6 +69,10 @@ static void sample_usage(struct ph_plugin *p, struct ph_result *r)
  * else a fresh look. */
 #define USAGE_FRESH_MS 10
 
+/* How long the host waits for a zygote's instance to be gone after the
+ * kill, and then for the zygote's EXIT. */
+#define ZYGOTE_EXIT_WAIT_MS 2000
+
 /* Take init's report of the plugin's end, if it sent one, in place of
  * init's own status. Init is trusted (it never runs plugin code, and the
  * plugin never holds this channel), but its message is parsed strictly. */
@@ -92,6 +96,14 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 		 * once, and what init sent is still queued after it. */
 		if (r == -ECONNRESET && i == 0)
 			continue;
+		/* A zygote, alive, sends EXIT right after CRASH: the CRASH
+		 * that woke us may have come alone. */
+		if (r == -EAGAIN && have_crash) {
+			struct pollfd pfd = {.fd = p->sup, .events = POLLIN};
+
+			if (poll(&pfd, 1, ZYGOTE_EXIT_WAIT_MS) == 1)
+				r = ph__msg_recv(p->sup, m, MSG_DONTWAIT, NULL);
+		}
 		if (r != 1)
 			break;
 		if (m->hdr.type == PH_MSG_CRASH && !have_crash && m->nfds == 0 &&
@@ -125,9 +137,6 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 	return got;
 }
 
-/* How long the host waits for a zygote's instance to be gone after the
- * kill, and then for the zygote's EXIT. */
-#define ZYGOTE_EXIT_WAIT_MS 2000
 
 /* Reap the child (blocking) and settle how the instance ended. */
 void ph__plugin_reap(struct ph_plugin *p)
