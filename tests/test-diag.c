@@ -419,7 +419,7 @@ static void test_backtrace_hostile_elf(void **state)
 	ph_plugin_free(spawn_traced("crasher.so"));
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/crasher.so", dir);
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 6; round++) {
 		struct ph_plugin *p = NULL;
 		struct ph_result res;
 		const char *bt;
@@ -431,6 +431,23 @@ static void test_backtrace_hostile_elf(void **state)
 		assert_int_equal(ph_plugin_spawn(host, path, NULL, &p, &res), 0);
 		if (round == 0) {
 			assert_int_equal(truncate(path, 100), 0);
+		} else if (round >= 3) {
+			/* The header's tables pointed past the end, or made
+			 * to wrap around: e_shoff (40), e_phoff (32), e_shnum
+			 * (60). */
+			static const struct {
+				long off;
+				uint64_t value;
+				int size;
+			} lies[] = {
+			    {40, UINT64_MAX - 8, 8}, {32, UINT64_MAX - 55, 8}, {60, 0xffff, 2}};
+			const uint64_t v = lies[round - 3].value;
+
+			f = fopen(path, "r+b");
+			assert_non_null(f);
+			fseek(f, lies[round - 3].off, SEEK_SET);
+			assert_int_equal(fwrite(&v, (size_t)lies[round - 3].size, 1, f), 1);
+			fclose(f);
 		} else {
 			/* Keep the ELF header's first 16 bytes; noise after. */
 			long len;
