@@ -326,8 +326,7 @@ static void log_line(void *userdata, const struct ph_plugin *instance, enum ph_l
 		return;
 
 	fprintf(stderr, "plughost: [%s] %s: %s\n",
-		instance ? (ph_plugin_name(instance) ?: "plugin") : "host",
-		names[sev], line);
+		instance ? (ph_plugin_name(instance) ?: "plugin") : "host", names[sev], line);
 }
 
 static void report_layers(const struct ph_plugin *p)
