@@ -388,6 +388,35 @@ static void test_backtrace_garbage_stack(void **state)
 	ph_plugin_free(p);
 }
 
+/* A fault in a second thread: the backtrace is that thread's. */
+static void test_backtrace_of_a_thread(void **state)
+{
+	struct ph_plugin_config cfg;
+	struct ph_policy *policy;
+	struct ph_plugin *p;
+	const char *bt;
+
+	(void)state;
+	assert_int_equal(ph_policy_new(PH_POLICY_THREADS, &policy), 0);
+	ph_plugin_config_init(&cfg);
+	cfg.policy = policy;
+	p = tu_spawn_ok("crasher.so", &cfg);
+	ph_policy_free(policy);
+	if (!(ph_plugin_layers(p) & PH_LAYER_PIDNS)) {
+		ph_plugin_free(p);
+		tu_skip_unless(0, "userns");
+	}
+	bt = crash(p, "thread");
+	assert_non_null(bt);
+	print_message("%s", bt);
+	/* Not the main thread (pid 2 in the plugin's namespace), and its
+	 * own frames: crash_here called from crash_outer. */
+	if (strstr(bt, "backtrace of thread 2 ") || !strstr(bt, "  crash_here+0x") ||
+	    !strstr(bt, "  crash_outer+0x") || strstr(bt, "do_deep"))
+		fail_msg("unexpected backtrace:\n%s", bt);
+	ph_plugin_free(p);
+}
+
 /* Deaths that are no fault leave no backtrace. */
 static void test_backtrace_only_for_faults(void **state)
 {
@@ -484,6 +513,7 @@ int main(void)
 	    cmocka_unit_test(test_violation_decoded),
 	    cmocka_unit_test(test_backtrace_named),
 	    cmocka_unit_test(test_backtrace_garbage_stack),
+	    cmocka_unit_test(test_backtrace_of_a_thread),
 	    cmocka_unit_test(test_backtrace_only_for_faults),
 	    cmocka_unit_test(test_backtrace_hostile_elf),
 	};

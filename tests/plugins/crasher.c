@@ -11,7 +11,10 @@
  *   wild   sets rsp and rbp to garbage and faults: nothing on the
  *          "stack" can be read, and the host must say so in a short
  *          backtrace without crashing itself.
+ *   thread crash_outer() in a second thread (needs the threads policy):
+ *          the backtrace is that thread's, not the main one's.
  */
+#include <pthread.h>
 #include <stdint.h>
 
 #include <plughost/plugin.h>
@@ -55,9 +58,30 @@ static int do_wild(struct ph_call *call, const struct ph_input *in, size_t n)
 	return 0;
 }
 
+static void *crash_thread(void *arg)
+{
+	crash_outer(2);
+	return arg;
+}
+
+static int do_thread(struct ph_call *call, const struct ph_input *in, size_t n)
+{
+	pthread_t t;
+	int r;
+
+	ph_write(call, "crashing\n", 9);
+	ph_flush(call);
+	r = pthread_create(&t, NULL, crash_thread, NULL);
+	if (r != 0)
+		return ph_error(call, r, "pthread_create failed");
+	pthread_join(t, NULL);
+	return 0;
+}
+
 static const struct ph_method methods[] = {
     {"deep", do_deep},
     {"wild", do_wild},
+    {"thread", do_thread},
 };
 
 PH_PLUGIN("crasher", "1.0", methods);
