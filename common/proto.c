@@ -12,6 +12,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -111,7 +113,7 @@ static const struct fd_rule {
 	uint16_t type;	/* enum ph_msg_type */
 	uint8_t min, max;
 	uint8_t nkinds;	 /* kinds listed; fd i has kind[min(i, nkinds - 1)] */
-	uint8_t kind[4]; /* enum ph_fd_kind */
+	uint8_t kind[5]; /* enum ph_fd_kind */
 } fd_rules[] = {
     /* The ring, the plugin file, the wake pipe and, with
      * PH_SETUP_SECCOMP, the compiled filter (ph__parse_setup() ties the
@@ -131,14 +133,15 @@ static const struct fd_rule {
      * (ph__parse_call() ties the count). */
     {PH_DIR_HOST_TO_RUNNER, PHASE(READY), PH_MSG_CALL, 1, PH_INPUTS_MAX, 1, {PH_FD_INPUT}},
     /* A zygote's instance: its control and supervisor sockets (the
-     * zygote's ends), its ring and its wake pipe. */
+     * zygote's ends), its ring, its wake pipe, and the write ends of its
+     * stdout and stderr pipes. */
     {PH_DIR_HOST_TO_RUNNER,
      PHASE(READY),
      PH_MSG_FORK,
-     4,
-     4,
-     4,
-     {PH_FD_SOCKET, PH_FD_SOCKET, PH_FD_RING, PH_FD_WAKE}},
+     6,
+     6,
+     5,
+     {PH_FD_SOCKET, PH_FD_SOCKET, PH_FD_RING, PH_FD_WAKE, PH_FD_STDIO}},
     /* The listener, sent before any plugin code ran; never later, when
      * the plugin could have made one of its own. */
     {PH_DIR_RUNNER_TO_HOST, PHASE(SPAWNING), PH_MSG_SANDBOXED, 0, 1, 1, {PH_FD_LISTENER}},
@@ -151,6 +154,9 @@ static const struct fd_rule {
      1,
      1,
      {PH_FD_PIDFD}},
+    /* The plugin's memory, for init to read a fault's stack through: the
+     * host opened it, where init could not. */
+    {PH_DIR_HOST_TO_INIT, PHASE(READY), PH_MSG_MEM, 1, 1, 1, {PH_FD_PROC_MEM}},
     /* The runner's pidfd of the init it made with CLONE_PARENT: before
      * SANDBOXED, so before any plugin code exists. */
     {PH_DIR_RUNNER_TO_HOST, PHASE(SPAWNING), PH_MSG_INIT, 1, 1, 1, {PH_FD_PIDFD}},
@@ -261,8 +267,10 @@ static int check_kind(int fd, enum ph_fd_kind kind, const char **ret_why)
 			return bad(ret_why, "fd is not a regular file open for reading");
 		return 0;
 	case PH_FD_WAKE:
+	case PH_FD_STDIO:
 		/* The write end of a pipe, and only that: the runner writes a
-		 * byte to it, and must not be handed anything it could read. */
+		 * byte to it (or the plugin its stdout and stderr), and must
+		 * not be handed anything it could read. */
 		fl = fcntl(fd, F_GETFL);
 		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fl < 0 ||
 		    (fl & O_ACCMODE) != O_WRONLY)
@@ -295,6 +303,17 @@ static int check_kind(int fd, enum ph_fd_kind kind, const char **ret_why)
 		    (!(fl & O_PATH) && (fl & O_ACCMODE) != O_RDONLY))
 			return bad(ret_why, "fd is not a file or directory closed to writing");
 		return 0;
+	case PH_FD_PROC_MEM: {
+		/* A file of procfs, open for reading only: never anything
+		 * init could write through. */
+		struct statfs sfs;
+
+		fl = fcntl(fd, F_GETFL);
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(fd, &sfs) < 0 ||
+		    sfs.f_type != PROC_SUPER_MAGIC || fl < 0 || (fl & O_ACCMODE) != O_RDONLY)
+			return bad(ret_why, "fd is not a /proc file open read-only");
+		return 0;
+	}
 	}
 	return bad(ret_why, "fd of no allowed kind");
 }
@@ -793,5 +812,40 @@ int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char
 	if (out->fault_signo < 0 || out->fault_signo >= 65 ||
 	    (!out->fault_signo && out->fault_code))
 		return bad(ret_why, "EXIT fault signal out of range");
+	return 0;
+}
+
+int ph__parse_crash(const struct ph_msg *msg, struct ph_msg_crash *out, const uint8_t **ret_stack,
+		    const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+
+	if (msg->hdr.type != PH_MSG_CRASH || take(&c, out, sizeof(*out)) < 0)
+		return bad(ret_why, "CRASH message too short");
+	if (!RESERVED_ZERO(out->reserved))
+		return bad(ret_why, "CRASH reserved field is not zero");
+	if (out->signo <= 0 || out->signo >= 65)
+		return bad(ret_why, "CRASH signal out of range");
+	if (out->stack_len > PH_CRASH_STACK_MAX || out->stack_len % 8 != 0)
+		return bad(ret_why, "CRASH stack longer than allowed or not in whole words");
+	if (c.left != out->stack_len)
+		return bad(ret_why, "CRASH message length differs from its stack length");
+	*ret_stack = c.p;
+	return 0;
+}
+
+int ph__parse_mem(const struct ph_msg *msg, const char **ret_why)
+{
+	struct cursor c = cursor_of(msg);
+	struct ph_msg_mem m;
+
+	if (msg->hdr.type != PH_MSG_MEM || take(&c, &m, sizeof(m)) < 0)
+		return bad(ret_why, "MEM message too short");
+	if (!RESERVED_ZERO(m.reserved))
+		return bad(ret_why, "MEM reserved field is not zero");
+	if (c.left != 0)
+		return bad(ret_why, "MEM message has trailing bytes");
+	if (msg->nfds != 1)
+		return bad(ret_why, "MEM carries no fd, or more than one");
 	return 0;
 }

@@ -65,6 +65,7 @@ enum ph_msg_dir {
 	PH_DIR_HOST_TO_RUNNER, /* control socket, read by the runner */
 	PH_DIR_RUNNER_TO_HOST, /* control socket, read by the host */
 	PH_DIR_INIT_TO_HOST,   /* supervisor socket, read by the host */
+	PH_DIR_HOST_TO_INIT,   /* supervisor socket, read by init or the zygote */
 	PH_DIR_COUNT,
 };
 
@@ -92,6 +93,8 @@ enum ph_fd_kind {
 	PH_FD_SOCKET,	    /* a SOCK_SEQPACKET socket */
 	PH_FD_PIDFD,	    /* a pidfd */
 	PH_FD_GRANT,	    /* a regular file or directory, not open for writing */
+	PH_FD_STDIO,	    /* the write end of a pipe: an instance's stdout or stderr */
+	PH_FD_PROC_MEM,	    /* a process's /proc/PID/mem, open read-only */
 };
 
 /*
@@ -173,6 +176,12 @@ int ph__parse_grant(const struct ph_msg *msg, struct ph_grant_view *out, const c
 int ph__parse_failed(const struct ph_msg *msg, struct ph_failed_view *out, const char **ret_why);
 int ph__parse_log(const struct ph_msg *msg, struct ph_log_view *out, const char **ret_why);
 int ph__parse_exit(const struct ph_msg *msg, struct ph_msg_exit *out, const char **ret_why);
+/* MEM: its payload (no fields but reserved ones). */
+int ph__parse_mem(const struct ph_msg *msg, const char **ret_why);
+/* CRASH: the fixed part into *out; *ret_stack points at its stack_len
+ * bytes inside msg. */
+int ph__parse_crash(const struct ph_msg *msg, struct ph_msg_crash *out, const uint8_t **ret_stack,
+		    const char **ret_why);
 int ph__parse_sandboxed(const struct ph_msg *msg, struct ph_msg_sandboxed *out,
 			const char **ret_why);
 

@@ -91,9 +91,10 @@ enum ph_msg_type {
 	 * zygote (PH_SETUP_ZYGOTE): the zygote has every layer but seccomp
 	 * in force, loaded no plugin code, and waits for FORK. */
 	PH_MSG_ZYGOTE_READY = 15,
-	/* host -> zygote: fork one instance. Four fds: the instance's control
-	 * socket and supervisor socket (the zygote's ends), its ring and the
-	 * write end of its wake pipe. The instance then talks on its own
+	/* host -> zygote: fork one instance. Six fds: the instance's control
+	 * socket and supervisor socket (the zygote's ends), its ring, the
+	 * write end of its wake pipe, and the write ends of the pipes that
+	 * become its stdout and stderr (fds 1 and 2). The instance then talks on its own
 	 * control socket from SANDBOXED on, as a cold one does, and the
 	 * zygote reports CHILD and EXIT on its supervisor socket. */
 	PH_MSG_FORK = 16,
@@ -103,7 +104,21 @@ enum ph_msg_type {
 	 * it is in), and the path it gets inside the sandbox. The runner
 	 * mounts it from the fds and never resolves a host path. */
 	PH_MSG_GRANT = 17,
-	PH_MSG_TYPE_MAX = 17,
+	/* init (or the zygote) -> host, on the supervisor channel only, at
+	 * most once, right before EXIT, when the plugin died of a fault: the
+	 * faulting thread's registers and the top of its stack, read at the
+	 * fault by init, which traces the plugin. Init is trusted, but the
+	 * bytes are the plugin's (its registers and memory): they label its
+	 * own backtrace and decide nothing. */
+	PH_MSG_CRASH = 18,
+	/* host -> init (or the zygote), on the supervisor channel only, at
+	 * most once, when the host has found the plugin process: one fd,
+	 * the plugin's /proc/PID/mem, opened read-only by the host. The
+	 * plugin is not dumpable, so init (which holds no capability) may
+	 * not read its memory, where the host may; the kernel checks that at
+	 * open. Init reads a fault's stack through it, and nothing else. */
+	PH_MSG_MEM = 19,
+	PH_MSG_TYPE_MAX = 19,
 };
 
 /* Every message starts with this header; len counts the payload after it. */
@@ -248,6 +263,25 @@ struct ph_msg_grant {
 #define PH_GRANTS_MAX	  96u	/* user grants (32) and libraries (64) */
 #define PH_GRANT_PATH_MAX 1024u /* bytes of one path inside */
 
+/* PH_MSG_CRASH payload, followed by stack_len bytes: the faulting
+ * thread's stack from rsp up, as far as it could be read. */
+#define PH_CRASH_STACK_MAX 1024u
+#define PH_CRASH_REGS	   17u /* rip, rsp, rbp, then the rest, as named below */
+struct ph_msg_crash {
+	int32_t signo; /* the fault's signal, as in EXIT's fault_signo */
+	int32_t tid;   /* the faulting thread, in the plugin's pid namespace */
+	/* rip, rsp, rbp, rax, rbx, rcx, rdx, rsi, rdi, r8-r15, in this order */
+	uint64_t regs[PH_CRASH_REGS];
+	uint64_t eflags;
+	uint32_t stack_len; /* bytes that follow: a multiple of 8, <= PH_CRASH_STACK_MAX */
+	uint32_t reserved;
+};
+
+/* PH_MSG_MEM payload. */
+struct ph_msg_mem {
+	uint64_t reserved;
+};
+
 /* PH_MSG_LOG payload, followed by len bytes of text. */
 struct ph_msg_log {
 	uint32_t level; /* enum ph_level of <plughost/level.h> */
@@ -259,5 +293,6 @@ _Static_assert(sizeof(struct ph_msg_setup) == 80 && sizeof(struct ph_msg_sandbox
 		   sizeof(struct ph_msg_setup_failed) == 16 && sizeof(struct ph_msg_loaded) == 16 &&
 		   sizeof(struct ph_msg_call) == 8 && sizeof(struct ph_msg_exit) == 56 &&
 		   sizeof(struct ph_msg_log) == 8 && sizeof(struct ph_msg_fork) == 32 &&
-		   sizeof(struct ph_msg_grant) == 16,
+		   sizeof(struct ph_msg_grant) == 16 && sizeof(struct ph_msg_crash) == 160 &&
+		   sizeof(struct ph_msg_mem) == 8,
 	       "wire message layouts are fixed");

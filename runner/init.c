@@ -8,8 +8,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/user.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +25,96 @@
 static int is_fault(int sig)
 {
 	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP;
+}
+
+/*
+ * At a fault's signal-delivery-stop: the faulting thread's registers and
+ * as much of its stack from rsp up as can be read, for the host's
+ * backtrace. The thread is stopped, so nothing moves while we read; what
+ * we read is the plugin's own state, which it controls (a garbage rsp
+ * reads nothing, and that is all). PTRACE_PEEKDATA, a word at a time,
+ * stops at the first word that cannot be read.
+ */
+/* Take the host's MEM message, waiting on sup since it was sent (the host
+ * is trusted; the fd is checked anyway). Never blocks. */
+static void take_mem(struct ph_init_child *c)
+{
+	static struct ph_msg m;
+
+	for (int i = 0; i < 4 && c->mem_fd < 0; i++) {
+		const char *why;
+
+		if (ph__msg_recv(c->sup, &m, MSG_DONTWAIT, &why) != 1)
+			return;
+		if (m.hdr.type == PH_MSG_MEM && ph__parse_mem(&m, &why) == 0 &&
+		    ph__msg_check_fds(&m, PH_DIR_HOST_TO_INIT, PH_PHASE_READY, &why) == 0) {
+			c->mem_fd = m.fds[0];
+			m.fds[0] = -1;
+		}
+		ph__msg_close_fds(&m);
+	}
+}
+
+static void capture_fault(struct ph_init_child *c, pid_t tid, int sig)
+{
+	struct user_regs_struct r;
+	uint32_t n = 0;
+
+	memset(&c->crash, 0, sizeof(c->crash));
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) < 0)
+		return;
+	c->crash.signo = sig;
+	c->crash.tid = tid;
+	{
+		const uint64_t regs[PH_CRASH_REGS] = {r.rip, r.rsp, r.rbp, r.rax, r.rbx, r.rcx,
+						      r.rdx, r.rsi, r.rdi, r.r8,  r.r9,	 r.r10,
+						      r.r11, r.r12, r.r13, r.r14, r.r15};
+
+		memcpy(c->crash.regs, regs, sizeof(regs));
+	}
+	c->crash.eflags = r.eflags;
+	/* Through the host's /proc/PID/mem of the plugin: the plugin is not
+	 * dumpable, and init, which holds no capability, may not read its
+	 * memory with PTRACE_PEEKDATA. A short read is the stack's end. */
+	if (c->mem_fd < 0 && c->sup >= 0)
+		take_mem(c);
+	if (c->mem_fd >= 0 && r.rsp % 8 == 0 && r.rsp <= INT64_MAX - PH_CRASH_STACK_MAX) {
+		ssize_t got;
+
+		do
+			got = pread(c->mem_fd, c->stack, PH_CRASH_STACK_MAX, (off_t)r.rsp);
+		while (got < 0 && errno == EINTR);
+		n = got > 0 ? (uint32_t)got / 8 : 0;
+		c->crash.stack_len = n * 8;
+		if (n)
+			return;
+	}
+	/* Else (no MEM, or it read nothing) word by word, where the kernel
+	 * lets a tracer (a dumpable plugin). */
+	while (n < PH_CRASH_STACK_MAX / 8 && r.rsp % 8 == 0 && r.rsp + 8 * (n + 1) > r.rsp) {
+		long w;
+
+		errno = 0;
+		w = ptrace(PTRACE_PEEKDATA, tid, (void *)(uintptr_t)(r.rsp + 8 * n), NULL);
+		if (w == -1 && errno)
+			break;
+		c->stack[n++] = (uint64_t)w;
+	}
+	c->crash.stack_len = n * 8;
+}
+
+void ph__init_send_end(int sup, struct ph_init_child *c)
+{
+	/* Take the host's MEM first, if it is still waiting: a socket closed
+	 * with unread data makes the host's next read ECONNRESET. */
+	if (c->mem_fd < 0 && c->sup >= 0)
+		take_mem(c);
+	/* Only the fault that killed it: ph__init_on_wait() cleared the
+	 * fault when the plugin ended otherwise. */
+	if (c->ex.fault_signo && c->crash.signo == c->ex.fault_signo)
+		ph__msg_send2(sup, PH_MSG_CRASH, 0, &c->crash, sizeof(c->crash), c->stack,
+			      c->crash.stack_len, NULL, 0);
+	ph__msg_send(sup, PH_MSG_EXIT, 0, &c->ex, sizeof(c->ex), NULL, 0);
 }
 
 /*
@@ -68,6 +161,7 @@ int ph__init_on_wait(struct ph_init_child *c, pid_t tid, int status, const struc
 			c->ex.fault_signo = sig;
 			c->ex.fault_code = info.si_code;
 			c->ex.fault_addr = (uint64_t)(uintptr_t)info.si_addr;
+			capture_fault(c, tid, sig);
 		}
 		ptrace(PTRACE_CONT, tid, NULL, (void *)(long)sig);
 		return 0;
@@ -129,14 +223,16 @@ int ph__init_send_child(int sup, pid_t child)
  * Init is also the plugin's tracer (PTRACE_TRACEME, before any filter or
  * plugin code): at each signal-delivery-stop the kernel hands it the
  * signal's siginfo, so a crash is reported with its si_code and fault
- * address, which no wait status carries. Init only ever reads siginfo and
- * resumes: it never touches the plugin's memory or registers. Where
+ * address, which no wait status carries. At a fault it also reads the
+ * faulting thread's registers and the top of its stack (read only: it
+ * never writes the plugin's memory or registers) for the host's
+ * backtrace. Where
  * tracing is refused (Yama ptrace_scope 3), crashes are reported without
  * an address. Returns in the child; never returns in init.
  */
 void ph__runner_become_init(void)
 {
-	struct ph_init_child c = {0};
+	static struct ph_init_child c = {.sup = PH_FD_SUPERVISOR, .mem_fd = -1};
 	pid_t child = fork();
 
 	if (child < 0)
@@ -164,7 +260,7 @@ void ph__runner_become_init(void)
 		}
 		if (ph__init_on_wait(&c, pid, status, &ru, &new_tid) == 0)
 			continue;
-		ph__msg_send(PH_FD_SUPERVISOR, PH_MSG_EXIT, 0, &c.ex, sizeof(c.ex), NULL, 0);
+		ph__init_send_end(PH_FD_SUPERVISOR, &c);
 		/* Leaving tears the namespace down: nothing of it survives. */
 		_exit(0);
 	}

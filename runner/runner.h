@@ -29,7 +29,13 @@ void ph__runner_become_init(void);
 struct ph_init_child {
 	pid_t pid;
 	int traced, configured;
+	/* Its supervisor socket, and the host's MEM fd once taken (-1). */
+	int sup, mem_fd;
 	struct ph_msg_exit ex;
+	/* The last fault's registers and stack, read at its stop (sent as
+	 * CRASH when that fault is what killed it). */
+	struct ph_msg_crash crash;
+	uint64_t stack[PH_CRASH_STACK_MAX / 8];
 };
 struct rusage;
 /* Handle one wait4() report of tid (the plugin or one of its threads):
@@ -38,6 +44,9 @@ int ph__init_on_wait(struct ph_init_child *c, pid_t tid, int status, const struc
 		     pid_t *new_tid);
 /* In the plugin process, first thing after the fork: be traced. */
 void ph__init_child_start(void);
+/* The plugin has ended (ph__init_on_wait() returned 1): send CRASH, if
+ * it died of the fault init captured, then EXIT, on sup. */
+void ph__init_send_end(int sup, struct ph_init_child *c);
 /* Send CHILD (a pidfd of child) on the supervisor channel sup. */
 int ph__init_send_child(int sup, pid_t child);
 

@@ -92,11 +92,12 @@ static void fork_failed(int ctl, int err, const char *what)
  * fd 3, its ring and wake pipe and the fds in keep[] (the seccomp
  * programs, the plugin file) move to the lowest free numbers after it,
  * and every other fd the zygote holds (its own channel, the siblings'
- * supervisor sockets, the signalfd) is closed, but for 0-2 (/dev/null). Then the instance's own
- * fd limit, below the zygote's, is set.
+ * supervisor sockets, the signalfd) is closed. Its stdout and stderr pipes
+ * become fds 1 and 2 (the zygote's own are /dev/null). Then the instance's
+ * own fd limit, below the zygote's, is set.
  */
-static void become_instance(int ctl, int ring, int wake, int *ret_ring_fd, int *ret_wake_fd,
-			    int *keep, unsigned int n_keep, uint32_t nofile)
+static void become_instance(int ctl, int ring, int wake, int out, int err, int *ret_ring_fd,
+			    int *ret_wake_fd, int *keep, unsigned int n_keep, uint32_t nofile)
 {
 	int fds[3 + 4];
 	const unsigned int n = 3 + n_keep;
@@ -112,7 +113,11 @@ static void become_instance(int ctl, int ring, int wake, int *ret_ring_fd, int *
 	for (unsigned int i = 0; i < n; i++)
 		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, ZYGOTE_FD_HIGH)) < 0)
 			_exit(1);
-	/* 0-2 stay: /dev/null, as the host made them for every runner. */
+	/* The instance's own stdout and stderr, which the host reads as log
+	 * lines: the plugin's printf() must reach its own host, never the
+	 * zygote's /dev/null nor a sibling. dup2 clears close-on-exec. */
+	if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
+		_exit(1);
 	syscall(SYS_close_range, (unsigned int)PH_FD_CONTROL, ZYGOTE_FD_HIGH - 1u, 0u);
 	if (dup2(fds[0], PH_FD_CONTROL) < 0)
 		_exit(1);
@@ -192,8 +197,8 @@ void ph__runner_zygote(const struct ph_msg_sandboxed *ready, int *ret_ring_fd, i
 						remember_tid(new_tid, i);
 					continue;
 				}
-				ph__msg_send(inst[i].sup, PH_MSG_EXIT, 0, &inst[i].c.ex,
-					     sizeof(inst[i].c.ex), NULL, 0);
+				ph__init_send_end(inst[i].sup, &inst[i].c);
+				inst[i].c.mem_fd = safe_close(inst[i].c.mem_fd);
 				inst[i].sup = safe_close(inst[i].sup);
 				forget_tids(i);
 			}
@@ -230,8 +235,8 @@ void ph__runner_zygote(const struct ph_msg_sandboxed *ready, int *ret_ring_fd, i
 			sigprocmask(SIG_UNBLOCK, &chld, NULL);
 			/* Die with the zygote, and with it with the host. */
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			become_instance(msg.fds[0], msg.fds[2], msg.fds[3], ret_ring_fd,
-					ret_wake_fd, keep, n_keep, nofile);
+			become_instance(msg.fds[0], msg.fds[2], msg.fds[3], msg.fds[4], msg.fds[5],
+					ret_ring_fd, ret_wake_fd, keep, n_keep, nofile);
 			*ret_capacity = f.ring_capacity;
 			ph__init_child_start();
 			return;
@@ -241,8 +246,11 @@ void ph__runner_zygote(const struct ph_msg_sandboxed *ready, int *ret_ring_fd, i
 			ph__msg_close_fds(&msg);
 			continue;
 		}
-		inst[slot].c = (struct ph_init_child){.pid = child};
+		memset(&inst[slot].c, 0, sizeof(inst[slot].c));
+		inst[slot].c.pid = child;
+		inst[slot].c.mem_fd = -1;
 		inst[slot].sup = msg.fds[1];
+		inst[slot].c.sup = inst[slot].sup;
 		msg.fds[1] = -1;
 		ph__msg_close_fds(&msg);
 		if (ph__init_send_child(inst[slot].sup, child) < 0)

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -542,6 +543,9 @@ static int add_loader_allows(scmp_filter_ctx ctx)
 	return 0;
 }
 
+/* The terminal probes stdio makes: answered ENOTTY (below). */
+static const scmp_datum_t tty_probes[] = {TCGETS, TIOCGWINSZ};
+
 int ph__policy_compile(const struct ph__sb_policy *policy, int notify)
 {
 	const uint32_t def = notify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS;
@@ -589,6 +593,19 @@ int ph__policy_compile(const struct ph__sb_policy *policy, int notify)
 	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (r < 0)
 		return r;
+
+	/* ENOTTY, not a kill, for the probes stdio makes of its fds (glibc
+	 * asks TCGETS to decide on line buffering; isatty() and terminal
+	 * size queries ask these two): a plugin's printf() must not end it.
+	 * The answer is what a pipe gives anyway, and the request must match
+	 * in all 64 bits, so that nothing with stray high bits slips by as
+	 * one of them. Every other ioctl stays a violation. */
+	for (size_t i = 0; i < ELEMENTSOF(tty_probes); i++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, tty_probes[i]));
+		if (r < 0)
+			return r;
+	}
 
 	/* Threads: clone that shares memory, signal handlers and thread group,
 	 * and creates no namespace. A new process (fork) stays refused. */

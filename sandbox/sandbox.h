@@ -201,6 +201,46 @@ int ph__policy_loader_allows(uint32_t arch, int nr, const uint64_t args[6]);
 void ph__syscall_describe(uint32_t arch, int nr, const uint64_t args[6], char *name,
 			  size_t name_len, char *line, size_t line_len);
 
+/* Which arguments of a syscall point at memory worth showing: a path
+ * (NUL-terminated) or a socket address (its length in the next
+ * argument). kinds[i] for args[i]; returns how many there are. */
+enum ph_sc_mem_kind {
+	PH_SC_MEM_KIND_NONE = 0,
+	PH_SC_MEM_KIND_PATH,
+	PH_SC_MEM_KIND_SOCKADDR,
+};
+int ph__syscall_mem_args(uint32_t arch, int nr, enum ph_sc_mem_kind kinds[6]);
+
+/* What the host read at a pointer argument, for ph__syscall_describe_mem().
+ * bytes/len: a path without its NUL, or a socket address. */
+enum ph_sc_mem_state {
+	PH_SC_MEM_NONE = 0,   /* not read: the pointer is shown */
+	PH_SC_MEM_READ,	      /* the whole path (or address) */
+	PH_SC_MEM_TRUNCATED,  /* no NUL within the cap: shown with "..." */
+	PH_SC_MEM_UNREADABLE, /* the memory could not be read */
+};
+struct ph__sc_mem {
+	struct ph__sc_mem_arg {
+		enum ph_sc_mem_state state;
+		const char *bytes;
+		size_t len;
+	} arg[6];
+};
+
+/*
+ * Like ph__syscall_describe(), with what mem holds shown in place of
+ * the pointers (quoted, escaped, cut to fit line_len), labelled once as
+ * read at the time of the call, and followed by "; hint: ..." where
+ * ph__syscall_hint() has one. mem may be NULL.
+ */
+void ph__syscall_describe_mem(uint32_t arch, int nr, const uint64_t args[6],
+			      const struct ph__sc_mem *mem, char *name, size_t name_len, char *line,
+			      size_t line_len);
+
+/* What would allow a refused call ("threads need --threads ..."), or NULL
+ * when nothing would. A static string. */
+const char *ph__syscall_hint(uint32_t arch, int nr, const uint64_t args[6]);
+
 /* The PH_LAYER_* bits a new instance would get here (no requirements). */
 uint32_t ph__probe_layers(void);
 

@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 n=0
 fails=0
 
-echo "1..93" # one per ok/bad below
+echo "1..95" # one per ok/bad below
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 # bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
@@ -91,7 +91,19 @@ if [ "$rc" -eq 2 ] && grep -qF "'--input -' can be given only once" "$work/err";
 expect "missing descriptor" 3 "cannot load '$tdir/nodesc.so': the plugin failed to load (reported by the sandboxed process): not a plughost plugin (missing descriptor" -- "$PLUGHOST" run "$tdir/nodesc.so"
 expect "no such plugin" 3 "cannot load '$work/none.so': No such file or directory" -- "$PLUGHOST" run "$work/none.so"
 expect "not ELF" 3 "not an ELF file" -- "$PLUGHOST" run "$work/small"
-expect "crash" 4 "plugin 'echo' crashed: SIGSEGV (Segmentation fault) at 0x40 (address not mapped)" -- "$PLUGHOST" run "$tdir/echo.so" --method crash
+# A crash: one line saying so, then only the backtrace's lines (issue 11).
+rc=0
+"$PLUGHOST" run "$tdir/echo.so" --method crash >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 4 ] && [ "$(head -n 1 "$work/err")" = "plughost: plugin 'echo' crashed: SIGSEGV (Segmentation fault) at 0x40 (address not mapped)" ] &&
+	! tail -n +2 "$work/err" | grep -q -v -e '^#[0-9]' -e '^   ' -e '^backtrace of thread '; then
+	ok "crash"
+else bad "crash" "exit $rc; stderr: $(cat "$work/err")"; fi
+rc=0
+"$PLUGHOST" run "$tdir/crasher.so" -m deep >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 4 ] && grep -q "^#0  0x[0-9a-f]*  crash_here+0x[0-9a-f]* (crasher.so+0x[0-9a-f]*)$" "$work/err" &&
+	grep -q "  crash_outer+0x" "$work/err" && grep -q "  do_deep+0x" "$work/err"; then
+	ok "crash backtrace names the plugin's functions"
+else bad "crash backtrace names the plugin's functions" "exit $rc; stderr: $(cat "$work/err")"; fi
 expect "plugin error" 1 "plugin 'echo' returned error 42: asked to fail" -- "$PLUGHOST" run "$tdir/echo.so" -m fail
 expect "exited" 5 "plugin 'echo' exited with status 3" -- "$PLUGHOST" run "$tdir/echo.so" -m exit
 expect "no such method" 2 "has no method 'nope'" -- "$PLUGHOST" run "$tdir/echo.so" -m nope
@@ -107,9 +119,18 @@ grep -qF "half the available memory; see --max-input)" "$work/err" && ok "defaul
 expect "input within --max-input" 0 "" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-input 14
 expect "input one byte over --max-input" 2 "(13 bytes, set by --max-input" -- "$PLUGHOST" run "$dir/upper.so" -i "$work/small" --max-input 13
 printf 'open_passwd' >"$work/attack"
-expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, 0x" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
+expect "violation" 7 "plughost: plugin 'hostile' violated the sandbox: openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY|O_CLOEXEC, 00) (as read at the time of the call); hint: files are granted with --allow-read PATH — killed" -- "$PLUGHOST" run "$tdir/hostile.so" -m attack -i "$work/attack"
 if grep -q "^reached open_passwd$" "$work/out"; then ok "violation: the attack ran"; else bad "violation: the attack ran" "stdout: $(cat "$work/out")"; fi
 expect "constructor violation" 7 "violated the sandbox: socket(AF_INET" -- "$PLUGHOST" run "$tdir/ctor_attack.so"
+# A plugin's printf() is a log line on stderr, not a violation (issue 11).
+rc=0
+"$PLUGHOST" run "$tdir/chatty.so" -m print >"$work/out" 2>"$work/err" || rc=$?
+if [ "$rc" -eq 0 ] && [ "$(cat "$work/out")" = "ring ok" ] &&
+	grep -qF "plughost: [chatty] info: stdout: hello from stdout" "$work/err" &&
+	grep -qF "plughost: [chatty] warning: stderr: hello from stderr" "$work/err" &&
+	grep -qF "plughost: [plugin] info: stdout: chatty ctor: loading" "$work/err"; then
+	ok "plugin stdout and stderr as log lines"
+else bad "plugin stdout and stderr as log lines" "exit $rc; stdout: $(cat "$work/out"); stderr: $(cat "$work/err")"; fi
 # Limits: each its own line and exit code.
 expect "timeout" 8 "plugin 'limits' ran past its deadline (300 ms) — killed" -- "$PLUGHOST" run "$tdir/limits.so" -m spin --timeout 300ms
 expect "timeout in a syscall" 8 "ran past its deadline (300 ms)" -- "$PLUGHOST" run "$tdir/limits.so" -m sleep --timeout 300ms

@@ -182,6 +182,23 @@ static void parse_as(uint16_t type, const char *prefix)
 			abort();
 		break;
 	}
+	case PH_MSG_CRASH: {
+		struct ph_msg_crash v;
+		const uint8_t *stack = NULL;
+
+		r = ph__parse_crash(&msg, &v, &stack, &why);
+		if (r == 0 && (v.reserved || v.signo <= 0 || v.signo >= 65 || v.stack_len % 8 ||
+			       v.stack_len > PH_CRASH_STACK_MAX || len != sizeof(v) + v.stack_len ||
+			       stack != msg.payload + sizeof(v)))
+			abort();
+		break;
+	}
+	case PH_MSG_MEM:
+		r = ph__parse_mem(&msg, &why);
+		if (r == 0 && (len != sizeof(struct ph_msg_mem) || msg.nfds != 1 ||
+			       !all_zero(msg.payload, len)))
+			abort();
+		break;
 	default:
 		abort();
 	}
@@ -212,6 +229,8 @@ static const struct {
     {PH_MSG_SANDBOXED, "SANDBOXED "},
     {PH_MSG_ZYGOTE_READY, "ZYGOTE_READY "}, /* ph__parse_sandboxed() too */
     {PH_MSG_EXIT, "EXIT "},
+    {PH_MSG_CRASH, "CRASH "},
+    {PH_MSG_MEM, "MEM "},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -162,6 +162,12 @@ int ph__check_limits(struct ph_plugin *p, int at_end)
 	return 0;
 }
 
+/* stdio.c's: the plugin's stdout and stderr, which this target has none
+ * of (its pipes are no shared memory). */
+void ph__stdio_read(struct ph_plugin *p, int at_end)
+{
+}
+
 /* blob.c's, for ph__slot_post(), which the target never runs (slot.c
  * brings it along; without this the target did not link). */
 int ph__blob_memfd(const struct ph_blob *b)

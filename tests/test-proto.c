@@ -592,7 +592,7 @@ static void test_hdr_nfds_mismatch(void **state)
 
 /* The structural bound on fds, type by type, before the direction and
  * phase are known: the loosest the fd table allows for the type (SETUP
- * 3..4, CALL 1..PH_INPUTS_MAX, SANDBOXED 0..1, CHILD and INIT 1, FORK 4),
+ * 3..4, CALL 1..PH_INPUTS_MAX, SANDBOXED 0..1, CHILD and INIT 1, FORK 6),
  * and none for every other type, the retired ones included. */
 static void test_hdr_fds_for_type(void **state)
 {
@@ -625,10 +625,12 @@ static void test_hdr_fds_for_type(void **state)
 	expect_reject(&h, sizeof(h), 2, WHY_FDTYPE);
 	h = hdr_of(PH_MSG_INIT, 0, 0);
 	expect_reject(&h, sizeof(h), 0, WHY_FDTYPE);
-	h = hdr_of(PH_MSG_FORK, 0, 3);
-	expect_reject(&h, sizeof(h), 3, WHY_FDTYPE);
 	h = hdr_of(PH_MSG_FORK, 0, 5);
 	expect_reject(&h, sizeof(h), 5, WHY_FDTYPE);
+	h = hdr_of(PH_MSG_FORK, 0, 7);
+	expect_reject(&h, sizeof(h), 7, WHY_FDTYPE);
+	h = hdr_of(PH_MSG_CRASH, 0, 1);
+	expect_reject(&h, sizeof(h), 1, WHY_FDTYPE);
 	/* The allowances themselves are accepted. */
 	h = hdr_of(PH_MSG_SETUP, 0, 3);
 	expect_accept(&h, sizeof(h), 3);
@@ -646,8 +648,8 @@ static void test_hdr_fds_for_type(void **state)
 	expect_accept(&h, sizeof(h), 1);
 	h = hdr_of(PH_MSG_INIT, 0, 1);
 	expect_accept(&h, sizeof(h), 1);
-	h = hdr_of(PH_MSG_FORK, 0, 4);
-	expect_accept(&h, sizeof(h), 4);
+	h = hdr_of(PH_MSG_FORK, 0, 6);
+	expect_accept(&h, sizeof(h), 6);
 }
 
 /*
@@ -2177,6 +2179,56 @@ static void test_fuzz_parsers(void **state)
 	}
 }
 
+/* CRASH (init's registers and stack of the fault): the stack length must
+ * be whole words, within the cap, and exactly what follows. */
+static void test_parse_crash(void **state)
+{
+	struct ph_msg_crash c = {.signo = SIGSEGV, .tid = 2, .stack_len = 16}, out;
+	const uint8_t *stack = NULL;
+	const char *why = NULL;
+	uint64_t words[2] = {0x1111, 0x2222};
+
+	(void)state;
+	memset(&msg, 0, sizeof(msg));
+	msg.hdr.type = PH_MSG_CRASH;
+	memcpy(msg.payload, &c, sizeof(c));
+	memcpy(msg.payload + sizeof(c), words, sizeof(words));
+	msg.hdr.len = sizeof(c) + sizeof(words);
+	assert_int_equal(ph__parse_crash(&msg, &out, &stack, &why), 0);
+	assert_ptr_equal(stack, msg.payload + sizeof(c));
+	assert_int_equal(out.stack_len, 16);
+
+	msg.hdr.len = sizeof(c) + 8; /* shorter than it says */
+	assert_int_equal(ph__parse_crash(&msg, &out, &stack, &why), -EBADMSG);
+	assert_string_equal(why, "CRASH message length differs from its stack length");
+	msg.hdr.len = sizeof(c) - 1;
+	assert_int_equal(ph__parse_crash(&msg, &out, &stack, &why), -EBADMSG);
+	assert_string_equal(why, "CRASH message too short");
+
+	c.stack_len = 12; /* not whole words */
+	memcpy(msg.payload, &c, sizeof(c));
+	msg.hdr.len = sizeof(c) + 12;
+	assert_int_equal(ph__parse_crash(&msg, &out, &stack, &why), -EBADMSG);
+	c.stack_len = PH_CRASH_STACK_MAX + 8;
+	memcpy(msg.payload, &c, sizeof(c));
+	msg.hdr.len = sizeof(c) + c.stack_len;
+	assert_int_equal(ph__parse_crash(&msg, &out, &stack, &why), -EBADMSG);
+	assert_string_equal(why, "CRASH stack longer than allowed or not in whole words");
+
+	c.stack_len = 0;
+	c.reserved = 1;
+	memcpy(msg.payload, &c, sizeof(c));
+	msg.hdr.len = sizeof(c);
+	assert_int_equal(ph__parse_crash(&msg, &out, &stack, &why), -EBADMSG);
+	c.reserved = 0;
+	c.signo = 0;
+	memcpy(msg.payload, &c, sizeof(c));
+	assert_int_equal(ph__parse_crash(&msg, &out, &stack, &why), -EBADMSG);
+	assert_string_equal(why, "CRASH signal out of range");
+	msg.hdr.type = PH_MSG_EXIT;
+	assert_int_equal(ph__parse_crash(&msg, &out, &stack, &why), -EBADMSG);
+}
+
 /* The same over the wire: header fields, lengths and fd counts mutated,
  * random fds attached. Every message is taken whole or refused whole, and
  * no fd outlives its message. */
@@ -2203,10 +2255,12 @@ static void test_fuzz_wire(void **state)
 	    [PH_MSG_USERNS_MAPPED] = {0, 0},
 	    [PH_MSG_INIT] = {1, 1},
 	    [PH_MSG_ZYGOTE_READY] = {0, 0},
-	    [PH_MSG_FORK] = {4, 4},
+	    [PH_MSG_FORK] = {6, 6},
 	    [PH_MSG_GRANT] = {1, 2},
+	    [PH_MSG_CRASH] = {0, 0},
+	    [PH_MSG_MEM] = {1, 1},
 	};
-	_Static_assert(PH_MSG_TYPE_MAX == PH_MSG_GRANT, "a new message type: restate its fds here");
+	_Static_assert(PH_MSG_TYPE_MAX == PH_MSG_MEM, "a new message type: restate its fds here");
 	uint64_t seed = 0xC0FFEE;
 	static struct bb b;
 	unsigned int ok = 0, bad = 0;
@@ -2839,6 +2893,7 @@ int main(void)
 	    cmocka_unit_test(test_slot_req_check),
 	    cmocka_unit_test(test_fuzz_slot_checks),
 	    cmocka_unit_test(test_fuzz_parsers),
+	    cmocka_unit_test(test_parse_crash),
 	    cmocka_unit_test(test_fuzz_wire),
 	    cmocka_unit_test(test_fd_table_kinds),
 	    cmocka_unit_test(test_grant_paths),

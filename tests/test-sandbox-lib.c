@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
+#include <sys/un.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -1309,7 +1310,13 @@ static void test_describe(void **state)
 	/* The full 64-bit ioctl request: its high bits are the attack. */
 	memcpy(a, (uint64_t[6]){0, 0xffffffff00005412ULL, 0x7ffd0000}, sizeof(a));
 	describe(AUDIT_ARCH_X86_64, SYS_ioctl, a, name, line);
-	assert_string_equal(line, "ioctl(0, 0xffffffff00005412, 0x7ffd0000)");
+	assert_string_equal(line, "ioctl(0, TIOCSTI|0xffffffff00000000, 0x7ffd0000)");
+	memcpy(a, (uint64_t[6]){1, TCGETS, 0x7ffd0000}, sizeof(a));
+	describe(AUDIT_ARCH_X86_64, SYS_ioctl, a, name, line);
+	assert_string_equal(line, "ioctl(1, TCGETS, 0x7ffd0000)");
+	memcpy(a, (uint64_t[6]){0, 0x5499, 0}, sizeof(a));
+	describe(AUDIT_ARCH_X86_64, SYS_ioctl, a, name, line);
+	assert_string_equal(line, "ioctl(0, 0x5499, 0x0)");
 
 	memcpy(a, (uint64_t[6]){AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0}, sizeof(a));
 	describe(AUDIT_ARCH_X86_64, SYS_socket, a, name, line);
@@ -1329,7 +1336,16 @@ static void test_describe(void **state)
 
 	memcpy(a, (uint64_t[6]){CLONE_NEWUSER | CLONE_NEWNS}, sizeof(a));
 	describe(AUDIT_ARCH_X86_64, SYS_unshare, a, name, line);
-	assert_string_equal(line, "unshare(0x10020000)");
+	assert_string_equal(line, "unshare(CLONE_NEWNS|CLONE_NEWUSER)");
+
+	memcpy(a, (uint64_t[6]){CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | 0x100000000ULL},
+	       sizeof(a));
+	describe(AUDIT_ARCH_X86_64, SYS_clone, a, name, line);
+	assert_string_equal(
+	    line, "clone(CLONE_VM|CLONE_SIGHAND|CLONE_THREAD|0x100000000, NULL, NULL, NULL, 0x0)");
+	memcpy(a, (uint64_t[6]){CLONE_NEWUSER | SIGCHLD}, sizeof(a));
+	describe(AUDIT_ARCH_X86_64, SYS_clone, a, name, line);
+	assert_string_equal(line, "clone(CLONE_NEWUSER|SIGCHLD, NULL, NULL, NULL, 0x0)");
 
 	memcpy(a, (uint64_t[6]){0x1000, 0x2000, 0x3000}, sizeof(a));
 	describe(AUDIT_ARCH_X86_64, SYS_execve, a, name, line);
@@ -1353,6 +1369,68 @@ static void test_describe(void **state)
 	ph__syscall_describe(AUDIT_ARCH_X86_64, SYS_openat, a, NULL, 0, small, sizeof(small) - 1);
 	assert_int_equal(strlen(small), sizeof(small) - 2);
 	assert_int_equal(small[sizeof(small) - 1], 'X');
+}
+
+/* What the host read at pointer arguments, shown in their place: quoted,
+ * escaped, cut to fit with the hint kept, and labelled once. */
+static void test_describe_mem(void **state)
+{
+	char name[32], line[256], longpath[300];
+	uint64_t a[6] = {(uint64_t)(int64_t)AT_FDCWD, 0x1234, O_RDONLY, 0, 0, 0};
+	struct ph__sc_mem mem;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = "\0hidden"};
+	enum ph_sc_mem_kind kinds[6];
+
+	(void)state;
+	assert_int_equal(ph__syscall_mem_args(AUDIT_ARCH_X86_64, SYS_openat, kinds), 1);
+	assert_int_equal(kinds[1], PH_SC_MEM_KIND_PATH);
+	assert_int_equal(ph__syscall_mem_args(AUDIT_ARCH_X86_64, SYS_renameat2, kinds), 2);
+	assert_int_equal(ph__syscall_mem_args(AUDIT_ARCH_X86_64, SYS_connect, kinds), 1);
+	assert_int_equal(kinds[1], PH_SC_MEM_KIND_SOCKADDR);
+	assert_int_equal(ph__syscall_mem_args(AUDIT_ARCH_I386, 5, kinds), 0);
+
+	memset(&mem, 0, sizeof(mem));
+	mem.arg[1] = (struct ph__sc_mem_arg){PH_SC_MEM_READ, "/etc/\"x\"\n\x1b", 10};
+	ph__syscall_describe_mem(AUDIT_ARCH_X86_64, SYS_openat, a, &mem, name, sizeof(name), line,
+				 sizeof(line));
+	assert_string_equal(line, "openat(AT_FDCWD, \"/etc/\\\"x\\\"\\n\\x1b\", O_RDONLY, 00) (as "
+				  "read at the time of the call); hint: files are granted with "
+				  "--allow-read PATH");
+
+	mem.arg[1] = (struct ph__sc_mem_arg){PH_SC_MEM_UNREADABLE, NULL, 0};
+	ph__syscall_describe_mem(AUDIT_ARCH_X86_64, SYS_openat, a, &mem, name, sizeof(name), line,
+				 sizeof(line));
+	assert_string_equal(line,
+			    "openat(AT_FDCWD, 0x1234 <unreadable>, O_RDONLY, 00); hint: files "
+			    "are granted with --allow-read PATH");
+
+	/* No NUL within the cap: cut, marked, and still the whole line fits. */
+	memset(longpath, 'A', sizeof(longpath));
+	mem.arg[1] = (struct ph__sc_mem_arg){PH_SC_MEM_TRUNCATED, longpath, 256};
+	ph__syscall_describe_mem(AUDIT_ARCH_X86_64, SYS_openat, a, &mem, name, sizeof(name), line,
+				 sizeof(line));
+	assert_non_null(strstr(line, "AAAA\"..., O_RDONLY, 00) (as read at the time of the call); "
+				     "hint: files are granted with --allow-read PATH"));
+	assert_true(strlen(line) < sizeof(line) - 1);
+
+	/* An abstract AF_UNIX name. */
+	memset(&mem, 0, sizeof(mem));
+	memcpy(a, (uint64_t[6]){3, 0x5000, sizeof(sa_family_t) + 7}, sizeof(a));
+	mem.arg[1] =
+	    (struct ph__sc_mem_arg){PH_SC_MEM_READ, (const char *)&sun, sizeof(sa_family_t) + 7};
+	ph__syscall_describe_mem(AUDIT_ARCH_X86_64, SYS_connect, a, &mem, name, sizeof(name), line,
+				 sizeof(line));
+	assert_string_equal(line, "connect(3, {AF_UNIX, @\"hidden\"}, 9) (as read at the time of "
+				  "the call); hint: the sandbox has no network");
+
+	/* Hints: threads, and a syscall a policy file could allow. */
+	memcpy(a, (uint64_t[6]){CLONE_THREAD | CLONE_VM | CLONE_SIGHAND}, sizeof(a));
+	assert_string_equal(ph__syscall_hint(AUDIT_ARCH_X86_64, SYS_clone, a),
+			    "threads need --threads (PH_POLICY_THREADS)");
+	assert_non_null(
+	    strstr(ph__syscall_hint(AUDIT_ARCH_X86_64, SYS_flock, a), "plughost-policy(5)"));
+	assert_null(ph__syscall_hint(AUDIT_ARCH_X86_64, SYS_ptrace, a));
+	assert_null(ph__syscall_hint(AUDIT_ARCH_I386, 5, a));
 }
 
 /* ------------------------------------------------ runner-side layers */
@@ -1781,6 +1859,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_notify_mode, teardown_child),
 	    cmocka_unit_test(test_loader_allows),
 	    cmocka_unit_test(test_describe),
+	    cmocka_unit_test(test_describe_mem),
 	    cmocka_unit_test_teardown(test_caps_drop_plain, teardown_child),
 	    cmocka_unit_test_teardown(test_layers, teardown_child),
 	    cmocka_unit_test_teardown(test_mounts, teardown_child),

@@ -359,8 +359,8 @@ void log_line(void *userdata, const struct ph_plugin *instance, enum ph_level se
 	 * container's seccomp profile) are for -v or --log-level debug. */
 	if (sev > log->level)
 		return;
-	fprintf(stderr, "plughost: [%s] %s: %s\n", instance ? ph_plugin_name(instance) : "host",
-		level_names[sev], line);
+	fprintf(stderr, "plughost: [%s] %s: %s\n",
+		instance ? (ph_plugin_name(instance) ?: "plugin") : "host", level_names[sev], line);
 }
 
 int open_host(struct cli_log *log, struct ph_host **ret)

@@ -599,6 +599,9 @@ static int cmd_run(int argc, char **argv)
 	} else if (res.kind != PH_RESULT_OK) {
 		ph_result_describe(&res, line, sizeof(line));
 		fprintf(stderr, "plughost: plugin '%s' %s\n", ph_plugin_name(plugin), line);
+		/* Where it crashed, when its init could tell. */
+		if (res.kind == PH_RESULT_CRASHED && ph_plugin_backtrace(plugin))
+			fputs(ph_plugin_backtrace(plugin), stderr);
 	}
 	if (stream && ph_blob_stream_status(stream, &st) == 0) {
 		if (st.error) {

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -68,6 +69,10 @@ static void sample_usage(struct ph_plugin *p, struct ph_result *r)
  * else a fresh look. */
 #define USAGE_FRESH_MS 10
 
+/* How long the host waits for a zygote's instance to be gone after the
+ * kill, and then for the zygote's EXIT. */
+#define ZYGOTE_EXIT_WAIT_MS 2000
+
 /* Take init's report of the plugin's end, if it sent one, in place of
  * init's own status. Init is trusted (it never runs plugin code, and the
  * plugin never holds this channel), but its message is parsed strictly. */
@@ -76,14 +81,38 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 {
 	struct ph_msg *m = ph__msg_get();
 	struct ph_msg_exit ex;
-	int got = 0;
+	struct ph_msg_crash crash;
+	int got = 0, have_crash = 0;
 
-	/* Init sends CHILD, then EXIT: a CHILD the handshake never read (the
-	 * instance died first) may still be queued ahead of EXIT. Init has
-	 * exited by now, so nothing more can arrive. */
-	for (int i = 0; m && i < 2 && !got; i++) {
-		if (ph__msg_recv(p->sup, m, MSG_DONTWAIT, NULL) != 1)
+	/* Init sends CHILD, then CRASH after a fault, then EXIT: a CHILD the
+	 * handshake never read (the instance died first) may still be queued
+	 * ahead of them. Init has exited by now, so nothing more can arrive. */
+	for (int i = 0; m && i < 4 && !got; i++) {
+		const uint8_t *stack;
+
+		int r = ph__msg_recv(p->sup, m, MSG_DONTWAIT, NULL);
+
+		/* Init closed its end with our MEM unread: the kernel says so
+		 * once, and what init sent is still queued after it. */
+		if (r == -ECONNRESET && i == 0)
+			continue;
+		/* A zygote, alive, sends EXIT right after CRASH: the CRASH
+		 * that woke us may have come alone. */
+		if (r == -EAGAIN && have_crash) {
+			struct pollfd pfd = {.fd = p->sup, .events = POLLIN};
+
+			if (poll(&pfd, 1, ZYGOTE_EXIT_WAIT_MS) == 1)
+				r = ph__msg_recv(p->sup, m, MSG_DONTWAIT, NULL);
+		}
+		if (r != 1)
 			break;
+		if (m->hdr.type == PH_MSG_CRASH && !have_crash && m->nfds == 0 &&
+		    ph__parse_crash(m, &crash, &stack, NULL) == 0) {
+			/* The plugin's registers and stack: they label its own
+			 * backtrace and decide nothing (symbols.c). */
+			ph__symbols_backtrace(p, &crash, stack);
+			have_crash = 1;
+		}
 		if (m->hdr.type == PH_MSG_EXIT && ph__parse_exit(m, &ex, NULL) == 0) {
 			si->si_code = ex.how;
 			si->si_status = ex.status;
@@ -95,6 +124,11 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 			ru->ru_maxrss = (long)ex.max_rss_kib;
 			*ret_fault = ex;
 			got = 1;
+			/* Only the fault that ended it has a backtrace. */
+			if (have_crash && ex.fault_signo != crash.signo) {
+				free(p->backtrace);
+				p->backtrace = NULL;
+			}
 		}
 		ph__msg_close_fds(m);
 	}
@@ -103,9 +137,6 @@ static int read_exit(struct ph_plugin *p, siginfo_t *si, struct rusage *ru,
 	return got;
 }
 
-/* How long the host waits for a zygote's instance to be gone after the
- * kill, and then for the zygote's EXIT. */
-#define ZYGOTE_EXIT_WAIT_MS 2000
 
 /* Reap the child (blocking) and settle how the instance ended. */
 void ph__plugin_reap(struct ph_plugin *p)
@@ -188,6 +219,8 @@ void ph__plugin_reap(struct ph_plugin *p)
 		ph__deliver_leftovers(p);
 	p->call.deadline_ms = 0;
 	ph__plugin_arm_timer(p);
+	/* Its last words: what it printed before it died (stdio.c). */
+	ph__stdio_read(p, 1);
 	p->state = PH_STATE_DEAD;
 	p->sock = safe_close(p->sock);
 	p->listener = safe_close(p->listener);

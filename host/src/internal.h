@@ -83,6 +83,13 @@ enum ph_plugin_state {
 	PH_STATE_DEAD,
 };
 
+/* stdio.c: the longest line of the plugin's stdout or stderr logged as
+ * one (longer ones are cut), and how many lines and bytes one call (or the
+ * load) may log before the rest is read and dropped. */
+#define PH_STDIO_LINE_MAX  512u
+#define PH_STDIO_LINES_MAX 200u
+#define PH_STDIO_BYTES_MAX (64u << 10)
+
 /* Inputs this small travel inline in the call slot (its whole inline
  * area holds a few of them). */
 #define PH_BLOB_INLINE_MAX 1024u
@@ -181,7 +188,19 @@ struct ph_plugin {
 	int epfd;     /* the one pollable fd: sock, pidfd, listener, timer, wake */
 	int timerfd;  /* deadline and limit checks during a call */
 	int timer_armed;
-	int wake_rd;	    /* the wake pipe's read end: the runner writes when we sleep */
+	int wake_rd; /* the wake pipe's read end: the runner writes when we sleep */
+	/* The plugin's stdout and stderr (stdio.c): our read ends, and the
+	 * write ends only while the instance starts (they go to the child). */
+	int stdio_rd[2], stdio_wr[2];
+	struct ph_stdio_line {
+		char buf[PH_STDIO_LINE_MAX];
+		size_t len;
+	} stdio_line[2];
+	uint64_t stdio_lines, stdio_bytes, stdio_dropped; /* since the call (or load) began */
+	/* symbols.c: where the plugin was mapped when it loaded (from
+	 * /proc/PID/maps), and the text of its crash's backtrace, or NULL. */
+	struct ph__load_map *load_map;
+	char *backtrace;
 	uint32_t done_seen; /* the completions we took (done_seq as we know it) */
 	/* What the runner keeps mapped, entry by entry, as we told it. */
 	struct ph_cached_input cache[PH_SLOT_CACHE_MAX];
@@ -407,6 +426,30 @@ int ph__stream_source_fd(const struct ph_plugin *p);
 int ph__stream_news(const struct ph_plugin *p);
 /* ph_blob_free() of a stream blob. */
 void ph__stream_blob_free(struct ph_blob *b);
+
+/* stdio.c: the plugin's stdout and stderr as log lines. */
+/* Make the two pipes (read ends ours, non-blocking; write ends blocking,
+ * for the child). Returns 0 or a negative errno. */
+int ph__stdio_open(struct ph_plugin *p);
+/* Read what is waiting (a bounded pass) and log its whole lines; at_end
+ * (the call or the load is over, or the instance died): also log a
+ * partial last line and say how much was dropped, then start a new
+ * budget. */
+void ph__stdio_read(struct ph_plugin *p, int at_end);
+/* Close everything (keeps nothing for later). */
+void ph__stdio_close(struct ph_plugin *p);
+
+/* symbols.c: backtraces of a crash. */
+/* Right after the load: note where the plugin's file (and the other
+ * executable files) are mapped, from the kernel's /proc/PID/maps. */
+void ph__symbols_note_load(struct ph_plugin *p);
+/* And hand init (or the zygote) the plugin's /proc/PID/mem, opened by us,
+ * to read a fault's stack through (MEM). */
+void ph__symbols_send_mem(struct ph_plugin *p);
+/* init's CRASH (checked): make p->backtrace from it. */
+void ph__symbols_backtrace(struct ph_plugin *p, const struct ph_msg_crash *c, const uint8_t *stack);
+/* Forget both (restart, free). */
+void ph__symbols_free(struct ph_plugin *p);
 
 /* plugin.c: start p (host, path, cfg set) and take it through the
  * handshake; free an instance whatever its state. */

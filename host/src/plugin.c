@@ -54,6 +54,8 @@ static void plugin_stop(struct ph_plugin *p)
 	p->timerfd = safe_close(p->timerfd);
 	p->timer_armed = 0;
 	p->wake_rd = safe_close(p->wake_rd);
+	ph__stdio_close(p);
+	ph__symbols_free(p);
 	p->stat_fd = safe_close(p->stat_fd);
 	p->status_fd = safe_close(p->status_fd);
 	if (p->ring_map)
@@ -438,7 +440,8 @@ static void start_failure(const struct ph_plugin *p, int warm, struct ph_result 
 /* The one pollable fd: everything that can need the host's attention. */
 static int make_epoll(struct ph_plugin *p)
 {
-	const int fds[] = {p->sock, p->pidfd, p->timerfd, p->wake_rd, p->listener, p->intr_fd};
+	const int fds[] = {p->sock,	p->pidfd,   p->timerfd,	    p->wake_rd,
+			   p->listener, p->intr_fd, p->stdio_rd[0], p->stdio_rd[1]};
 
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->epfd < 0)
@@ -496,6 +499,7 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 	p->userns_ns = p->sandboxed_ns = p->loaded_ns = p->fork_sent_ns = 0;
 	p->parent_pid = 0;
 	p->sock = p->pidfd = p->listener = p->sup = p->epfd = p->timerfd = p->wake_rd = -1;
+	p->stdio_rd[0] = p->stdio_rd[1] = p->stdio_wr[0] = p->stdio_wr[1] = -1;
 	p->timer_armed = 0;
 	p->done_seen = 0;
 	p->watch_last_ms = 0;
@@ -529,6 +533,12 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 		}
 		p->wake_rd = wake[0];
 		wake_wr = wake[1];
+	}
+	/* The plugin's printf() becomes log lines (a zygote runs no plugin
+	 * code: its own stdio stays /dev/null). */
+	if (!p->is_zygote && (r = ph__stdio_open(p)) < 0) {
+		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot create the stdio pipes");
+		goto out;
 	}
 	p->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (p->timerfd < 0) {
@@ -613,9 +623,15 @@ static int plugin_start_once(struct ph_plugin *p, int *ret_assumed, struct ph_re
 	}
 
 handshake:
+	/* The child has its own copies: ours would keep the pipes from ever
+	 * reading EOF. */
+	p->stdio_wr[0] = safe_close(p->stdio_wr[0]);
+	p->stdio_wr[1] = safe_close(p->stdio_wr[1]);
 	handshake(p, PH_STATE_SPAWNING);
 	if (!p->is_zygote)
 		handshake(p, PH_STATE_LOADING);
+	/* What its constructors printed, a last partial line included. */
+	ph__stdio_read(p, 1);
 	if (p->state != PH_STATE_IDLE) {
 		start_failure(p, warm, fail);
 		map_load_error(p, fail);
@@ -645,6 +661,9 @@ handshake:
 		r = -EPROTO; /* the reason is in *fail, as for every start failure */
 		goto out;
 	}
+	/* Where it is loaded, from the kernel, for a crash's backtrace. */
+	ph__symbols_note_load(p);
+	ph__symbols_send_mem(p);
 	if ((p->layers & cfg->require) != cfg->require) {
 		uint32_t missing = cfg->require & ~p->layers;
 		ph__result_setup(fail, PH_STEP_SPAWN, EPERM, "required layer '%s' did not come up",

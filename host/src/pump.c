@@ -250,7 +250,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 	int64_t spin_ns = timeout_ms != 0 ? PH_WAIT_SPIN_NS : 0;
 
 	while (p->state == while_state) {
-		struct pollfd pfd[7];
+		struct pollfd pfd[9];
 		int wait_ms, r, more = 0, news = 0, feed = PH_FEED_IDLE;
 
 		if (p->state == PH_STATE_IN_CALL) {
@@ -282,7 +282,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		}
 
 		/* poll() skips the negative fds: no listener, no source. */
-		enum { SOCK, PIDFD, TIMER, WAKE, LISTENER, SOURCE, INTR };
+		enum { SOCK, PIDFD, TIMER, WAKE, LISTENER, SOURCE, INTR, OUT, ERR };
 		pfd[SOCK] = (struct pollfd){.fd = p->sock, .events = POLLIN};
 		pfd[PIDFD] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
 		pfd[TIMER] = (struct pollfd){.fd = p->timerfd, .events = POLLIN};
@@ -293,6 +293,9 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		pfd[SOURCE] = (struct pollfd){
 		    .fd = feed == PH_FEED_SOURCE ? ph__stream_source_fd(p) : -1, .events = POLLIN};
 		pfd[INTR] = (struct pollfd){.fd = p->intr_fd, .events = POLLIN};
+		/* The plugin's stdout and stderr (stdio.c). */
+		pfd[OUT] = (struct pollfd){.fd = p->stdio_rd[0], .events = POLLIN};
+		pfd[ERR] = (struct pollfd){.fd = p->stdio_rd[1], .events = POLLIN};
 
 		/* Output still waiting, or spinning: look at the other fds
 		 * without sleeping. */
@@ -355,6 +358,10 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 		 * syscall, before anything the plugin says. */
 		if ((pfd[INTR].revents & POLLIN) && ph__interrupt_take(p))
 			break;
+		/* A bounded pass: a flood is read (and dropped past the
+		 * budget) a pass at a time, between the other fds. */
+		if ((pfd[OUT].revents | pfd[ERR].revents) & (POLLIN | POLLHUP | POLLERR))
+			ph__stdio_read(p, 0);
 		if (pfd[SOCK].revents & (POLLIN | POLLHUP | POLLERR)) {
 			if (ph__read_messages(p) && p->state != PH_STATE_DEAD)
 				on_eof(p);

@@ -253,6 +253,8 @@ int ph__slot_take_done(struct ph_plugin *p)
 	r = take_logs(p, d.log_msgs);
 	if (r < 0)
 		return r;
+	/* And whatever it printed before it completed (stdio.c). */
+	ph__stdio_read(p, 1);
 	if (d.output_bytes != p->call.received) {
 		ph__plugin_kill_protocol(
 		    p, "completion reports a different output size than the ring delivered");

@@ -116,7 +116,8 @@ struct kernel_sigaction {
 /* What the child needs, prepared by the host before the clone. */
 struct child_args {
 	int runner, ctl, sup, devnull;
-	int keep_exe; /* the runner's own file stays open as PH_FD_RUNNER_EXE */
+	int out, errout; /* the plugin's stdout and stderr pipes (write ends), or -1 */
+	int keep_exe;	 /* the runner's own file stays open as PH_FD_RUNNER_EXE */
 	char *const *argv;
 	char *const *envp;
 	int err; /* written by the child when it cannot exec: a positive errno */
@@ -142,7 +143,7 @@ child_main(void *arg)
 	struct child_args *a = arg;
 	const struct kernel_sigaction dfl = {0}; /* SIG_DFL */
 	const uint64_t none = 0;
-	long runner, ctl, devnull, sup = -1, r;
+	long runner, ctl, devnull, sup = -1, out, err, r;
 
 	/* Signal dispositions the host ignored would survive exec, and a
 	 * handler of the host's must never run in this child: reset them
@@ -164,14 +165,20 @@ child_main(void *arg)
 		sup = raw_syscall(SYS_fcntl, a->sup, F_DUPFD, 10, 0, 0);
 	if (runner < 0 || ctl < 0 || devnull < 0 || (a->sup >= 0 && sup < 0))
 		child_fail(a, runner < 0 ? runner : ctl < 0 ? ctl : devnull < 0 ? devnull : sup);
+	out = a->out >= 0 ? raw_syscall(SYS_fcntl, a->out, F_DUPFD, 10, 0, 0) : devnull;
+	err = a->errout >= 0 ? raw_syscall(SYS_fcntl, a->errout, F_DUPFD, 10, 0, 0) : devnull;
+	if (out < 0 || err < 0)
+		child_fail(a, out < 0 ? out : err);
 
-	/* Standard fds point at /dev/null, never at the host's terminal or
-	 * pipes, and no fd the plugin opens could be mistaken for stdout.
-	 * Then only the control socket (fd 3) and, with a pid namespace, the
-	 * supervisor channel (fd 4) cross over. */
-	for (long fd = 0; fd < 3; fd++)
-		if ((r = raw_syscall(SYS_dup2, devnull, fd, 0, 0, 0)) < 0)
-			child_fail(a, r);
+	/* Standard fds never point at the host's terminal or pipes: stdin
+	 * is /dev/null, and no fd the plugin opens could be mistaken for
+	 * it; stdout and stderr are pipes the host reads as log lines
+	 * (stdio.c). Then only the control socket (fd 3) and, with a pid
+	 * namespace, the supervisor channel (fd 4) cross over. */
+	if ((r = raw_syscall(SYS_dup2, devnull, 0, 0, 0, 0)) < 0 ||
+	    (r = raw_syscall(SYS_dup2, out, 1, 0, 0, 0)) < 0 ||
+	    (r = raw_syscall(SYS_dup2, err, 2, 0, 0, 0)) < 0)
+		child_fail(a, r);
 	if ((r = raw_syscall(SYS_dup2, ctl, PH_FD_CONTROL, 0, 0, 0)) < 0)
 		child_fail(a, r);
 	if (sup >= 0 && (r = raw_syscall(SYS_dup2, sup, PH_FD_SUPERVISOR, 0, 0, 0)) < 0)
@@ -249,8 +256,13 @@ int ph__spawn_runner(struct ph_plugin *p, int runner, uint64_t ns_flags, struct 
 			NULL};
 	int sv[2] = {-1, -1}, sup[2] = {-1, -1}, pidfd = -1, r;
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	struct child_args args = {
-	    .runner = runner, .keep_exe = userns && !stay, .argv = argv, .envp = envp, .sup = -1};
+	struct child_args args = {.runner = runner,
+				  .keep_exe = userns && !stay,
+				  .argv = argv,
+				  .envp = envp,
+				  .sup = -1,
+				  .out = p->stdio_wr[0],
+				  .errout = p->stdio_wr[1]};
 	sigset_t all, old;
 	void *stack;
 	pid_t pid;

@@ -157,7 +157,7 @@ static int fork_instance(struct ph_zygote *zg, struct ph_plugin *p, uint64_t cap
 			 int wake_wr, struct ph_result *fail)
 {
 	struct ph_msg_fork f = {.ring_capacity = capacity};
-	int ctl[2] = {-1, -1}, sup[2] = {-1, -1}, fds[4], r;
+	int ctl[2] = {-1, -1}, sup[2] = {-1, -1}, fds[6], r;
 	const char *why = NULL;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 ||
@@ -170,8 +170,11 @@ static int fork_instance(struct ph_zygote *zg, struct ph_plugin *p, uint64_t cap
 	fds[1] = sup[1];
 	fds[2] = ring_fd;
 	fds[3] = wake_wr;
+	/* The instance's own stdout and stderr (plugin.c made them). */
+	fds[4] = p->stdio_wr[0];
+	fds[5] = p->stdio_wr[1];
 	p->fork_sent_ns = ph__now_ns();
-	r = ph__msg_send(zg->z->sock, PH_MSG_FORK, 0, &f, sizeof(f), fds, 4);
+	r = ph__msg_send(zg->z->sock, PH_MSG_FORK, 0, &f, sizeof(f), fds, 6);
 	if (r < 0) {
 		ph__result_setup(fail, PH_STEP_SPAWN, -r, "cannot ask the zygote to fork");
 		goto out;

@@ -363,6 +363,37 @@ static long call_with_fds(void)
 	return send_raw_fds(&m, sizeof(m), fds, 16);
 }
 
+/*
+ * openat() of paths the host reads back for its report (test-diag):
+ * "unmapped", a pointer to a page that was just unmapped; "unterminated",
+ * 100 bytes of 'A' that end where the mapping does, no NUL; "long", 4 KiB
+ * of 'A' then a NUL, far past the host's cap; "escape", quotes, a
+ * backslash, a newline and a terminal escape.
+ */
+static long open_odd_path(const char *how)
+{
+	char *page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const char *path = NULL;
+
+	if (page == MAP_FAILED)
+		return -1;
+	if (munmap(page + 4096, 4096) < 0)
+		return -1;
+	memset(page, 'A', 4096);
+	if (strcmp(how, "unmapped") == 0)
+		path = page + 4096;
+	else if (strcmp(how, "unterminated") == 0)
+		path = page + 4096 - 100;
+	else if (strcmp(how, "long") == 0) {
+		page[4095] = '\0';
+		path = page;
+	} else if (strcmp(how, "escape") == 0) {
+		strcpy(page, "/tmp/\"q\"\\\n\033[31m");
+		path = page;
+	}
+	return syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+}
+
 static long run_attack(const char *name, long arg)
 {
 	char buf[64];
@@ -370,6 +401,8 @@ static long run_attack(const char *name, long arg)
 #define IS(s) (strcmp(name, s) == 0)
 	if (IS("open_passwd"))
 		return open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+	if (strncmp(name, "open_path_", 10) == 0)
+		return open_odd_path(name + 10);
 	if (IS("proc_environ"))
 		return open("/proc/1/environ", O_RDONLY | O_CLOEXEC);
 	if (IS("exec_shell"))

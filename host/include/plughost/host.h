@@ -676,6 +676,28 @@ PH_EXPORT int ph_plugin_spawn_times(const struct ph_plugin *plugin, struct ph_sp
 PH_EXPORT const char *ph_spawn_step_name(unsigned int step);
 
 /*
+ * The backtrace of the instance's crash, as text (one line per frame,
+ * each ending in a newline), or NULL when it has not crashed of a fault
+ * or none could be taken. For example:
+ *
+ *	#0  0x00007f2c1d3e1139  crash_here+0x9 (crasher.so+0x1139)
+ *	#1  0x00007f2c1d3e1154  crash_outer+0xd (crasher.so+0x1154)
+ *
+ * Frame #0 is the faulting instruction, the next follow the frame-pointer
+ * chain while it looks sane, and "(stack scan)" marks candidates found
+ * among the stack's words that point into the plugin's code. Function
+ * names come from the plugin file's own symbol table (.symtab, else
+ * .dynsym); addresses outside it name the file mapped there, if known, or
+ * "??". Everything in it is the plugin's own state at the fault, which
+ * it controls: it is for a person debugging, never for a decision. Needs
+ * a pid namespace (the plugin's init captures it at the fault).
+ *
+ * The string belongs to the instance: it stays valid until
+ * ph_plugin_restart() or ph_plugin_free(). NULL for a NULL plugin.
+ */
+PH_EXPORT const char *ph_plugin_backtrace(const struct ph_plugin *plugin);
+
+/*
  * Receives output as it streams; buf is host memory valid for the call.
  * Return 0 to go on, or a negative errno to abandon the call: the plugin is
  * then killed (its output can no longer be accounted for), and the call
