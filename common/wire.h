@@ -35,7 +35,7 @@
 #define PH_RUNNER_ARG_USERNS_STAY "--userns-stay"
 
 #define PH_WIRE_MAGIC  0x31474850u /* "PHG1" in little-endian byte order */
-#define PH_WIRE_ABI    3u
+#define PH_WIRE_ABI    4u
 #define PH_MSG_MAX     65536u /* largest message, header included */
 #define PH_MSG_MAX_FDS 16u    /* most fds one message may carry */
 #define PH_NAME_MAX    128u   /* method, plugin name and version strings */
