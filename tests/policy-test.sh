@@ -4,14 +4,18 @@
 # and under strict (a violation naming the call, exit 7); a file with
 # errors gives FILE:LINE:COLUMN lines and exit 2, in check and in run;
 # learning refuses a constructor's socket and writes nothing; a thread is
-# learned as the threads preset; --threads on top of a strict file.
+# learned as the threads preset; --threads on top of a strict file; and
+# the same round trip on a real sample (gzip.so over zlib): learn, run
+# under the learned file with byte-identical output, a hostile plugin
+# stopped under it.
 set -u
 PLUGHOST=$1
+sdir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f1)
 tdir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f2)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 n=0
-echo "1..14"
+echo "1..17"
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 bad() {
 	n=$((n + 1))
@@ -92,3 +96,23 @@ run "--threads over a strict file" 0 -- "$PLUGHOST" run --threads --policy "$wor
 run "policy --help" 0 -- "$PLUGHOST" policy --help && ok "policy --help"
 run "policy with no command" 2 -- "$PLUGHOST" policy &&
 	one_line "policy with no command is a usage error" "needs a command"
+
+# A real sample: learn its run, then the same run under the learned file.
+head -c 200000 "$sdir/gzip.so" >"$work/data"
+if run "learn on samples/gzip.so" 0 -- "$PLUGHOST" policy learn "$sdir/gzip.so" -m gzip \
+	-i "$work/data" -o "$work/gzip.policy" &&
+	run "check the sample's policy" 0 -- "$PLUGHOST" policy check "$work/gzip.policy"; then
+	ok "learn on samples/gzip.so writes a policy that checks"
+fi
+if run "gzip under strict" 0 -- "$PLUGHOST" run "$sdir/gzip.so" -m gzip -i "$work/data" &&
+	cp "$work/out" "$work/gz.strict" &&
+	run "gzip under the learned file" 0 -- "$PLUGHOST" run --policy "$work/gzip.policy" \
+		"$sdir/gzip.so" -m gzip -i "$work/data"; then
+	if cmp -s "$work/out" "$work/gz.strict" && gzip -dc <"$work/out" | cmp -s - "$work/data"; then
+		ok "gzip under the learned file: byte-identical output, gzip -d gives the input"
+	else bad "gzip under the learned file: byte-identical output" "outputs differ"; fi
+fi
+printf 'unshare' >"$work/unshare"
+run "hostile under the sample's file" 7 -- "$PLUGHOST" run --policy "$work/gzip.policy" \
+	"$tdir/hostile.so" -m attack -i "$work/unshare" &&
+	one_line "unshare under the sample's learned file is a violation" "violated the sandbox: unshare("

@@ -30,6 +30,7 @@ enum {
 static const char policy_usage[] =
     "usage: plughost policy check FILE\n"
     "       plughost policy learn PLUGIN.so [-m NAME] [-i FILE]... [-o OUT] [--threads]\n"
+    "                             [--allow-read PATH]...\n"
     "\n"
     "  check   Read a policy file and the files it includes; print each error as\n"
     "          FILE:LINE:COLUMN: message (exit 2), or a one-line summary (exit 0).\n"
@@ -42,6 +43,8 @@ static const char policy_usage[] =
     "  -i, --input FILE    an input, in order (up to 16)\n"
     "  -o, --output OUT    write the policy to OUT instead of standard output\n"
     "      --threads       start from the threads preset\n"
+    "      --allow-read PATH  grant PATH read-only, as 'plughost run' does (the\n"
+    "                      grant is not part of the policy: give it to run too)\n"
     "\n"
     "The format, the base and what a policy cannot do: plughost-policy(5).\n";
 
@@ -147,12 +150,18 @@ static int write_policy(const char *path, const char *text, size_t len)
 
 static int cmd_learn(int argc, char **argv)
 {
-	enum { OPT_THREADS = 0x100 };
+	enum { OPT_THREADS = 0x100, OPT_ALLOW_READ };
 	static const struct option opts[] = {
-	    {"method", required_argument, NULL, 'm'}, {"input", required_argument, NULL, 'i'},
-	    {"output", required_argument, NULL, 'o'}, {"threads", no_argument, NULL, OPT_THREADS},
-	    {"help", no_argument, NULL, 'h'},	      {0},
+	    {"method", required_argument, NULL, 'm'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"threads", no_argument, NULL, OPT_THREADS},
+	    {"allow-read", required_argument, NULL, OPT_ALLOW_READ},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
+	const char *allow_read[PH_ALLOW_READ_MAX];
+	size_t n_allow_read = 0;
 	const char *method = NULL, *out_path = NULL, *input_paths[PH_INPUTS_MAX], *path;
 	struct ph_blob *inputs[PH_INPUTS_MAX] = {NULL};
 	struct ph_learner *learner = NULL;
@@ -189,6 +198,14 @@ static int cmd_learn(int argc, char **argv)
 			break;
 		case OPT_THREADS:
 			threads = 1;
+			break;
+		case OPT_ALLOW_READ:
+			/* The run being learned sees what the real one will. */
+			if (n_allow_read == PH_ALLOW_READ_MAX)
+				return usage("too many --allow-read paths (at most %u; grant a "
+					     "directory that holds them)",
+					     PH_ALLOW_READ_MAX);
+			allow_read[n_allow_read++] = optarg;
 			break;
 		case 'h':
 			fputs(policy_usage, stdout);
@@ -228,6 +245,8 @@ static int cmd_learn(int argc, char **argv)
 	ph_plugin_config_init(&cfg);
 	cfg.policy = policy;
 	cfg.learn = learner;
+	cfg.allow_read = allow_read;
+	cfg.n_allow_read = n_allow_read;
 	r = ph_plugin_spawn(host, path, &cfg, &plugin, &res);
 	if (r < 0) {
 		ph_result_describe(&res, line, sizeof(line));
