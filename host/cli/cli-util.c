@@ -174,6 +174,20 @@ const struct unit count_units[] = {{"", 1}, {NULL, 0}};
 /* At most this many fraction digits: keeps fraction * scale within 64 bits. */
 #define MAX_FRACTION_DIGITS 9
 
+const char *cli_only_method(const struct ph_plugin *plugin)
+{
+	const size_t n = ph_plugin_method_count(plugin);
+
+	if (n == 1)
+		return ph_plugin_method_name(plugin, 0);
+	fprintf(stderr, "plughost: plugin '%s' has %zu methods; choose one with --method:",
+		ph_plugin_name(plugin), n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, " %s", ph_plugin_method_name(plugin, i));
+	fprintf(stderr, "\n");
+	return NULL;
+}
+
 /*
  * Parse text as digits, an optional '.' and fraction digits, then exactly
  * one of the suffixes in units (nothing else: no sign, no spaces, no

@@ -84,6 +84,10 @@ extern const struct unit duration_units[], size_units[], count_units[];
 int parse_option(const char *option, const char *text, const struct unit *units, int allow_fraction,
 		 uint64_t max, const char *what, uint64_t *ret);
 
+/* The plugin's only method, or NULL after saying on stderr that it has
+ * several (naming them) and --method must choose. */
+const char *cli_only_method(const struct ph_plugin *plugin);
+
 /* "5.8 GiB", "64 KiB", "100 bytes": a size as a person reads it. */
 void format_size(uint64_t bytes, char *buf, size_t len);
 

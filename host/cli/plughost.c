@@ -550,18 +550,9 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 
-	if (!method) {
-		if (ph_plugin_method_count(plugin) != 1) {
-			fprintf(stderr,
-				"plughost: plugin '%s' has %zu methods; choose one with --method:",
-				ph_plugin_name(plugin), ph_plugin_method_count(plugin));
-			for (size_t i = 0; i < ph_plugin_method_count(plugin); i++)
-				fprintf(stderr, " %s", ph_plugin_method_name(plugin, i));
-			fprintf(stderr, "\n");
-			code = EXIT_USAGE;
-			goto out;
-		}
-		method = ph_plugin_method_name(plugin, 0);
+	if (!method && !(method = cli_only_method(plugin))) {
+		code = EXIT_USAGE;
+		goto out;
 	}
 
 	r = ph_plugin_call(plugin, method, inputs, n_inputs, write_all, &write_errno, &res);

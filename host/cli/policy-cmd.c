@@ -15,6 +15,7 @@
 
 #include <plughost/host.h>
 
+#include "cli.h"
 #include "policy-cmd.h"
 
 /* The exit codes policy uses: run's for the same things (plughost(1)). */
@@ -261,18 +262,9 @@ static int cmd_learn(int argc, char **argv)
 							    : POLICY_PLUGIN_ENDED;
 		goto out;
 	}
-	if (!method) {
-		if (ph_plugin_method_count(plugin) != 1) {
-			fprintf(stderr,
-				"plughost: plugin '%s' has %zu methods; choose one with --method:",
-				ph_plugin_name(plugin), ph_plugin_method_count(plugin));
-			for (size_t i = 0; i < ph_plugin_method_count(plugin); i++)
-				fprintf(stderr, " %s", ph_plugin_method_name(plugin, i));
-			fprintf(stderr, "\n");
-			code = POLICY_USAGE;
-			goto out;
-		}
-		method = ph_plugin_method_name(plugin, 0);
+	if (!method && !(method = cli_only_method(plugin))) {
+		code = POLICY_USAGE;
+		goto out;
 	}
 	/* The output is the plugin's business; the policy is ours. */
 	r = ph_plugin_call(plugin, method, inputs, n_inputs, discard, NULL, &res);
