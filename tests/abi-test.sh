@@ -16,20 +16,7 @@ PLUGHOST=$1
 LIB=$2
 SRC=$3
 PCDIR=$4 # where the build wrote the pkg-config files
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { # NAME COMMAND...: ok when the command succeeds
-	name=$1
-	shift
-	if "$@" >"$work/log" 2>&1; then ok "$name"; else
-		bad "$name"
-		sed 's/^/# /' "$work/log"
-	fi
-}
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 headers=0
 for h in "$SRC"/plugin-sdk/include/plughost/*.h "$SRC"/host/include/plughost/*.h; do
 	headers=$((headers + 1))

@@ -15,24 +15,10 @@ set -eu
 PLUGHOST=$1
 dir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f1)
 tdir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f2)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-fails=0
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 
 echo "1..95" # one per ok/bad below
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-# bad NAME [DETAIL]: the detail may span lines; each becomes a comment.
-bad() {
-	n=$((n + 1)) fails=$((fails + 1))
-	echo "not ok $n - $1"
-	echo "not ok $n - $1" >&2
-	if [ $# -gt 1 ]; then
-		printf '%s\n' "$2" | sed 's/^/# /'
-		printf '%s\n' "$2" | sed 's/^/# /' >&2
-	fi
-}
 
 # expect NAME WANT_RC WANT_STDERR_SUBSTRING -- command...
 expect() {

@@ -17,12 +17,7 @@
 set -u
 SRC=$1
 BUILD=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 guide=$SRC/docs/sdk.md
 
 # The marked blocks, one file per step: NNN.file (+ NNN.name), NNN.sh, or

@@ -19,20 +19,7 @@
 # Usage: install-test.sh SRC_DIR
 set -u
 SRC=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { # NAME COMMAND...: ok when the command succeeds
-	name=$1
-	shift
-	if "$@" >"$work/log" 2>&1; then ok "$name"; else
-		bad "$name"
-		sed 's/^/# /' "$work/log"
-	fi
-}
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 
 # The library's own search must be what finds the runner.
 unset PLUGHOST_RUNNER LD_LIBRARY_PATH PKG_CONFIG_PATH

@@ -16,12 +16,7 @@ SRC=$1
 PLUGHOST=$2
 RUNNER=$3
 shift 3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 echo "1..$(($# * 2 + 5))"
 
 export MANWIDTH=80 MANPAGER=cat PAGER=cat

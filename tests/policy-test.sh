@@ -12,16 +12,8 @@ set -u
 PLUGHOST=$1
 sdir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f1)
 tdir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f2)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 echo "1..17"
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() {
-	n=$((n + 1))
-	echo "not ok $n - $1"
-	printf '%s\n' "$2" | sed 's/^/# /'
-}
 # run NAME WANT_RC -- command...: stdout in $work/out, stderr in $work/err
 run() {
 	name=$1 want=$2

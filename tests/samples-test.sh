@@ -25,30 +25,12 @@ PYTHON=python3
 [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 dir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f1)
 # A directory the user running the test owns (pass 2 runs it as nobody).
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 LC_ALL=C
 export LC_ALL
-n=0
 
 echo "1..78" # one per ok/bad below
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() {
-	n=$((n + 1))
-	echo "not ok $n - $1"
-	echo "not ok $n - $1" >&2
-	if [ $# -gt 1 ]; then
-		printf '%s\n' "$2" | sed 's/^/# /'
-		printf '%s\n' "$2" | sed 's/^/# /' >&2
-	fi
-}
-# check NAME COMMAND...: ok if the command succeeds.
-check() {
-	name=$1
-	shift
-	if "$@" 2>"$work/check.err"; then ok "$name"; else bad "$name" "$(cat "$work/check.err")"; fi
-}
 # run PLUGIN METHOD INPUT... > $work/out, stderr in $work/err; sets rc.
 run() {
 	plugin=$1 method=$2

@@ -12,12 +12,7 @@
 # Usage: subproject-test.sh SRC_DIR
 set -u
 SRC=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 echo "1..4"
 unset PLUGHOST_RUNNER LD_LIBRARY_PATH
 unset PKG_CONFIG_PATH

@@ -20,23 +20,11 @@ PYTHON=python3
 [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 count=${PH_THUMB_IMAGES:-1000}
 good=$((count - 20))
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-n=0
+. "${0%/*}/tap.sh" # $work, ok, bad, check
 
 echo "1..16"
 echo "# $count images ($good good, 20 bad; PH_THUMB_IMAGES)"
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-bad() {
-	n=$((n + 1))
-	echo "not ok $n - $1"
-	echo "not ok $n - $1" >&2
-	if [ $# -gt 1 ]; then
-		printf '%s\n' "$2" | sed 's/^/# /'
-		printf '%s\n' "$2" | sed 's/^/# /' >&2
-	fi
-}
 
 # Run "$@" as a child subreaper's child (PR_SET_CHILD_SUBREAPER): every
 # process the thumbnailer started and left behind is then reparented to
