@@ -279,6 +279,9 @@ static const char *const never_allowed[] = {
 	/* loader-only after stage 2, or conditions a rule would undo */
 	"open", "openat", "openat2", "creat", "newfstatat", "mmap", "mprotect",
 	"pkey_mprotect", "remap_file_pages", "seccomp",
+	/* executable memory by another door: shmat(SHM_EXEC) maps a SysV
+	 * segment PROT_EXEC, which stage 2 refuses mmap and mprotect */
+	"shmat",
 	/* kernel attack surface no plugin needs */
 	"bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key", "request_key",
 	"io_uring_setup", "io_uring_enter", "io_uring_register", "modify_ldt",
