@@ -306,6 +306,7 @@ static void test_learning_refuses(void **state)
 	    {"clone_newuser", "clone"},
 	    {"kill_host", "kill"},
 	    {"tgkill_other", "tgkill"},
+	    {"prlimit_init", "prlimit64"},
 	    {"mmap_exec", "mmap"},
 	    {"mprotect_exec", "mprotect"},
 	    {"seccomp_loosen", "seccomp"},

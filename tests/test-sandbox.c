@@ -223,6 +223,7 @@ static const struct attack_case strict_cases[] = {
     {"kill_init", VIOLATION, "kill", 0},
     {"kill_all", VIOLATION, "kill", 0},
     {"tgkill_other", VIOLATION, "tgkill", 0},
+    {"prlimit_init", VIOLATION, "prlimit64", 0},
     {"kill_self_ok", ERRNO, NULL, 1000},
     /* prctl: a short list only */
     {"prctl_dumpable", VIOLATION, "prctl", 0},

@@ -140,12 +140,43 @@ static const struct {
     {__NR_fcntl, 1, F_NOTIFY},
 };
 
+/*
+ * Calls that change a process's settings (limits, priority, CPUs,
+ * scheduling, I/O priority) and name it by pid (arg): learning lets them
+ * on for the plugin itself only, which the pid 0 names, so that a plugin
+ * cannot learn a rule that lowers the limits or priority of another
+ * process in its pid namespace (init, or a sibling forked from the same
+ * zygote). which: an argument that must also be the per-process form
+ * (PRIO_PROCESS, IOPRIO_WHO_PROCESS: a group or a user would reach the
+ * siblings, which run as the same user), or -1.
+ */
+static const struct {
+	int nr;
+	int pid_arg;
+	int which_arg;
+	uint32_t which;
+} self_only[] = {
+    {__NR_prlimit64, 0, -1, 0},
+    {__NR_setpriority, 1, 0, 0 /* PRIO_PROCESS */},
+    {__NR_sched_setaffinity, 0, -1, 0},
+    {__NR_sched_setscheduler, 0, -1, 0},
+    {__NR_sched_setparam, 0, -1, 0},
+    {__NR_sched_setattr, 0, -1, 0},
+    {__NR_ioprio_set, 1, 0, 1 /* IOPRIO_WHO_PROCESS */},
+};
+
 static bool learn_refuses(int nr, const uint64_t *args)
 {
 	for (size_t i = 0; i < ELEMENTSOF(learn_refusals); i++)
 		if (learn_refusals[i].nr == nr &&
 		    (learn_refusals[i].arg < 0 ||
 		     (uint32_t)args[learn_refusals[i].arg] == learn_refusals[i].value))
+			return true;
+	for (size_t i = 0; i < ELEMENTSOF(self_only); i++)
+		if (self_only[i].nr == nr &&
+		    ((uint32_t)args[self_only[i].pid_arg] != 0 ||
+		     (self_only[i].which_arg >= 0 &&
+		      (uint32_t)args[self_only[i].which_arg] != self_only[i].which)))
 			return true;
 	return false;
 }

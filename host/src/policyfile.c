@@ -388,9 +388,14 @@ static const struct ph__sysargs sysargs[] = {
     {"getrusage", {V, P}, I(0), {G_RUSAGE}},
     {"getrlimit", {V, P}, I(0), {G_RLIMIT}},
     {"setrlimit", {V, P}, I(0), {G_RLIMIT}},
-    {"prlimit64", {N, V, P, P}, I(0) | I(1), {0, G_RLIMIT}},
+    /* The pid of a call that changes a process's settings is a V: learning
+     * lets it on for the plugin itself (0) only, and the learned rule pins
+     * that (learn.c, self_only[]), so that no learned file lets a plugin
+     * lower the limits or priority of another process, such as a sibling
+     * forked from the same zygote. */
+    {"prlimit64", {V, V, P, P}, I(0) | I(1), {0, G_RLIMIT}},
     {"getpriority", {V, N}, I(0) | I(1), {G_PRIO}},
-    {"setpriority", {V, N, N}, I(0) | I(1) | I(2), {G_PRIO}},
+    {"setpriority", {V, V, N}, I(0) | I(1) | I(2), {G_PRIO}},
     {"umask", {V}, I(0), {0}},
 
     {"getpid", {U}, 0, {0}},
@@ -410,15 +415,17 @@ static const struct ph__sysargs sysargs[] = {
     {"getcpu", {P, P, P}, 0, {0}},
     {"sched_yield", {U}, 0, {0}},
     {"sched_getaffinity", {N, N, P}, I(0), {0}},
-    {"sched_setaffinity", {N, N, P}, I(0), {0}},
+    {"sched_setaffinity", {V, N, P}, I(0), {0}},
     {"sched_getscheduler", {N}, I(0), {0}},
-    {"sched_setscheduler", {N, V, P}, I(0) | I(1), {0, G_SCHED}},
+    {"sched_setscheduler", {V, V, P}, I(0) | I(1), {0, G_SCHED}},
     {"sched_getparam", {N, P}, I(0), {0}},
-    {"sched_setparam", {N, P}, I(0), {0}},
+    {"sched_setparam", {V, P}, I(0), {0}},
     {"sched_get_priority_max", {V}, I(0), {G_SCHED}},
     {"sched_get_priority_min", {V}, I(0), {G_SCHED}},
     {"sched_rr_get_interval", {N, P}, I(0), {0}},
     {"sched_getattr", {N, P, N, V}, I(0) | I(2) | I(3), {0}},
+    {"sched_setattr", {V, P, V}, I(0) | I(2), {0}},
+    {"ioprio_set", {V, V, N}, I(0) | I(1) | I(2), {0}},
 };
 /* clang-format on */
 #undef I

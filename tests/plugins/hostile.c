@@ -472,6 +472,13 @@ static long run_attack(const char *name, long arg)
 		return kill(-1, SIGKILL);
 	if (IS("tgkill_other"))
 		return syscall(SYS_tgkill, 1, 1, SIGKILL);
+	if (IS("prlimit_init")) {
+		/* Lower init's fd limit to nothing: another process's settings
+		 * (a sibling's, under a zygote), never the plugin's own. */
+		struct rlimit none = {0, 0};
+
+		return syscall(SYS_prlimit64, 1, RLIMIT_NOFILE, &none, NULL);
+	}
 	if (IS("kill_self_ok"))
 		return kill(getpid(), 0); /* signal 0 to itself: allowed */
 	if (IS("prctl_dumpable"))
