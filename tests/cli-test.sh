@@ -17,7 +17,7 @@ dir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f1)
 tdir=$(echo "$PH_PLUGIN_DIR" | cut -d: -f2)
 . "${0%/*}/tap.sh" # $work, ok, bad, check
 
-echo "1..95" # one per ok/bad below
+echo "1..96" # one per ok/bad below
 
 
 # expect NAME WANT_RC WANT_STDERR_SUBSTRING -- command...
@@ -90,6 +90,16 @@ if [ "$rc" -eq 4 ] && grep -q "^#0  0x[0-9a-f]*  crash_here+0x[0-9a-f]* (crasher
 	grep -q "  crash_outer+0x" "$work/err" && grep -q "  do_deep+0x" "$work/err"; then
 	ok "crash backtrace names the plugin's functions"
 else bad "crash backtrace names the plugin's functions" "exit $rc; stderr: $(cat "$work/err")"; fi
+rc=0
+"$PLUGHOST" run "$tdir/crasher.so" -m deep --json="$work/crash.json" >/dev/null 2>&1 || rc=$?
+if [ "$rc" -eq 4 ] && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["kind"] == "crashed", d["kind"]
+assert "crash_here+0x" in d["backtrace"].splitlines()[1], d["backtrace"]
+' "$work/crash.json" >"$work/err" 2>&1; then ok "json backtrace after a crash"; else
+	bad "json backtrace after a crash" "exit $rc; $(cat "$work/err" "$work/crash.json")"
+fi
 expect "plugin error" 1 "plugin 'echo' returned error 42: asked to fail" -- "$PLUGHOST" run "$tdir/echo.so" -m fail
 expect "exited" 5 "plugin 'echo' exited with status 3" -- "$PLUGHOST" run "$tdir/echo.so" -m exit
 expect "no such method" 2 "has no method 'nope'" -- "$PLUGHOST" run "$tdir/echo.so" -m nope

@@ -912,6 +912,15 @@ static void test_interrupt(void **state)
 	assert_false(ph_plugin_alive(p));
 	ph_plugin_free(p);
 
+	/* One that no call took: a restart drops it with the old instance. */
+	p = spawn("echo.so");
+	assert_int_equal(ph_plugin_interrupt(p), 0);
+	assert_int_equal(ph_plugin_restart(p, &res), 0);
+	assert_int_equal(ph_plugin_call(p, "echo", &in, 1, NULL, NULL, &res), 0);
+	assert_int_equal(res.kind, PH_RESULT_OK);
+	assert_true(ph_plugin_alive(p));
+	ph_plugin_free(p);
+
 	/* An event loop: the instance's fd becomes readable. */
 	p = spawn("echo.so");
 	assert_int_equal(ph_plugin_submit(p, "flood", &endless, 1, NULL, NULL), 0);

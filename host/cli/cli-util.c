@@ -286,8 +286,9 @@ void format_size(uint64_t bytes, char *buf, size_t len)
 }
 
 /*
- * Print the result's JSON object res_json with a "metrics" member added:
- * the instance's counters, or the host's when no instance was spawned.
+ * Print the result's JSON object res_json with a "metrics" member added
+ * (the instance's counters, or the host's when no instance was spawned)
+ * and, after a crash, a "backtrace" member.
  */
 static int write_json_metrics(FILE *out, const char *res_json, struct ph_host *host,
 			      const struct ph_plugin *plugin)
@@ -299,9 +300,18 @@ static int write_json_metrics(FILE *out, const char *res_json, struct ph_host *h
 
 	if (r == 0)
 		r = ph_metrics_to_json(&m, mj, sizeof(mj));
+	const char *bt = plugin ? ph_plugin_backtrace(plugin) : NULL;
+
 	if (r < 0 || (size_t)r >= sizeof(mj) || n == 0 || res_json[n - 1] != '}')
 		return fprintf(out, "%s\n", res_json);
-	return fprintf(out, "%.*s,\"metrics\":%s}\n", (int)(n - 1), res_json, mj);
+	if (fprintf(out, "%.*s,\"metrics\":%s", (int)(n - 1), res_json, mj) < 0)
+		return -1;
+	/* A crash's backtrace, as plughost run prints it on stderr. */
+	if (bt) {
+		fputs(",\"backtrace\":", out);
+		json_string(out, bt);
+	}
+	return fputs("}\n", out);
 }
 
 int write_json(FILE *out, const struct ph_result *res, struct ph_host *host,

@@ -863,7 +863,14 @@ PH_EXPORT int ph_plugin_restart(struct ph_plugin *p, struct ph_result *ret_failu
 				 "ph_plugin_restart() called from the instance's own callback");
 		r = -EBUSY;
 	} else {
+		uint64_t pending;
+
 		plugin_stop(p);
+		/* An interrupt no call took was meant for the instance that is
+		 * gone: the fresh one starts without it. */
+		if (p->intr_fd >= 0 && read(p->intr_fd, &pending, sizeof(pending)) < 0 &&
+		    errno != EAGAIN)
+			ph__log(p->host, p, PH_DEBUG, "cannot clear the interrupt fd: %m");
 		r = ph__plugin_start(p, &fail);
 		ph__metrics_started(p, r == 0, 1);
 	}

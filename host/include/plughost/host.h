@@ -754,7 +754,8 @@ PH_EXPORT int ph_plugin_call_collect(struct ph_plugin *plugin, const char *metho
  * after any kill; ph_plugin_restart() starts it again). The kill happens
  * as soon as the host notices: at once in a blocking ph_plugin_call() on
  * another thread, at the next ph_plugin_process() in an event loop (the
- * instance's fd becomes readable), else when the next call starts.
+ * instance's fd becomes readable), else when the next call starts;
+ * ph_plugin_restart() drops an interrupt that no call has taken yet.
  *
  * Async-signal-safe (one write() to an eventfd the instance owns), and
  * safe from any thread while the instance exists: meant for a SIGINT
