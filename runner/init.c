@@ -6,11 +6,13 @@
  * on how the plugin ended the host believes.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/user.h>
 #include <sys/syscall.h>
@@ -101,6 +103,16 @@ static void capture_fault(struct ph_init_child *c, pid_t tid, int sig)
 		c->stack[n++] = (uint64_t)w;
 	}
 	c->crash.stack_len = n * 8;
+}
+
+void ph__init_sup_ready(struct ph_init_child *c, short revents)
+{
+	if (revents & POLLIN)
+		take_mem(c);
+	/* Taken, or never to come (the host sends MEM once, and nothing
+	 * else): stop watching, or a hung-up or chatty socket would spin. */
+	if (c->mem_fd >= 0 || (revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+		c->sup_done = 1;
 }
 
 void ph__init_send_end(int sup, struct ph_init_child *c)
@@ -233,11 +245,24 @@ int ph__init_send_child(int sup, pid_t child)
 void ph__runner_become_init(void)
 {
 	static struct ph_init_child c = {.sup = PH_FD_SUPERVISOR, .mem_fd = -1};
-	pid_t child = fork();
+	sigset_t chld, old;
+	pid_t child;
+	int sfd;
 
+	/* SIGCHLD as a readable fd, so that one poll() serves both the
+	 * plugin's news and the host's MEM, which must not wait unread
+	 * (ph__init_sup_ready()). Blocked before the fork: none is lost. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, &old) < 0 ||
+	    (sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		ph__runner_fail(PH_STEP_SPAWN, errno, "init cannot watch the plugin");
+	child = fork();
 	if (child < 0)
 		ph__runner_fail(PH_STEP_SPAWN, errno, "cannot fork the plugin process");
 	if (child == 0) {
+		close(sfd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(PH_FD_SUPERVISOR); /* the plugin never holds the supervisor channel */
 		ph__init_child_start();
 		return;
@@ -250,18 +275,31 @@ void ph__runner_become_init(void)
 	close(PH_FD_CONTROL);
 	for (;;) {
 		struct rusage ru = {0};
+		struct signalfd_siginfo si;
 		int status;
-		pid_t pid = wait4(-1, &status, __WALL, &ru), new_tid;
+		pid_t pid = wait4(-1, &status, __WALL | WNOHANG, &ru), new_tid;
 
-		if (pid < 0) {
-			if (errno == EINTR)
+		if (pid > 0) {
+			if (ph__init_on_wait(&c, pid, status, &ru, &new_tid) == 0)
 				continue;
-			_exit(1);
+			ph__init_send_end(PH_FD_SUPERVISOR, &c);
+			/* Leaving tears the namespace down: nothing of it survives. */
+			_exit(0);
 		}
-		if (ph__init_on_wait(&c, pid, status, &ru, &new_tid) == 0)
-			continue;
-		ph__init_send_end(PH_FD_SUPERVISOR, &c);
-		/* Leaving tears the namespace down: nothing of it survives. */
-		_exit(0);
+		if (pid < 0 && errno != EINTR)
+			_exit(1);
+		if (pid == 0) {
+			struct pollfd pfd[2] = {
+			    {.fd = sfd, .events = POLLIN},
+			    {.fd = c.sup_done ? -1 : PH_FD_SUPERVISOR, .events = POLLIN},
+			};
+
+			if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+				_exit(1);
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				;
+			if (pfd[1].revents)
+				ph__init_sup_ready(&c, pfd[1].revents);
+		}
 	}
 }

@@ -31,6 +31,9 @@ struct ph_init_child {
 	int traced, configured;
 	/* Its supervisor socket, and the host's MEM fd once taken (-1). */
 	int sup, mem_fd;
+	/* Nothing more to take from sup: MEM taken, or the host hung up or
+	 * sent something else. */
+	int sup_done;
 	struct ph_msg_exit ex;
 	/* The last fault's registers and stack, read at its stop (sent as
 	 * CRASH when that fault is what killed it). */
@@ -47,6 +50,11 @@ void ph__init_child_start(void);
 /* The plugin has ended (ph__init_on_wait() returned 1): send CRASH, if
  * it died of the fault init captured, then EXIT, on sup. */
 void ph__init_send_end(int sup, struct ph_init_child *c);
+/* sup is readable (revents from poll()): take the host's MEM at once.
+ * An fd in an unread message stays charged to the host's user as in
+ * flight, and past RLIMIT_NOFILE of them the kernel refuses that user's
+ * next fd passing (ETOOMANYREFS): a plugin's listener among them. */
+void ph__init_sup_ready(struct ph_init_child *c, short revents);
 /* Send CHILD (a pidfd of child) on the supervisor channel sup. */
 int ph__init_send_child(int sup, pid_t child);
 

@@ -166,14 +166,28 @@ void ph__runner_zygote(const struct ph_msg_sandboxed *ready, int *ret_ring_fd, i
 		_exit(0); /* the host went away meanwhile */
 
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = PH_FD_CONTROL, .events = POLLIN},
-					{.fd = sfd, .events = POLLIN}};
+		/* The host's requests, the instances' ends, and each new
+		 * instance's supervisor socket until the host's MEM is taken
+		 * from it (ph__init_sup_ready()). */
+		static struct pollfd pfd[2 + ZYGOTE_MAX];
+		static int sup_of[ZYGOTE_MAX];
+		nfds_t n = 2;
 
-		if (poll(pfd, 2, -1) < 0) {
+		pfd[0] = (struct pollfd){.fd = PH_FD_CONTROL, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		for (int i = 0; i < ZYGOTE_MAX; i++)
+			if (inst[i].sup >= 0 && !inst[i].c.sup_done) {
+				sup_of[n - 2] = i;
+				pfd[n++] = (struct pollfd){.fd = inst[i].sup, .events = POLLIN};
+			}
+		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(1);
 		}
+		for (nfds_t k = 2; k < n; k++)
+			if (pfd[k].revents)
+				ph__init_sup_ready(&inst[sup_of[k - 2]].c, pfd[k].revents);
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			struct rusage ru;
