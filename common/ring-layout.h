@@ -106,6 +106,13 @@ struct ph_ring_shared {
 	 * hint, checked to lie in [the tail it last accepted, its own head]. */
 	_Alignas(PH_CACHELINE) uint64_t in_tail; /* bytes consumed */
 	uint32_t in_consumer_sleeping;		 /* sleeps on in_head_seq: wants a FUTEX_WAKE */
+
+	/* Set by the runner when the plugin wrote through stdio's stdout or
+	 * stderr stream (runner/stdio.c) since the host last cleared it: the
+	 * host then reads the stdio pipes at the call's end. A hint: a plugin
+	 * that sets it costs itself two reads; one that writes to fd 1 or 2
+	 * directly is read when the host next sleeps, at the latest. */
+	_Alignas(PH_CACHELINE) uint32_t stdio_written;
 };
 _Static_assert(sizeof(struct ph_ring_shared) <= PH_SLOT_REQ_OFF, "ring words fit page 0");
 

@@ -719,6 +719,8 @@ int main(int argc, char **argv)
 	/* No grant fd reaches plugin code (apply_sandbox() closed them
 	 * where there is a sandbox; the host sends none without one). */
 	close_grants();
+	/* printf() and friends tell the host they wrote (stdio.c). */
+	ph__runner_stdio_hint(ring);
 	/* From here on, untrusted code runs in this process. */
 	if (zygote)
 		gap = shift_layout(&gap_len);

@@ -25,6 +25,11 @@ _Noreturn void ph__runner_fail(enum ph_setup_step step, int err, const char *fmt
  */
 void ph__runner_become_init(void);
 
+/* Make stdio's stdout and stderr streams write to fds 1 and 2 as before,
+ * and set the ring's stdio_written hint with each write (stdio.c). */
+struct ph_ring_shared;
+void ph__runner_stdio_hint(struct ph_ring_shared *shared);
+
 /* A plugin process init (or the zygote) traces and reports on. */
 struct ph_init_child {
 	pid_t pid;

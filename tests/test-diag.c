@@ -180,6 +180,31 @@ static void test_stdio_lines(void **state)
 	ph_plugin_free(p);
 }
 
+/*
+ * A write to fd 1 past stdio's streams, which alone tell the host at the
+ * call's end (runner/stdio.c): logged all the same, at the latest when the
+ * instance is freed; and the calls after it are not held up.
+ */
+static void test_stdio_raw_write(void **state)
+{
+	struct ph_plugin *p;
+	struct ph_result res;
+	struct sink out;
+
+	(void)state;
+	p = tu_spawn_ok("chatty.so", NULL);
+	log_clear();
+	for (int i = 0; i < 3; i++) {
+		call(p, "raw", NULL, &out, &res);
+		assert_int_equal(res.kind, PH_RESULT_OK);
+		assert_string_equal(out.buf, "ring ok\n");
+	}
+	ph_plugin_free(p);
+	if (log_count(PH_INFO, "stdout: raw to fd 1") != 3)
+		log_dump();
+	assert_int_equal(log_count(PH_INFO, "stdout: raw to fd 1"), 3);
+}
+
 /* stdio's probe of fd 1 (TCGETS) is answered ENOTTY, as a pipe would. */
 static void test_stdio_isatty(void **state)
 {
@@ -506,6 +531,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stdio_lines),
+	    cmocka_unit_test(test_stdio_raw_write),
 	    cmocka_unit_test(test_stdio_isatty),
 	    cmocka_unit_test(test_stdio_flood_bounded),
 	    cmocka_unit_test(test_violation_path),

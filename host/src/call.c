@@ -49,8 +49,9 @@ static int submit(struct ph_plugin *p, const char *method, struct ph_blob *const
 	}
 	if (p->call.finished || (p->state != PH_STATE_IDLE && p->state != PH_STATE_DEAD))
 		return -EBUSY;
-	/* Interrupted before the call: it ends so, at once. */
-	if (p->state == PH_STATE_IDLE)
+	/* Interrupted before the call: it ends so, at once. The flag spares
+	 * every other call a read() of the eventfd. */
+	if (p->state == PH_STATE_IDLE && __atomic_load_n(&p->intr_pending, __ATOMIC_ACQUIRE))
 		ph__interrupt_take(p);
 	if (p->state == PH_STATE_DEAD) {
 		/* Completes at once with how the instance ended; fire the
@@ -110,7 +111,9 @@ PH_EXPORT int ph_plugin_interrupt(struct ph_plugin *p)
 
 	if (!p)
 		return -EINVAL;
-	/* Nothing else: this may run in a signal handler, on any thread. */
+	/* Nothing else: this may run in a signal handler, on any thread
+	 * (an atomic store is async-signal-safe). */
+	__atomic_store_n(&p->intr_pending, 1, __ATOMIC_RELEASE);
 	if (write(p->intr_fd, &one, sizeof(one)) < 0)
 		return -errno;
 	return 0;
@@ -121,6 +124,8 @@ int ph__interrupt_take(struct ph_plugin *p)
 	struct ph_result r;
 	uint64_t n;
 
+	/* Cleared before the read: an interrupt after it sets both again. */
+	__atomic_store_n(&p->intr_pending, 0, __ATOMIC_RELEASE);
 	if (p->intr_fd < 0 || read(p->intr_fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return 0;
 	if (p->state == PH_STATE_DEAD)

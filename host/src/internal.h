@@ -264,6 +264,10 @@ struct ph_plugin {
 		int64_t deadline_ms;  /* 0: none */
 		int64_t watch_due_ms; /* next look at its limits; 0: not set */
 		uint64_t cpu0_usec;   /* plugin CPU time when the call began */
+		/* The host looked at the instance's fds in the kernel during
+		 * the call (poll()): the stdio pipes are worth reading at its
+		 * end (slot.c). A call that ended within the spin did not. */
+		int polled;
 	} call;
 
 	/* The control socket hung up: reaped by then, or killed. 0 = no. */
@@ -294,6 +298,9 @@ struct ph_plugin {
 	/* ph_plugin_interrupt() writes here; an eventfd that lives as long as
 	 * the struct (-1: none, as in a zygote). */
 	int intr_fd;
+	/* Set (atomically) with each write to intr_fd, cleared as it is read:
+	 * a call starts without a syscall when nothing is pending. */
+	int intr_pending;
 };
 
 /* call.c: if ph_plugin_interrupt() was called, kill p with

@@ -868,6 +868,7 @@ PH_EXPORT int ph_plugin_restart(struct ph_plugin *p, struct ph_result *ret_failu
 		plugin_stop(p);
 		/* An interrupt no call took was meant for the instance that is
 		 * gone: the fresh one starts without it. */
+		__atomic_store_n(&p->intr_pending, 0, __ATOMIC_RELEASE);
 		if (p->intr_fd >= 0 && read(p->intr_fd, &pending, sizeof(pending)) < 0 &&
 		    errno != EAGAIN)
 			ph__log(p->host, p, PH_DEBUG, "cannot clear the interrupt fd: %m");

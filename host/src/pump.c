@@ -325,6 +325,7 @@ int ph__plugin_pump(struct ph_plugin *p, enum ph_plugin_state while_state, int t
 			}
 		}
 		r = poll(pfd, ELEMENTSOF(pfd), wait_ms);
+		p->call.polled = 1;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)

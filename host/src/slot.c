@@ -203,6 +203,18 @@ int ph__slot_news(const struct ph_plugin *p)
 	       __atomic_load_n(&s->head, __ATOMIC_RELAXED) != p->ring.tail;
 }
 
+/* The runner's word that the plugin wrote through stdio (runner/stdio.c),
+ * taken: a hint, read and cleared without a syscall. */
+static int stdio_written(struct ph_plugin *p)
+{
+	struct ph_ring_shared *s = p->ring_map;
+
+	if (!__atomic_load_n(&s->stdio_written, __ATOMIC_ACQUIRE))
+		return 0;
+	__atomic_store_n(&s->stdio_written, 0, __ATOMIC_RELAXED);
+	return 1;
+}
+
 /* Read LOG messages the completion counts and we have not seen yet. They
  * were sent before the completion was posted, so they are queued. */
 static int take_logs(struct ph_plugin *p, uint32_t want)
@@ -253,8 +265,14 @@ int ph__slot_take_done(struct ph_plugin *p)
 	r = take_logs(p, d.log_msgs);
 	if (r < 0)
 		return r;
-	/* And whatever it printed before it completed (stdio.c). */
-	ph__stdio_read(p, 1);
+	/* And whatever it printed before it completed (stdio.c), where the
+	 * call went as far as the kernel: a call that ended within the spin
+	 * pays no syscall for it here (the empty call is a few hundred ns);
+	 * its lines come with the next call that does, at the latest at
+	 * restart or free, and a plugin that keeps printing fills the pipe
+	 * and so blocks until the host sleeps and reads it. */
+	if (p->call.polled || stdio_written(p))
+		ph__stdio_read(p, 1);
 	if (d.output_bytes != p->call.received) {
 		ph__plugin_kill_protocol(
 		    p, "completion reports a different output size than the ring delivered");

@@ -14,6 +14,9 @@
  *          ring. The host must bound what it logs and never hang.
  *   isatty writes "isatty(1)=N errno=E\n" to the ring: the TCGETS probe
  *          answered with an errno, not a kill.
+ *   raw    write(1)s "raw to fd 1\n" past stdio, then "ring ok\n" to the
+ *          ring: no stream tells the host, which must still log it, at
+ *          the latest when the instance is freed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +39,15 @@ static int do_print(struct ph_call *call, const struct ph_input *in, size_t n)
 	printf("no newline");
 	if (fflush(stdout) != 0 || fflush(stderr) != 0)
 		return ph_error(call, errno, "fflush failed: %s", strerror(errno));
+	return ph_write(call, "ring ok\n", 8);
+}
+
+static int do_raw(struct ph_call *call, const struct ph_input *in, size_t n)
+{
+	static const char line[] = "raw to fd 1\n";
+
+	if (write(STDOUT_FILENO, line, sizeof(line) - 1) != (ssize_t)sizeof(line) - 1)
+		return ph_error(call, errno, "write(1) failed: %s", strerror(errno));
 	return ph_write(call, "ring ok\n", 8);
 }
 
@@ -72,6 +84,7 @@ static const struct ph_method methods[] = {
     {"print", do_print},
     {"flood", do_flood},
     {"isatty", do_isatty},
+    {"raw", do_raw},
 };
 
 PH_PLUGIN("chatty", "1.0", methods);
